@@ -1,0 +1,23 @@
+/** Entry point of the `sluice` command: one subcommand per file under cli/commands/. */
+import { Command, CommanderError } from 'commander';
+import { describeError, isSluiceError } from '../common/errors.ts';
+import { devCommand } from './commands/dev.ts';
+
+const program = new Command('sluice')
+  .description('Kafka-native stateful stream processing: routers, processors, warm standbys.')
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program.addCommand(devCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`sluice: ${isSluiceError(error) ? error.message : describeError(error)}\n`);
+    process.exitCode = 1;
+  }
+}

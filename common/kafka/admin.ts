@@ -1,0 +1,129 @@
+/** Topic and consumer-group administration: create and check topics, read offsets, rewind groups. */
+import type { Admin } from 'kafkajs';
+import { SluiceError } from '../errors.ts';
+import { groupBy } from '../group-by.ts';
+import type { KafkaHandle } from './client.ts';
+import { kafkaCall } from './errors.ts';
+import type { TopicPartitionOffset, TopicSpec } from './types.ts';
+
+export interface PartitionOffsets {
+  partition: number;
+  /** First offset still in the log. */
+  low: string;
+  /** The offset the next record will get (includes transaction markers). */
+  high: string;
+}
+
+export interface KafkaAdmin {
+  /** Creates the topics that do not exist; existing ones are left as they are. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Partition count of a topic, or undefined when it does not exist. */
+  partitionCount(topic: string): Promise<number | undefined>;
+  listTopics(): Promise<string[]>;
+  deleteTopics(topics: readonly string[]): Promise<void>;
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** Offsets of the first record at or after `timestamp` per partition (the end when none). */
+  offsetsForTimestamp(topic: string, timestamp: number): Promise<{ partition: number; offset: string }[]>;
+  /** The group's committed offsets for a topic; '-1' where it has none. */
+  committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
+  setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Members of a consumer group and its state ('Empty', 'Stable', 'Dead', ...). */
+  describeGroup(
+    groupId: string,
+  ): Promise<{ state: string; members: { memberId: string; clientId: string; host: string }[] }>;
+  topicConfig(topic: string): Promise<Record<string, string>>;
+  disconnect(): Promise<void>;
+}
+
+export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
+  const admin: Admin = handle.kafka.admin();
+  await kafkaCall('connecting to Kafka (admin)', () => admin.connect());
+
+  const partitionCount = async (topic: string) => {
+    const topics = await kafkaCall('listing topics', () => admin.listTopics());
+    if (!topics.includes(topic)) return undefined;
+    const metadata = await kafkaCall(`reading metadata of ${topic}`, () =>
+      admin.fetchTopicMetadata({ topics: [topic] }),
+    );
+    return metadata.topics[0]?.partitions.length;
+  };
+
+  return {
+    async ensureTopics(specs) {
+      const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
+      const missing = specs.filter((spec) => !existing.has(spec.topic));
+      if (missing.length === 0) return;
+      await kafkaCall(`creating topics ${missing.map((spec) => spec.topic).join(', ')}`, () =>
+        admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((spec) => ({
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            replicationFactor: spec.replicationFactor ?? 1,
+            configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        }),
+      );
+    },
+    partitionCount,
+    listTopics: () => kafkaCall('listing topics', () => admin.listTopics()),
+    async deleteTopics(topics) {
+      if (topics.length > 0)
+        await kafkaCall('deleting topics', () => admin.deleteTopics({ topics: [...topics] }));
+    },
+    async topicOffsets(topic) {
+      const offsets = await kafkaCall(`reading offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+      return offsets
+        .map(({ partition, low, high }) => ({ partition, low, high }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+    async offsetsForTimestamp(topic, timestamp) {
+      const offsets = await kafkaCall(`finding offsets of ${topic} at ${timestamp}`, () =>
+        admin.fetchTopicOffsetsByTimestamp(topic, timestamp),
+      );
+      return offsets
+        .map(({ partition, offset }) => ({ partition, offset }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+    async committedOffsets(groupId, topic) {
+      const [result] = await kafkaCall(`reading committed offsets of ${groupId}`, () =>
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      );
+      return (result?.partitions ?? [])
+        .map(({ partition, offset }) => ({ partition, offset }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+    async setCommittedOffsets(groupId, offsets) {
+      for (const [topic, entries] of groupBy(offsets, (entry) => entry.topic)) {
+        const partitions = entries.map(({ partition, offset }) => ({ partition, offset }));
+        await kafkaCall(`setting offsets of ${groupId} on ${topic}`, () =>
+          admin.setOffsets({ groupId, topic, partitions }),
+        );
+      }
+    },
+    async describeGroup(groupId) {
+      const { groups } = await kafkaCall(`describing group ${groupId}`, () =>
+        admin.describeGroups([groupId]),
+      );
+      const group = groups[0];
+      if (!group) throw new SluiceError('KAFKA_REQUEST_FAILED', `group ${groupId} was not described`);
+      return {
+        state: group.state,
+        members: group.members.map(({ memberId, clientId, clientHost }) => ({
+          memberId,
+          clientId,
+          host: clientHost,
+        })),
+      };
+    },
+    async topicConfig(topic) {
+      const { resources } = await kafkaCall(`reading the config of ${topic}`, () =>
+        admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic }] }),
+      );
+      return Object.fromEntries(
+        (resources[0]?.configEntries ?? []).map((entry) => [entry.configName, entry.configValue]),
+      );
+    },
+    disconnect: () => admin.disconnect(),
+  };
+}

@@ -1,0 +1,81 @@
+/** Turns kafkajs errors into SluiceErrors: unavailable, fenced, or a failed request. */
+import { SluiceError } from '../errors.ts';
+
+const unavailableNames = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNonRetriableError',
+  'KafkaJSLockTimeout',
+]);
+
+const fencedTypes = new Set([
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_EPOCH',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'INVALID_TXN_STATE',
+]);
+
+interface KafkaJsErrorLike {
+  name?: string;
+  type?: string;
+  message?: string;
+  retriable?: boolean;
+  cause?: unknown;
+  originalError?: unknown;
+}
+
+function chain(error: unknown): KafkaJsErrorLike[] {
+  const found: KafkaJsErrorLike[] = [];
+  let current = error as KafkaJsErrorLike | undefined;
+  while (current && typeof current === 'object' && found.length < 6) {
+    found.push(current);
+    current = (current.cause ?? current.originalError) as KafkaJsErrorLike | undefined;
+  }
+  return found;
+}
+
+/** True when the error (or one it wraps) says another producer took over our transactional id. */
+export function isFencedError(error: unknown): boolean {
+  return chain(error).some(
+    (link) =>
+      (link.type !== undefined && fencedTypes.has(link.type)) || /fenced|epoch/i.test(link.message ?? ''),
+  );
+}
+
+export function translateKafkaError(error: unknown, what: string): SluiceError {
+  if (error instanceof SluiceError) return error;
+  const links = chain(error);
+  if (isFencedError(error)) {
+    return new SluiceError(
+      'KAFKA_FENCED',
+      `${what}: fenced by a newer producer with the same transactional id`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (
+    links.some(
+      (link) =>
+        unavailableNames.has(link.name ?? '') || /ECONNREFUSED|connect|timeout/i.test(link.message ?? ''),
+    )
+  ) {
+    return new SluiceError('KAFKA_UNAVAILABLE', `${what}: Kafka is unreachable`, { cause: error });
+  }
+  const retriable = links[0]?.retriable ?? true;
+  return new SluiceError('KAFKA_REQUEST_FAILED', `${what}: ${links[0]?.message ?? String(error)}`, {
+    cause: error,
+    retriable,
+  });
+}
+
+/** Runs a kafkajs call and rethrows its failure as a SluiceError naming what we were doing. */
+export async function kafkaCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw translateKafkaError(error, what);
+  }
+}

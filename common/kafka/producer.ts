@@ -1,0 +1,169 @@
+/**
+ * Producers with acks=all. The idempotent producer replaces its kafkajs producer after a failed
+ * send: kafkajs rolls the sequence numbers back on failure, and a later, different batch reusing
+ * a sequence the broker already stored would be acknowledged as a duplicate without being written.
+ * A fresh producer id makes that impossible.
+ */
+import { CompressionTypes, type Message, Partitioners, type Producer } from 'kafkajs';
+import { groupBy } from '../group-by.ts';
+import type { KafkaHandle } from './client.ts';
+import { kafkaCall, translateKafkaError } from './errors.ts';
+import type { Compression, OutgoingRecord, PartitionWrite, TopicPartitionOffset } from './types.ts';
+
+export interface ProducerOptions {
+  /** How long one send may take, retries included, before it fails. @default 10000 */
+  sendTimeoutMs?: number;
+  /** @default 'none' */
+  compression?: Compression;
+}
+
+export interface KafkaProducer {
+  /** Sends records (any topics, partitions) with acks=all; resolves once all are acknowledged. */
+  send(records: readonly OutgoingRecord[]): Promise<PartitionWrite[]>;
+  disconnect(): Promise<void>;
+}
+
+const compressionTypes = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
+
+export function toMessage(record: OutgoingRecord): Message {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: record.headers,
+    partition: record.partition,
+    timestamp: record.timestamp === undefined ? undefined : String(record.timestamp),
+  };
+}
+
+/** Groups records by topic, keeping their order, as kafkajs' sendBatch wants them. */
+export function byTopic(records: readonly OutgoingRecord[]) {
+  return [...groupBy(records, (record) => record.topic)].map(([topic, group]) => ({
+    topic,
+    messages: group.map(toMessage),
+  }));
+}
+
+export async function createIdempotentProducer(
+  handle: KafkaHandle,
+  options: ProducerOptions = {},
+): Promise<KafkaProducer> {
+  const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
+  const compression = compressionTypes[options.compression ?? 'none'];
+  const open = async () => {
+    const producer = handle.kafka.producer({
+      idempotent: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // bounded, so a send fails (and its request gets a 5xx) instead of waiting forever
+      retry: { retries: 6, initialRetryTime: 100, maxRetryTime: Math.max(1000, sendTimeoutMs / 4) },
+    });
+    await kafkaCall('connecting the producer', () => producer.connect());
+    return producer;
+  };
+  let current: Promise<Producer> = open();
+
+  const replace = () => {
+    const old = current;
+    current = open();
+    // the replacement may fail too (Kafka down): the next send will try again
+    current.catch(() => undefined);
+    old.then((producer) => producer.disconnect()).catch(() => undefined);
+  };
+
+  return {
+    async send(records) {
+      let producer: Producer;
+      try {
+        producer = await current;
+      } catch (error) {
+        replace();
+        throw translateKafkaError(error, 'connecting the producer');
+      }
+      try {
+        const result = await producer.sendBatch({
+          topicMessages: byTopic(records),
+          acks: -1,
+          timeout: sendTimeoutMs,
+          compression,
+        });
+        return result.map((entry) => ({
+          topic: entry.topicName,
+          partition: entry.partition,
+          baseOffset: entry.baseOffset ?? '-1',
+        }));
+      } catch (error) {
+        replace();
+        throw translateKafkaError(error, 'producing records');
+      }
+    },
+    async disconnect() {
+      await (await current.catch(() => undefined))?.disconnect();
+    },
+  };
+}
+
+export interface Transaction {
+  send(records: readonly OutgoingRecord[]): Promise<void>;
+  /** Commits the consumer group's input offsets as part of this transaction. */
+  sendOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface TransactionalProducer {
+  readonly transactionalId: string;
+  begin(): Promise<Transaction>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * A transactional producer. Connecting it runs InitProducerId for its transactional id, which
+ * fences any older producer with the same id and aborts that producer's open transaction.
+ */
+export async function createTransactionalProducer(
+  handle: KafkaHandle,
+  transactionalId: string,
+  options: { transactionTimeoutMs?: number; compression?: Compression } = {},
+): Promise<TransactionalProducer> {
+  const compression = compressionTypes[options.compression ?? 'none'];
+  const producer = handle.kafka.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: options.transactionTimeoutMs ?? 60_000,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await kafkaCall(`connecting transactional producer ${transactionalId}`, () => producer.connect());
+  // kafkajs initializes the producer id lazily; do it now so that connecting is what fences
+  const warmUp = await kafkaCall(`initializing transactions for ${transactionalId}`, () =>
+    producer.transaction(),
+  );
+  await kafkaCall(`initializing transactions for ${transactionalId}`, () => warmUp.abort());
+
+  return {
+    transactionalId,
+    async begin() {
+      const transaction = await kafkaCall(`beginning a transaction (${transactionalId})`, () =>
+        producer.transaction(),
+      );
+      return {
+        send: (records) =>
+          kafkaCall(`producing in a transaction (${transactionalId})`, async () => {
+            await transaction.sendBatch({ topicMessages: byTopic(records), acks: -1, compression });
+          }),
+        sendOffsets: (groupId, offsets) =>
+          kafkaCall(`adding offsets to a transaction (${transactionalId})`, () =>
+            transaction.sendOffsets({
+              consumerGroupId: groupId,
+              topics: [...groupBy(offsets, (entry) => entry.topic)].map(([topic, entries]) => ({
+                topic,
+                partitions: entries.map(({ partition, offset }) => ({ partition, offset })),
+              })),
+            }),
+          ),
+        commit: () => kafkaCall(`committing a transaction (${transactionalId})`, () => transaction.commit()),
+        abort: () => kafkaCall(`aborting a transaction (${transactionalId})`, () => transaction.abort()),
+      };
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * KeyValueStore on RocksDB (the `rocksdb` binding). Data keys live under prefix 0x01 and
+ * metadata under 0x00, so no user key can overwrite the changelog position.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { KeyValueStore, StoreChanges } from './store.ts';
+
+type Callback<T = void> = (error: Error | undefined | null, value: T) => void;
+
+/** The part of the binding's (abstract-leveldown) API that we use. */
+interface RocksDbBinding {
+  open(options: Record<string, unknown>, callback: Callback): void;
+  close(callback: Callback): void;
+  get(key: Buffer, options: { asBuffer: true }, callback: Callback<Buffer>): void;
+  getMany(keys: Buffer[], options: { asBuffer: true }, callback: Callback<(Buffer | undefined)[]>): void;
+  batch(
+    operations: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[],
+    callback: Callback,
+  ): void;
+  iterator(options: Record<string, unknown>): {
+    next(callback: (error: Error | undefined, key?: Buffer, value?: Buffer) => void): void;
+    end(callback: Callback): void;
+  };
+}
+
+const require = createRequire(import.meta.url);
+const rocksdb = require('rocksdb') as (location: string) => RocksDbBinding;
+
+const DATA = 0x01;
+const POSITION_KEY = Buffer.from([0x00, ...Buffer.from('changelog-position')]);
+
+function promised<T>(call: (callback: Callback<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value))));
+}
+
+const dataKey = (key: Buffer) => Buffer.concat([Buffer.of(DATA), key]);
+const isNotFound = (error: unknown) => /NotFound/i.test((error as Error).message ?? '');
+
+export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
+  mkdirSync(path, { recursive: true });
+  const db = rocksdb(path);
+  await promised((callback) => db.open({ createIfMissing: true }, callback));
+
+  return {
+    path,
+    async get(key) {
+      try {
+        return await promised<Buffer>((callback) => db.get(dataKey(key), { asBuffer: true }, callback));
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async getMany(keys) {
+      if (keys.length === 0) return [];
+      return promised((callback) => db.getMany(keys.map(dataKey), { asBuffer: true }, callback));
+    },
+    async write(changes: StoreChanges, changelogPosition: string) {
+      const operations: Parameters<RocksDbBinding['batch']>[0] = [];
+      for (const [key, value] of changes.puts) operations.push({ type: 'put', key: dataKey(key), value });
+      for (const key of changes.deletes) operations.push({ type: 'del', key: dataKey(key) });
+      operations.push({ type: 'put', key: POSITION_KEY, value: Buffer.from(changelogPosition) });
+      await promised((callback) => db.batch(operations, callback));
+    },
+    async changelogPosition() {
+      try {
+        const raw = await promised<Buffer>((callback) => db.get(POSITION_KEY, { asBuffer: true }, callback));
+        const text = raw.toString('utf8');
+        return /^\d{1,19}$/.test(text) ? text : undefined;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async *range(bounds) {
+      const iterator = db.iterator({
+        gte: bounds.gte ? dataKey(bounds.gte) : Buffer.of(DATA),
+        lt: bounds.lt ? dataKey(bounds.lt) : Buffer.of(DATA + 1),
+        keyAsBuffer: true,
+        valueAsBuffer: true,
+      });
+      try {
+        for (;;) {
+          const entry = await new Promise<[Buffer, Buffer] | undefined>((resolve, reject) =>
+            iterator.next((error, key, value) => {
+              if (error) reject(error);
+              else resolve(key === undefined ? undefined : [key.subarray(1), value as Buffer]);
+            }),
+          );
+          if (!entry) return;
+          yield entry;
+        }
+      } finally {
+        await promised((callback) => iterator.end(callback));
+      }
+    },
+    close: () => promised((callback) => db.close(callback)),
+  };
+}
+
+/** Removes a store's directory (the store must be closed). */
+export function destroyStore(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}

@@ -1,0 +1,68 @@
+/**
+ * The schema registry, through @kafkajs/confluent-schema-registry: register Avro schemas with
+ * BACKWARD compatibility, and encode/decode the Confluent wire format (magic byte 0, 4-byte
+ * schema id, Avro body). Only schemas/ talks to the registry.
+ */
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SluiceError } from '../common/errors.ts';
+
+export interface SchemaRegistryClient {
+  /** Registers (or finds) the schema under `subject`; an incompatible change throws SCHEMA_INCOMPATIBLE. */
+  register(subject: string, schema: object): Promise<number>;
+  /** Avro-encodes `value` with schema `id` in the Confluent wire format. */
+  encode(id: number, value: unknown): Promise<Buffer>;
+  /** Decodes a Confluent wire-format buffer, fetching (and caching) its writer schema. */
+  decode(buffer: Buffer): Promise<unknown>;
+  /** True when the registry answers. */
+  isReachable(): Promise<boolean>;
+}
+
+interface RegistryResponseError {
+  status?: number;
+  message?: string;
+}
+
+export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
+  const registry = new SchemaRegistry({ host: url, retry: { retries: 2, initialRetryTimeInSecs: 0.1 } });
+  return {
+    async register(subject, schema) {
+      try {
+        const { id } = await registry.register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+          { subject, compatibility: COMPATIBILITY.BACKWARD },
+        );
+        return id;
+      } catch (error) {
+        const { status, message } = error as RegistryResponseError;
+        if (status === 409) {
+          throw new SluiceError(
+            'SCHEMA_INCOMPATIBLE',
+            `schema for subject ${subject} is not BACKWARD compatible with the registered one: ${message}`,
+            { cause: error },
+          );
+        }
+        if (status === 422 || status === 400) {
+          throw new SluiceError(
+            'SCHEMA_INVALID',
+            `the registry refused the schema for ${subject}: ${message}`,
+            {
+              cause: error,
+            },
+          );
+        }
+        throw new SluiceError('REGISTRY_UNAVAILABLE', `registering ${subject} at ${url} failed: ${message}`, {
+          cause: error,
+        });
+      }
+    },
+    encode: (id, value) => registry.encode(id, value),
+    decode: (buffer) => registry.decode(buffer),
+    async isReachable() {
+      try {
+        return (await fetch(`${url.replace(/\/$/, '')}/subjects`, { signal: AbortSignal.timeout(2000) })).ok;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
