@@ -25,6 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export interface RegistryServiceOptions {
   version: string;
+  /** HTTP port; the management interface takes the next one. */
   port: number;
   cacheDir: string;
   dir: string;
@@ -105,6 +106,9 @@ export function createRegistryService(options: RegistryServiceOptions): DevServi
           QUARKUS_HTTP_HOST: '127.0.0.1',
           QUARKUS_HTTP_PORT: String(options.port),
           QUARKUS_HTTP_ACCESS_LOG_ENABLED: 'false',
+          // Quarkus' management interface (health, metrics) would take 0.0.0.0:9000 otherwise
+          QUARKUS_MANAGEMENT_HOST: '127.0.0.1',
+          QUARKUS_MANAGEMENT_PORT: String(options.port + 1),
         },
       });
       await waitUntil(answers, {

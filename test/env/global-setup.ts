@@ -68,11 +68,17 @@ export default async function setup(project: TestProject) {
     stopContainers = containers.stop;
   } else {
     for (const service of missing) await service.install(log);
-    const results = await Promise.all(missing.map((service) => service.start(log)));
+    const results = await Promise.allSettled(missing.map((service) => service.start(log)));
     missing.forEach((service, index) => {
       env[service.envVar] = service.endpoint;
-      if (results[index] === 'started') started.push(service);
+      if (results[index]?.status === 'fulfilled' && results[index].value === 'started') started.push(service);
     });
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) {
+      // leave nothing behind that this run started
+      await Promise.all(started.map((service) => service.stop()));
+      throw failure.reason;
+    }
   }
   if (source === 'environment') kafkaVersion = process.env.KAFKA_VERSION ?? 'external';
 
