@@ -1,0 +1,23 @@
+/** Environment variables that override config file settings, each mapped to one setting. */
+
+type Parse = (raw: string) => unknown;
+const text: Parse = (raw) => raw;
+const list: Parse = (raw) =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+const number: Parse = (raw) => (raw.trim() === '' || Number.isNaN(Number(raw)) ? raw : Number(raw));
+const boolean: Parse = (raw) =>
+  /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
+
+export const environmentOverrides: readonly { name: string; path: string[]; parse: Parse }[] = [
+  { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], parse: list },
+  { name: 'SCHEMA_REGISTRY_URL', path: ['registry', 'url'], parse: text },
+  { name: 'DATABASE_URL', path: ['database', 'url'], parse: text },
+  { name: 'SLUICE_LOG_LEVEL', path: ['log', 'level'], parse: text },
+  { name: 'SLUICE_KAFKA_REPLICATION_FACTOR', path: ['kafka', 'replicationFactor'], parse: number },
+  { name: 'SLUICE_ROUTER_PORT', path: ['router', 'port'], parse: number },
+  { name: 'SLUICE_ROUTER_AUTH', path: ['router', 'auth', 'enabled'], parse: boolean },
+  { name: 'SLUICE_ROUTER_KEYS_FILE', path: ['router', 'auth', 'keysFile'], parse: text },
+];

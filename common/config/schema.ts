@@ -1,0 +1,121 @@
+/**
+ * The one declaration of sluice's configuration: every setting, its default and what it means.
+ * Router and processor read the same file format (YAML or JSON); the Helm chart renders it.
+ * Precedence: these defaults → the config file → environment variables (env.ts) → CLI flags.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+
+export const kafkaSection = z
+  .object({
+    /** @default ['127.0.0.1:19092'] (the local dev broker) */
+    brokers: z
+      .array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port'))
+      .min(1)
+      .default(['127.0.0.1:19092']),
+    clientId: z.string().min(1).default('sluice'),
+    ssl: z.boolean().default(false),
+    sasl: z
+      .object({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional(),
+    /** Replication factor of the topics sluice creates; use 3 (with min.insync.replicas 2) in production. */
+    replicationFactor: positiveInt.default(1),
+  })
+  .strict();
+
+export const streamSection = z
+  .object({
+    topic: z.string().min(1),
+    /** Avro schema file (.avsc), relative to the config file. */
+    schema: z.string().min(1),
+    /** A string field of the schema; the Kafka key, so one tenant stays on one partition. */
+    partitionKey: z.string().min(1),
+    /** A long field of the schema: event time in milliseconds since the epoch. */
+    eventTime: z.string().min(1),
+    /** Partitions when sluice creates the topic. @default 6 */
+    partitions: positiveInt.default(6),
+  })
+  .strict();
+
+export const routerSection = z
+  .object({
+    host: z.string().default('0.0.0.0'),
+    port: port.default(8080),
+    /** Largest request body; below Kafka's default 1 MiB message limit per event. @default 1 MiB */
+    maxBodyBytes: positiveInt.default(1024 * 1024),
+    maxEventsPerRequest: positiveInt.default(10_000),
+    batch: z
+      .object({
+        /** A produce batch closes at this many records... */
+        maxRecords: positiveInt.default(5000),
+        /** ...or this many bytes... */
+        maxBytes: positiveInt.default(4 * 1024 * 1024),
+        /** ...or after this long, whichever comes first. */
+        lingerMs: z.number().int().min(0).default(2),
+      })
+      .strict()
+      .prefault({}),
+    /** Bytes accepted but not yet acknowledged by Kafka; past this, requests get 503. @default 64 MiB */
+    maxInFlightBytes: positiveInt.default(64 * 1024 * 1024),
+    /** How long a produce may take, retries included, before the request fails with 503. */
+    sendTimeoutMs: positiveInt.default(10_000),
+    /** Register the streams' schemas at start. */
+    registerSchemas: z.boolean().default(true),
+    auth: z
+      .object({
+        /** On by default; the dev stack switches it off. */
+        enabled: z.boolean().default(true),
+        /** YAML file of API keys (hashed): `sluice keys create` writes entries. */
+        keysFile: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    rateLimit: z
+      .object({
+        /** Per tenant and router instance; 0 turns the limit off. */
+        eventsPerSecond: z.number().min(0).default(5000),
+        burst: z.number().min(0).default(10_000),
+        /** Per-tenant overrides. */
+        tenants: z
+          .record(
+            z.string(),
+            z.object({ eventsPerSecond: z.number().min(0), burst: z.number().min(0) }).strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    kafka: kafkaSection.prefault({}),
+    registry: z
+      .object({ url: z.url().default('http://127.0.0.1:18081/apis/ccompat/v7') })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({ url: z.string().default('postgres://postgres@127.0.0.1:15432/sluice') })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    streams: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), streamSection).default({}),
+    router: routerSection.prefault({}),
+  })
+  .strict();
+
+export type SluiceConfig = z.infer<typeof configSchema>;
+export type StreamConfig = z.infer<typeof streamSection>;
+export type RouterConfig = z.infer<typeof routerSection>;

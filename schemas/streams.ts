@@ -1,0 +1,103 @@
+/**
+ * Streams: a name bound to a Kafka topic, an Avro schema (.avsc file), a partition-key field and
+ * an event-time field. Loaded from the config and checked against the schema at start; every
+ * problem is reported at once, naming the setting.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import avro from 'avsc';
+import type { StreamConfig } from '../common/config/schema.ts';
+import { SluiceError } from '../common/errors.ts';
+
+export interface Stream {
+  name: string;
+  topic: string;
+  partitions: number;
+  /** The parsed .avsc document, as registered. */
+  schema: { name: string; fields: { name: string; type: unknown }[] };
+  type: avro.Type;
+  partitionKey: string;
+  eventTime: string;
+  /** Registry subject (Confluent's topic-name strategy). */
+  subject: string;
+  /** Names of the schema's fields, for the undeclared-field check. */
+  fieldNames: ReadonlySet<string>;
+}
+
+/** The Avro type name of a field, with `null|string` style for unions. */
+export function avroTypeName(type: unknown): string {
+  if (typeof type === 'string') return type;
+  if (Array.isArray(type)) return type.map(avroTypeName).join('|');
+  if (type && typeof type === 'object' && 'type' in type) {
+    const inner = (type as { type: unknown; logicalType?: string }).type;
+    return typeof inner === 'string' ? inner : avroTypeName(inner);
+  }
+  return 'unknown';
+}
+
+function loadStream(
+  name: string,
+  config: StreamConfig,
+  baseDir: string,
+  problems: string[],
+): Stream | undefined {
+  const where = `streams.${name}`;
+  const file = resolve(baseDir, config.schema);
+  let schema: Stream['schema'];
+  let type: avro.Type;
+  try {
+    schema = JSON.parse(readFileSync(file, 'utf8'));
+    type = avro.Type.forSchema(schema as avro.Schema);
+  } catch (error) {
+    problems.push(`${where}.schema: cannot use ${file}: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (type.typeName !== 'record') {
+    problems.push(`${where}.schema: ${file} must define an Avro record, not ${type.typeName}`);
+    return undefined;
+  }
+  const fieldType = (field: string) => schema.fields.find((candidate) => candidate.name === field)?.type;
+  const expect = (setting: 'partitionKey' | 'eventTime', wanted: string) => {
+    const field = config[setting];
+    const found = fieldType(field);
+    if (found === undefined) {
+      problems.push(`${where}.${setting}: "${field}" is not a field of ${schema.name} (${config.schema})`);
+    } else if (avroTypeName(found) !== wanted) {
+      problems.push(
+        `${where}.${setting}: "${field}" must be a ${wanted} field, it is ${avroTypeName(found)}`,
+      );
+    }
+  };
+  expect('partitionKey', 'string');
+  expect('eventTime', 'long');
+  return {
+    name,
+    topic: config.topic,
+    partitions: config.partitions,
+    schema,
+    type,
+    partitionKey: config.partitionKey,
+    eventTime: config.eventTime,
+    subject: `${config.topic}-value`,
+    fieldNames: new Set(schema.fields.map((field) => field.name)),
+  };
+}
+
+export function loadStreams(
+  configs: Readonly<Record<string, StreamConfig>>,
+  baseDir: string,
+): Map<string, Stream> {
+  const problems: string[] = [];
+  const streams = new Map<string, Stream>();
+  for (const [name, config] of Object.entries(configs)) {
+    const stream = loadStream(name, config, baseDir, problems);
+    if (stream) streams.set(name, stream);
+  }
+  if (problems.length > 0) {
+    throw new SluiceError(
+      'CONFIG_INVALID',
+      `invalid stream definitions:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
+  }
+  return streams;
+}
