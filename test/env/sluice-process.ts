@@ -1,0 +1,134 @@
+/**
+ * Real `sluice` processes for end-to-end tests: started with `node bin/sluice.js <args>`, their
+ * output kept in a log file, ready when a URL answers 200 or a log line matches, and killed for
+ * real (SIGKILL, SIGTERM, SIGSTOP/SIGCONT).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testServices } from './services.ts';
+import { waitFor } from './wait.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const running = new Set<SluiceProcess>();
+
+export interface SluiceProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once it has exited. */
+  exited: Promise<number | string>;
+  signal(signal: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+export interface StartOptions {
+  name: string;
+  env?: Record<string, string>;
+  /** Ready when this URL answers 200. */
+  readyUrl?: string;
+  /** Ready when the output matches. */
+  readyOutput?: RegExp;
+  readyTimeoutMs?: number;
+  cwd?: string;
+}
+
+/** The environment pointing a sluice process at the test services. */
+export function serviceEnv(): Record<string, string> {
+  const services = testServices();
+  return {
+    KAFKA_BROKERS: services.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
+    DATABASE_URL: services.databaseUrl,
+  };
+}
+
+export async function startSluice(args: string[], options: StartOptions): Promise<SluiceProcess> {
+  const dir = mkdtempSync(join(tmpdir(), `sluice-${options.name}-`));
+  const logFile = join(dir, 'output.log');
+  const log = createWriteStream(logFile);
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...serviceEnv(), SLUICE_LOG_LEVEL: 'info', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const exited = new Promise<number | string>((resolveExit) =>
+    child.once('exit', (code, signal) => {
+      running.delete(handle);
+      resolveExit(code ?? signal ?? 'unknown');
+    }),
+  );
+  let exitedAlready = false;
+  exited.then(() => {
+    exitedAlready = true;
+  });
+  const output = () => readFileSync(logFile, 'utf8');
+
+  const handle: SluiceProcess = {
+    name: options.name,
+    child,
+    logFile,
+    output,
+    exited,
+    signal: (signal) => {
+      if (!exitedAlready) child.kill(signal);
+    },
+    async stop(graceMs = 15_000) {
+      if (exitedAlready) return exited;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+  running.add(handle);
+
+  await waitFor(
+    `${options.name} to be ready`,
+    async () => {
+      if (exitedAlready) {
+        throw new Error(`${options.name} exited before it was ready:\n${output().slice(-3000)}`);
+      }
+      if (options.readyOutput && options.readyOutput.test(output())) return true;
+      if (options.readyUrl) {
+        const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) }).catch(
+          () => undefined,
+        );
+        return response?.status === 200;
+      }
+      return !options.readyOutput;
+    },
+    { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 100 },
+  ).catch((error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n--- ${options.name} output ---\n${output().slice(-3000)}`);
+  });
+  return handle;
+}
+
+/** Stops every process this test file started and has not stopped (use in afterAll/afterEach). */
+export async function stopAllSluice(): Promise<void> {
+  await Promise.all([...running].map((process) => process.stop(5000)));
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
