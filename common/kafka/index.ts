@@ -5,6 +5,7 @@
 import type { Logger } from '../log.ts';
 import { connectAdmin, type KafkaAdmin } from './admin.ts';
 import { createKafkaHandle } from './client.ts';
+import { createGroupConsumer, type GroupConsumer, type GroupConsumerOptions } from './consumer.ts';
 import {
   createIdempotentProducer,
   createTransactionalProducer,
@@ -16,6 +17,13 @@ import { type ReadOptions, type ReadResult, readTopic } from './reader.ts';
 import type { Compression, KafkaConnection } from './types.ts';
 
 export type { KafkaAdmin, PartitionOffsets } from './admin.ts';
+export type {
+  AssignmentStrategy,
+  ConsumedBatch,
+  GroupConsumer,
+  GroupConsumerHandlers,
+  GroupConsumerOptions,
+} from './consumer.ts';
 export { isFencedError } from './errors.ts';
 export type { KafkaProducer, ProducerOptions, Transaction, TransactionalProducer } from './producer.ts';
 export type { Isolation, ReadOptions, ReadResult } from './reader.ts';
@@ -31,6 +39,7 @@ export interface KafkaClient {
     options?: { transactionTimeoutMs?: number; compression?: Compression },
   ): Promise<TransactionalProducer>;
   readTopic(options: ReadOptions): Promise<ReadResult>;
+  createGroupConsumer(options: GroupConsumerOptions): GroupConsumer;
 }
 
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
@@ -41,6 +50,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
     createTransactionalProducer: (transactionalId, options) =>
       createTransactionalProducer(handle, transactionalId, options),
     readTopic: (options) => readTopic(handle, options),
+    createGroupConsumer: (options) => createGroupConsumer(handle, options),
   };
 }
 

@@ -4,7 +4,7 @@
  * a sequence the broker already stored would be acknowledged as a duplicate without being written.
  * A fresh producer id makes that impossible.
  */
-import { CompressionTypes, type Message, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import { groupBy } from '../group-by.ts';
 import type { KafkaHandle } from './client.ts';
 import { kafkaCall, translateKafkaError } from './errors.ts';
@@ -40,6 +40,14 @@ export function byTopic(records: readonly OutgoingRecord[]) {
   return [...groupBy(records, (record) => record.topic)].map(([topic, group]) => ({
     topic,
     messages: group.map(toMessage),
+  }));
+}
+
+function toPartitionWrites(metadata: RecordMetadata[]): PartitionWrite[] {
+  return metadata.map((entry) => ({
+    topic: entry.topicName,
+    partition: entry.partition,
+    baseOffset: entry.baseOffset ?? '-1',
   }));
 }
 
@@ -85,11 +93,7 @@ export async function createIdempotentProducer(
           timeout: sendTimeoutMs,
           compression,
         });
-        return result.map((entry) => ({
-          topic: entry.topicName,
-          partition: entry.partition,
-          baseOffset: entry.baseOffset ?? '-1',
-        }));
+        return toPartitionWrites(result);
       } catch (error) {
         replace();
         throw translateKafkaError(error, 'producing records');
@@ -102,7 +106,7 @@ export async function createIdempotentProducer(
 }
 
 export interface Transaction {
-  send(records: readonly OutgoingRecord[]): Promise<void>;
+  send(records: readonly OutgoingRecord[]): Promise<PartitionWrite[]>;
   /** Commits the consumer group's input offsets as part of this transaction. */
   sendOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
   commit(): Promise<void>;
@@ -147,9 +151,11 @@ export async function createTransactionalProducer(
       );
       return {
         send: (records) =>
-          kafkaCall(`producing in a transaction (${transactionalId})`, async () => {
-            await transaction.sendBatch({ topicMessages: byTopic(records), acks: -1, compression });
-          }),
+          kafkaCall(`producing in a transaction (${transactionalId})`, async () =>
+            toPartitionWrites(
+              await transaction.sendBatch({ topicMessages: byTopic(records), acks: -1, compression }),
+            ),
+          ),
         sendOffsets: (groupId, offsets) =>
           kafkaCall(`adding offsets to a transaction (${transactionalId})`, () =>
             transaction.sendOffsets({

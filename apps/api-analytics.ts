@@ -1,0 +1,71 @@
+/**
+ * The seed workload: per tenant and API, 1-minute tumbling windows with 10 s grace, request and
+ * throttled counts and response/backend time statistics, emitted when each window closes.
+ */
+import { defineApp, minutes, seconds, stream, tumbling } from '../processor/app/define.ts';
+
+export interface Request {
+  meta_clientType: string;
+  applicationConsumerKey: string;
+  applicationName: string;
+  applicationId: string;
+  applicationOwner: string;
+  apiContext: string;
+  apiName: string;
+  apiVersion: string;
+  apiCreator: string;
+  apiTier: string;
+  apiHostname: string;
+  username: string;
+  userTenantDomain: string;
+  requestTimestamp: number;
+  throttledOut: boolean;
+  responseTime: number;
+  backendTime: number;
+}
+
+export interface ApiStats {
+  userTenantDomain: string;
+  apiName: string;
+  windowStart: number;
+  windowEnd: number;
+  requests: number;
+  throttledRequests: number;
+  minResponseTime: number;
+  avgResponseTime: number;
+  maxResponseTime: number;
+  avgBackendTime: number;
+}
+
+export default defineApp({
+  id: 'api-analytics',
+  source: stream<Request>('Request'),
+  pipeline: (requests) =>
+    requests
+      .groupBy('userTenantDomain', 'apiName')
+      .window(tumbling({ size: minutes(1), grace: seconds(10) }))
+      .aggregate((agg) => ({
+        requests: agg.count(),
+        throttledRequests: agg.count((request) => request.throttledOut),
+        minResponseTime: agg.min((request) => request.responseTime),
+        avgResponseTime: agg.avg((request) => request.responseTime),
+        maxResponseTime: agg.max((request) => request.responseTime),
+        avgBackendTime: agg.avg((request) => request.backendTime),
+      }))
+      .map(
+        ({ key, window, value }): ApiStats => ({
+          userTenantDomain: key.userTenantDomain,
+          apiName: key.apiName,
+          windowStart: window.start,
+          windowEnd: window.end,
+          requests: value.requests,
+          throttledRequests: value.throttledRequests,
+          // a closed window holds at least one request, so these are never null
+          minResponseTime: value.minResponseTime ?? 0,
+          avgResponseTime: value.avgResponseTime ?? 0,
+          maxResponseTime: value.maxResponseTime ?? 0,
+          avgBackendTime: value.avgBackendTime ?? 0,
+        }),
+      )
+      .to(stream<ApiStats>('ApiStats')),
+});

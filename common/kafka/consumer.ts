@@ -1,0 +1,178 @@
+/**
+ * A consumer-group member for processors: batches per partition, no auto-commit, explicit
+ * seeks, assignment changes reported, and an optional assignment strategy of our own (slots).
+ *
+ * Each batch carries the offset it was fetched from and the position after it (transaction
+ * markers included), so a task can drop batches fetched before one of its seeks took effect.
+ */
+import { AssignerProtocol, type Consumer, type PartitionAssigner } from 'kafkajs';
+import type { KafkaHandle } from './client.ts';
+import { kafkaCall } from './errors.ts';
+import { type Isolation, toIncoming } from './reader.ts';
+import type { IncomingRecord } from './types.ts';
+
+export interface ConsumedBatch {
+  partition: number;
+  /** The offset this batch was fetched from. */
+  fetchedOffset: string;
+  /** The position after the batch: last offset + 1, markers and aborted records included. */
+  nextOffset: string;
+  /** Records visible under the isolation level, in offset order (may be empty). */
+  records: IncomingRecord[];
+  highWatermark: string;
+  /** Keeps the group membership alive during long work. */
+  heartbeat(): Promise<void>;
+}
+
+export interface AssignmentStrategy {
+  name: string;
+  /** What this member tells the group leader about itself (e.g. its slot). */
+  userData: Buffer;
+  /** Run on the group leader: partitions of each topic per member id. */
+  assign(
+    members: { memberId: string; userData: Buffer }[],
+    partitionsByTopic: Map<string, number[]>,
+  ): Map<string, Map<string, number[]>>;
+}
+
+export interface GroupConsumerOptions {
+  groupId: string;
+  topic: string;
+  /** How many partitions' batches run at once. */
+  partitionsInParallel: number;
+  isolation?: Isolation;
+  /** @default 10000 */
+  sessionTimeoutMs?: number;
+  /** @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** @default 1 MiB */
+  maxBytesPerPartition?: number;
+  /** @default 100 */
+  maxWaitMs?: number;
+  strategy?: AssignmentStrategy;
+}
+
+export interface GroupConsumerHandlers {
+  /** The full set of partitions of the topic this member owns now (after every rebalance). */
+  onAssignment(partitions: number[]): void;
+  onBatch(batch: ConsumedBatch): Promise<void>;
+  /** A consumer crash that kafkajs will not recover from by itself. */
+  onFatalError(error: unknown): void;
+}
+
+export interface GroupConsumer {
+  start(handlers: GroupConsumerHandlers): Promise<void>;
+  /** Next fetch of `partition` starts at `offset` (batches fetched before are dropped). */
+  seek(partition: number, offset: string): void;
+  /** Commits offsets outside a transaction (at-least-once). */
+  commitOffsets(offsets: readonly { partition: number; offset: string }[]): Promise<void>;
+  /** Stops fetching and waits for running batches; stays in the group. */
+  stop(): Promise<void>;
+  /** Leaves the group. */
+  disconnect(): Promise<void>;
+}
+
+function toKafkaJsAssigner(strategy: AssignmentStrategy): PartitionAssigner {
+  return ({ cluster }) => ({
+    name: strategy.name,
+    version: 1,
+    async assign({ members, topics }) {
+      const partitionsByTopic = new Map<string, number[]>();
+      for (const topic of topics) {
+        const metadata = cluster.findTopicPartitionMetadata(topic);
+        partitionsByTopic.set(
+          topic,
+          metadata.map((entry) => entry.partitionId).sort((a, b) => a - b),
+        );
+      }
+      const decoded = members.map(({ memberId, memberMetadata }) => ({
+        memberId,
+        userData: AssignerProtocol.MemberMetadata.decode(memberMetadata)?.userData ?? Buffer.alloc(0),
+      }));
+      const plan = strategy.assign(decoded, partitionsByTopic);
+      return members.map(({ memberId }) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: Object.fromEntries(plan.get(memberId) ?? new Map()),
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol({ topics }) {
+      return {
+        name: strategy.name,
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: strategy.userData }),
+      };
+    },
+  });
+}
+
+export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerOptions): GroupConsumer {
+  const consumer: Consumer = handle.kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: options.isolation === 'read_uncommitted',
+    sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+    maxWaitTimeInMs: options.maxWaitMs ?? 100,
+    allowAutoTopicCreation: false,
+    partitionAssigners: options.strategy ? [toKafkaJsAssigner(options.strategy)] : undefined,
+  });
+  const { topic } = options;
+
+  return {
+    async start(handlers) {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        handlers.onAssignment([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) handlers.onFatalError(payload.error);
+      });
+      // batches holding only markers or aborted records never reach eachBatch; tell the task,
+      // with their first offset (the fetch offset when the log is not compacted)
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize === 0 && payload.topic === topic) {
+          void handlers.onBatch({
+            partition: payload.partition,
+            fetchedOffset: String(payload.firstOffset ?? payload.lastOffset),
+            nextOffset: (BigInt(payload.lastOffset) + 1n).toString(),
+            records: [],
+            highWatermark: payload.highWatermark,
+            heartbeat: async () => undefined,
+          });
+        }
+      });
+      await kafkaCall(`connecting consumer of ${options.groupId}`, () => consumer.connect());
+      await kafkaCall(`subscribing ${options.groupId} to ${topic}`, () =>
+        consumer.subscribe({ topic, fromBeginning: true }),
+      );
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        partitionsConsumedConcurrently: options.partitionsInParallel,
+        eachBatch: async ({ batch, heartbeat }) => {
+          await handlers.onBatch({
+            partition: batch.partition,
+            // set by kafkajs on every Batch, though missing from its typings
+            fetchedOffset: (batch as unknown as { fetchedOffset: string }).fetchedOffset,
+            nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
+            records: batch.messages.map((message) => toIncoming(batch.topic, batch.partition, message)),
+            highWatermark: batch.highWatermark,
+            heartbeat,
+          });
+        },
+      });
+    },
+    seek(partition, offset) {
+      consumer.seek({ topic, partition, offset });
+    },
+    async commitOffsets(offsets) {
+      await kafkaCall(`committing offsets of ${options.groupId}`, () =>
+        consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ topic, partition, offset }))),
+      );
+    },
+    stop: () => consumer.stop(),
+    disconnect: () => consumer.disconnect(),
+  };
+}
