@@ -11,7 +11,10 @@ const number: Parse = (raw) => (raw.trim() === '' || Number.isNaN(Number(raw)) ?
 const boolean: Parse = (raw) =>
   /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
 
-export const environmentOverrides: readonly { name: string; path: string[]; parse: Parse }[] = [
+export const environmentOverrides: readonly { name: string; path: string[  { name: 'SLUICE_STATE_DIR', path: ['processor', 'stateDir'], parse: text },
+  { name: 'SLUICE_GUARANTEE', path: ['processor', 'guarantee'], parse: text },
+  { name: 'SLUICE_PROCESSOR_PORT', path: ['processor', 'http', 'port'], parse: number },
+]; parse: Parse }[] = [
   { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], parse: list },
   { name: 'SCHEMA_REGISTRY_URL', path: ['registry', 'url'], parse: text },
   { name: 'DATABASE_URL', path: ['database', 'url'], parse: text },
@@ -20,4 +23,7 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'SLUICE_ROUTER_PORT', path: ['router', 'port'], parse: number },
   { name: 'SLUICE_ROUTER_AUTH', path: ['router', 'auth', 'enabled'], parse: boolean },
   { name: 'SLUICE_ROUTER_KEYS_FILE', path: ['router', 'auth', 'keysFile'], parse: text },
+  { name: 'SLUICE_STATE_DIR', path: ['processor', 'stateDir'], parse: text },
+  { name: 'SLUICE_GUARANTEE', path: ['processor', 'guarantee'], parse: text },
+  { name: 'SLUICE_PROCESSOR_PORT', path: ['processor', 'http', 'port'], parse: number },
 ];

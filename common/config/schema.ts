@@ -94,6 +94,29 @@ export const routerSection = z
   })
   .strict();
 
+export const processorSection = z
+  .object({
+    /** The app module (TypeScript or JavaScript) exporting `defineApp(...)` as default. */
+    app: z.string().optional(),
+    /** Local RocksDB state: <stateDir>/<app>/<store>/<partition>. A cache of the changelogs. */
+    stateDir: z.string().default('.sluice/state'),
+    /** exactly_once (transactions) or at_least_once (faster; after a crash, records since the last commit count twice). */
+    guarantee: z.enum(['exactly_once', 'at_least_once']).default('exactly_once'),
+    /** How often each partition commits. @default 100 under exactly_once, 1000 under at_least_once */
+    commitIntervalMs: positiveInt.optional(),
+    /** How many partitions' batches are processed at once. */
+    partitionsInParallel: positiveInt.default(6),
+    /** Aggregates kept in memory per partition before clean ones are evicted. */
+    cacheMaxEntries: positiveInt.default(200_000),
+    /** Consumer group session timeout: how long a silent instance keeps its partitions. */
+    sessionTimeoutMs: positiveInt.default(10_000),
+    http: z
+      .object({ host: z.string().default('0.0.0.0'), port: port.default(9090) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     kafka: kafkaSection.prefault({}),
@@ -113,9 +136,11 @@ export const configSchema = z
       .prefault({}),
     streams: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), streamSection).default({}),
     router: routerSection.prefault({}),
+    processor: processorSection.prefault({}),
   })
   .strict();
 
 export type SluiceConfig = z.infer<typeof configSchema>;
 export type StreamConfig = z.infer<typeof streamSection>;
 export type RouterConfig = z.infer<typeof routerSection>;
+export type ProcessorConfig = z.infer<typeof processorSection>;
