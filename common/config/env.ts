@@ -11,10 +11,7 @@ const number: Parse = (raw) => (raw.trim() === '' || Number.isNaN(Number(raw)) ?
 const boolean: Parse = (raw) =>
   /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
 
-export const environmentOverrides: readonly { name: string; path: string[  { name: 'SLUICE_STATE_DIR', path: ['processor', 'stateDir'], parse: text },
-  { name: 'SLUICE_GUARANTEE', path: ['processor', 'guarantee'], parse: text },
-  { name: 'SLUICE_PROCESSOR_PORT', path: ['processor', 'http', 'port'], parse: number },
-]; parse: Parse }[] = [
+export const environmentOverrides: readonly { name: string; path: string[]; parse: Parse }[] = [
   { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], parse: list },
   { name: 'SCHEMA_REGISTRY_URL', path: ['registry', 'url'], parse: text },
   { name: 'DATABASE_URL', path: ['database', 'url'], parse: text },
