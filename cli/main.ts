@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import { devCommand } from './commands/dev.ts';
+import { processorCommand } from './commands/processor.ts';
 
 const program = new Command('sluice')
   .description('Kafka-native stateful stream processing: routers, processors, warm standbys.')
@@ -10,6 +11,7 @@ const program = new Command('sluice')
   .exitOverride();
 
 program.addCommand(devCommand());
+program.addCommand(processorCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -98,6 +98,11 @@ export const processorSection = z
   .object({
     /** The app module (TypeScript or JavaScript) exporting `defineApp(...)` as default. */
     app: z.string().optional(),
+    /** Runs the app under another id (its own group, changelogs, dead letters): e.g. staging. */
+    appId: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,62}$/)
+      .optional(),
     /** Local RocksDB state: <stateDir>/<app>/<store>/<partition>. A cache of the changelogs. */
     stateDir: z.string().default('.sluice/state'),
     /** exactly_once (transactions) or at_least_once (faster; after a crash, records since the last commit count twice). */

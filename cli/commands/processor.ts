@@ -1,0 +1,53 @@
+/** `sluice processor`: runs one processor instance of an app. */
+import { Command, Option } from 'commander';
+import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
+import { createLogger } from '../../common/log.ts';
+import { onShutdownSignal } from '../../common/shutdown.ts';
+import { startProcessor } from '../../processor/main.ts';
+
+interface ProcessorFlags {
+  app?: string;
+  appId?: string;
+  config?: string;
+  stateDir?: string;
+  guarantee?: string;
+  commitIntervalMs?: string;
+  port?: string;
+  brokers?: string;
+  registry?: string;
+}
+
+export function processorCommand(): Command {
+  return new Command('processor')
+    .description("run a processor instance of an app (joins the app's consumer group)")
+    .option('--app <module>', 'the app module, e.g. apps/api-analytics.ts')
+    .option('--app-id <id>', 'run the app under another id (its own group, changelogs and dead letters)')
+    .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.yaml)')
+    .option('--state-dir <dir>', 'local state directory')
+    .addOption(
+      new Option('--guarantee <mode>', 'processing guarantee').choices(['exactly_once', 'at_least_once']),
+    )
+    .option('--commit-interval-ms <ms>', 'how often each partition commits')
+    .option('--port <port>', 'HTTP port for health, readiness and metrics (0: any free port)')
+    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port]')
+    .option('--registry <url>', 'schema registry URL (Confluent-compatible API)')
+    .action(async (flags: ProcessorFlags) => {
+      const overrides: ConfigOverride[] = [
+        { path: ['processor', 'app'], value: flags.app },
+        { path: ['processor', 'appId'], value: flags.appId },
+        { path: ['processor', 'stateDir'], value: flags.stateDir },
+        { path: ['processor', 'guarantee'], value: flags.guarantee },
+        {
+          path: ['processor', 'commitIntervalMs'],
+          value: flags.commitIntervalMs && Number(flags.commitIntervalMs),
+        },
+        { path: ['processor', 'http', 'port'], value: flags.port && Number(flags.port) },
+        { path: ['kafka', 'brokers'], value: flags.brokers?.split(',') },
+        { path: ['registry', 'url'], value: flags.registry },
+      ];
+      const loaded = loadConfig({ file: flags.config, overrides });
+      const logger = createLogger({ name: 'sluice-processor', level: loaded.config.log.level });
+      const processor = await startProcessor(loaded, logger);
+      onShutdownSignal(() => processor.stop(), { logger });
+    });
+}

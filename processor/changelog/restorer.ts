@@ -1,0 +1,88 @@
+/**
+ * Restore: replays a changelog partition (read_committed) from the position a store reflects to
+ * the changelog's end, in large batches written to RocksDB with the position they reach, and
+ * reports progress (records done / total, rate, ETA). Runs before the partition processes anything.
+ */
+import type { KafkaClient } from '../../common/kafka/index.ts';
+import type { Logger } from '../../common/log.ts';
+import type { KeyValueStore } from '../state/store.ts';
+
+export interface RestoreProgress {
+  partition: number;
+  done: number;
+  total: number;
+}
+
+export interface RestoreResult {
+  records: number;
+  durationMs: number;
+  /** The changelog position the store reflects afterwards. */
+  position: string;
+}
+
+export async function restoreFromChangelog(options: {
+  kafka: KafkaClient;
+  store: KeyValueStore;
+  topic: string;
+  partition: number;
+  /** First offset to replay; undefined replays the whole changelog. */
+  from: string | undefined;
+  logger: Logger;
+  onProgress?: (progress: RestoreProgress) => void;
+}): Promise<RestoreResult> {
+  const { store, partition, logger } = options;
+  const started = Date.now();
+  let total = 0;
+  let done = 0;
+  let lastLog = started;
+  let position = options.from ?? '0';
+
+  const report = (final = false) => {
+    options.onProgress?.({ partition, done, total });
+    const now = Date.now();
+    if (!final && now - lastLog < 1000) return;
+    lastLog = now;
+    const rate = done / Math.max(0.001, (now - started) / 1000);
+    const etaSeconds = rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
+    logger.info(
+      {
+        partition,
+        done,
+        total,
+        ratePerSecond: Math.round(rate),
+        etaSeconds: etaSeconds && Math.ceil(etaSeconds),
+      },
+      final ? 'restore finished' : 'restoring',
+    );
+  };
+
+  const positions = await options.kafka.readTopic({
+    topic: options.topic,
+    partitions: [partition],
+    from: options.from === undefined ? undefined : new Map([[partition, options.from]]),
+    until: 'end',
+    isolation: 'read_committed',
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    onTargets: (targets) => {
+      const target = targets.get(partition);
+      if (target) total = Number(target.to - target.from);
+    },
+    onBatch: async (records, _partition, next) => {
+      await store.write(
+        {
+          puts: records.filter((r) => r.value !== null).map((r) => [r.key!, r.value!] as const),
+          deletes: records.filter((r) => r.value === null).map((r) => r.key!),
+        },
+        next,
+      );
+      position = next;
+      done += records.length;
+      report();
+    },
+  });
+  position = positions.get(partition) ?? position;
+  // markers after the last record moved the position without a batch: record it too
+  if (position !== (await store.changelogPosition())) await store.write({ puts: [], deletes: [] }, position);
+  report(true);
+  return { records: done, durationMs: Date.now() - started, position };
+}

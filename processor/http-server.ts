@@ -1,0 +1,26 @@
+/**
+ * The processor's HTTP port: /healthz (process up), /readyz (every owned partition has a running
+ * task), /metrics (Prometheus). Built, not listening, so tests can inject.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+
+export interface ProcessorHttpOptions {
+  metrics: Registry;
+  /** Why the instance is not ready, or undefined when it is. */
+  notReadyReason(): string | undefined;
+}
+
+export function buildProcessorHttp(options: ProcessorHttpOptions): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const reason = options.notReadyReason();
+    if (reason) return reply.code(503).send({ status: 'not ready', reason });
+    return { status: 'ready' };
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(options.metrics.contentType).send(await options.metrics.metrics()),
+  );
+  return app;
+}

@@ -1,0 +1,80 @@
+/** Prometheus metrics of a processor instance (sluice_processor_*). */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface ProcessorMetrics {
+  recordsIn: Counter<'partition'>;
+  recordsOut: Counter;
+  deadLetters: Counter<'stage'>;
+  processSeconds: Histogram;
+  commitSeconds: Histogram;
+  lag: Gauge<'partition'>;
+  restoreDone: Gauge<'partition'>;
+  restoreTotal: Gauge<'partition'>;
+  cacheEntries: Gauge<'partition'>;
+  tasks: Gauge<'state'>;
+}
+
+export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
+  const registers = [registry];
+  return {
+    recordsIn: new Counter({
+      name: 'sluice_processor_records_in_total',
+      help: 'Input records processed',
+      labelNames: ['partition'],
+      registers,
+    }),
+    recordsOut: new Counter({
+      name: 'sluice_processor_records_out_total',
+      help: 'Records sent to the sink',
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'sluice_processor_dead_letters_total',
+      help: 'Records sent to the dead-letter topic, by stage (decode, process, late, emit)',
+      labelNames: ['stage'],
+      registers,
+    }),
+    processSeconds: new Histogram({
+      name: 'sluice_processor_batch_process_seconds',
+      help: 'Time to run the pipeline over one fetched batch',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: 'sluice_processor_commit_seconds',
+      help: 'Time of one task commit (transaction, offsets, store flush)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'sluice_processor_consumer_lag_records',
+      help: 'Input records behind the partition end, per partition',
+      labelNames: ['partition'],
+      registers,
+    }),
+    restoreDone: new Gauge({
+      name: 'sluice_processor_restore_done_records',
+      help: 'Changelog records restored so far by the current restore, per partition',
+      labelNames: ['partition'],
+      registers,
+    }),
+    restoreTotal: new Gauge({
+      name: 'sluice_processor_restore_total_records',
+      help: 'Changelog offsets the current restore has to cover, per partition',
+      labelNames: ['partition'],
+      registers,
+    }),
+    cacheEntries: new Gauge({
+      name: 'sluice_processor_cache_entries',
+      help: 'Aggregates held in the write cache, per partition',
+      labelNames: ['partition'],
+      registers,
+    }),
+    tasks: new Gauge({
+      name: 'sluice_processor_tasks',
+      help: 'Tasks by state',
+      labelNames: ['state'],
+      registers,
+    }),
+  };
+}

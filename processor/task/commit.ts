@@ -1,0 +1,91 @@
+/**
+ * The commit protocol of one task, as one function. Under exactly-once everything of a commit
+ * is one Kafka transaction; the local store is written only after Kafka has it (invariant 5).
+ *
+ *   1. produce outputs, dead letters and changelog records
+ *   2. add the input position (next offset) for the consumer group
+ *   3. commit the transaction
+ *   4. flush the write cache to RocksDB together with the changelog position reached
+ *
+ * A failure before 3 leaves nothing visible (the transaction is aborted, or aborted by the next
+ * owner's fencing); a failure after 3 leaves RocksDB behind the changelog, which the restore
+ * replays. Under at-least-once, 1 waits for acks=all, 2 commits offsets after it, and a crash
+ * between them processes those records again.
+ */
+import type {
+  GroupConsumer,
+  KafkaProducer,
+  OutgoingRecord,
+  PartitionWrite,
+  TransactionalProducer,
+} from '../../common/kafka/index.ts';
+import { changelogRecords } from '../changelog/changelog-records.ts';
+import type { Change } from '../state/write-cache.ts';
+
+export type CommitChannel =
+  | { guarantee: 'exactly_once'; producer: TransactionalProducer; groupId: string }
+  | { guarantee: 'at_least_once'; producer: KafkaProducer; consumer: GroupConsumer };
+
+export interface CommitWork {
+  inputTopic: string;
+  partition: number;
+  /** The next input offset: what the group resumes from after this commit. */
+  inputPosition: string;
+  /** Sink records and dead letters. */
+  outputs: readonly OutgoingRecord[];
+  /** Store changes since the last commit. */
+  changes: readonly Change[];
+  changelogTopic?: string;
+  epoch: number;
+  /** Step 4: writes the changes and the changelog position to RocksDB. */
+  flushStore(changelogPosition: string | undefined): Promise<void>;
+}
+
+function changelogPositionAfter(
+  writes: readonly PartitionWrite[],
+  work: CommitWork,
+  count: number,
+): string | undefined {
+  if (count === 0 || !work.changelogTopic) return undefined;
+  const write = writes.find(
+    (entry) => entry.topic === work.changelogTopic && entry.partition === work.partition,
+  );
+  return write ? (BigInt(write.baseOffset) + BigInt(count)).toString() : undefined;
+}
+
+export async function commitWork(channel: CommitChannel, work: CommitWork): Promise<void> {
+  const changelog = work.changelogTopic
+    ? changelogRecords(work.changes, {
+        topic: work.changelogTopic,
+        partition: work.partition,
+        sourceOffset: work.inputPosition,
+        epoch: work.epoch,
+      })
+    : [];
+  const records = [...work.outputs, ...changelog];
+  const offsets = [{ topic: work.inputTopic, partition: work.partition, offset: work.inputPosition }];
+
+  if (channel.guarantee === 'exactly_once') {
+    const transaction = await channel.producer.begin();
+    try {
+      // 1.
+      const writes = records.length > 0 ? await transaction.send(records) : [];
+      // 2.
+      await transaction.sendOffsets(channel.groupId, offsets);
+      // 3.
+      await transaction.commit();
+      // 4.
+      await work.flushStore(changelogPositionAfter(writes, work, changelog.length));
+      return;
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+  // 1. (acks=all)
+  const writes = records.length > 0 ? await channel.producer.send(records) : [];
+  // 2. + 3.
+  await channel.consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ partition, offset })));
+  // 4.
+  await work.flushStore(changelogPositionAfter(writes, work, changelog.length));
+}

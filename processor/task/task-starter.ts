@@ -1,0 +1,165 @@
+/**
+ * Starting a task for a newly owned partition, in the order correctness needs:
+ *   1. fence: connect the partition's transactional producer (aborts a previous owner's open
+ *      transaction, so the changelog and the committed offsets are stable from here on);
+ *   2. open the store and check its changelog position; wipe it when missing, unreadable or
+ *      beyond the changelog's end (invariant 5);
+ *   3. replay the changelog from that position to its end;
+ *   4. read the group's committed input offset (after fencing, so it includes the old owner's
+ *      last commit) and open the task there.
+ */
+import { join } from 'node:path';
+import type {
+  KafkaAdmin,
+  KafkaClient,
+  KafkaProducer,
+  TransactionalProducer,
+} from '../../common/kafka/index.ts';
+import type { Logger } from '../../common/log.ts';
+import type { Serde } from '../../schemas/serde.ts';
+import type { CompiledApp } from '../app/compile.ts';
+import { restoreFromChangelog } from '../changelog/restorer.ts';
+import type { ProcessorMetrics } from '../metrics.ts';
+import { destroyStore, openRocksDbStore } from '../state/rocksdb-store.ts';
+import type { KeyValueStore } from '../state/store.ts';
+import { changelogTopic, consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
+import type { CommitChannel } from './commit.ts';
+import { Task } from './task.ts';
+
+export interface TaskStarterOptions {
+  compiled: CompiledApp;
+  kafka: KafkaClient;
+  admin: KafkaAdmin;
+  serde: Serde;
+  encodeSink: (value: unknown) => Buffer;
+  guarantee: 'exactly_once' | 'at_least_once';
+  /** The shared producer and consumer for at-least-once commits. */
+  atLeastOnce?: { producer: KafkaProducer; consumer: import('../../common/kafka/index.ts').GroupConsumer };
+  stateDir: string;
+  commitIntervalMs: number;
+  cacheMaxEntries: number;
+  epoch: () => number;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+}
+
+export interface StartedTask {
+  task: Task;
+  /** Restored changelog records (for logs and tests). */
+  restored: number;
+  producer?: TransactionalProducer;
+}
+
+export function storePath(stateDir: string, appId: string, store: string, partition: number): string {
+  return join(stateDir, appId, store, String(partition));
+}
+
+/** Opens the store, wiping it when its position is unusable; returns the position to replay from. */
+async function openCheckedStore(
+  path: string,
+  changelog: { low: string; high: string },
+  logger: Logger,
+): Promise<{ store: KeyValueStore; from: string | undefined }> {
+  let store: KeyValueStore;
+  try {
+    store = await openRocksDbStore(path);
+  } catch (error) {
+    logger.warn({ path, err: error }, 'store unreadable: wiping it and restoring the whole changelog');
+    destroyStore(path);
+    return { store: await openRocksDbStore(path), from: undefined };
+  }
+  const position = await store.changelogPosition();
+  const beyondEnd = position !== undefined && BigInt(position) > BigInt(changelog.high);
+  if (position === undefined || beyondEnd) {
+    logger.warn(
+      { path, position, changelogEnd: changelog.high },
+      position === undefined
+        ? 'store has no valid changelog position: wiping it and restoring the whole changelog'
+        : 'store is ahead of its changelog (recreated topic?): wiping it and restoring the whole changelog',
+    );
+    await store.close();
+    destroyStore(path);
+    return { store: await openRocksDbStore(path), from: undefined };
+  }
+  return { store, from: position };
+}
+
+export async function startTask(options: TaskStarterOptions, partition: number): Promise<StartedTask> {
+  const { compiled, kafka, admin, logger } = options;
+  const appId = compiled.app.id;
+  const topic = compiled.source.topic;
+  const log = logger.child({ partition });
+
+  // 1.
+  let producer: TransactionalProducer | undefined;
+  let channel: CommitChannel;
+  if (options.guarantee === 'exactly_once') {
+    producer = await kafka.createTransactionalProducer(transactionalId(appId, topic, partition));
+    channel = { guarantee: 'exactly_once', producer, groupId: consumerGroup(appId) };
+  } else {
+    if (!options.atLeastOnce) throw new Error('at_least_once needs the shared producer and consumer');
+    channel = { guarantee: 'at_least_once', ...options.atLeastOnce };
+  }
+
+  try {
+    // 2. + 3.
+    let store: KeyValueStore | undefined;
+    let restored = 0;
+    const storeName = compiled.grouping?.store;
+    const changelog = storeName ? changelogTopic(appId, storeName) : undefined;
+    if (storeName && changelog) {
+      const offsets = (await admin.topicOffsets(changelog)).find((entry) => entry.partition === partition);
+      if (!offsets) throw new Error(`changelog ${changelog} has no partition ${partition}`);
+      const opened = await openCheckedStore(
+        storePath(options.stateDir, appId, storeName, partition),
+        offsets,
+        log,
+      );
+      store = opened.store;
+      const result = await restoreFromChangelog({
+        kafka,
+        store,
+        topic: changelog,
+        partition,
+        from: opened.from,
+        logger: log,
+        onProgress: ({ done, total }) => {
+          options.metrics.restoreDone.set({ partition }, done);
+          options.metrics.restoreTotal.set({ partition }, total);
+        },
+      });
+      restored = result.records;
+    }
+
+    // 4.
+    const committed = (await admin.committedOffsets(consumerGroup(appId), topic)).find(
+      (e) => e.partition === partition,
+    );
+    let position = committed?.offset;
+    if (position === undefined || BigInt(position) < 0n) {
+      const input = (await admin.topicOffsets(topic)).find((entry) => entry.partition === partition);
+      position = input?.low ?? '0';
+    }
+    const task = new Task({
+      compiled,
+      partition,
+      store,
+      changelogTopic: changelog,
+      deadLetterTopic: deadLetterTopic(appId),
+      serde: options.serde,
+      encodeSink: options.encodeSink,
+      channel,
+      commitIntervalMs: options.commitIntervalMs,
+      cacheMaxEntries: options.cacheMaxEntries,
+      epoch: options.epoch,
+      logger: log,
+      metrics: options.metrics,
+    });
+    await task.open(position);
+    log.info({ position, restored }, 'task running');
+    return { task, restored, producer };
+  } catch (error) {
+    await producer?.disconnect().catch(() => undefined);
+    throw error;
+  }
+}

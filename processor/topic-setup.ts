@@ -1,0 +1,59 @@
+/**
+ * The topics an app needs, created at start when missing: the source and sink (from their stream
+ * definitions), the changelog of its store (same partition count as the source, compacted; a
+ * windowed store also deletes after window + grace + a day), and the dead-letter topic.
+ * A changelog whose partition count differs from the source stops start-up.
+ */
+import { SluiceError } from '../common/errors.ts';
+import type { KafkaAdmin, TopicSpec } from '../common/kafka/index.ts';
+import type { CompiledApp } from './app/compile.ts';
+import { changelogTopic, deadLetterTopic } from './topics.ts';
+import type { WindowSpec } from './windows/windows.ts';
+
+const day = 24 * 3_600_000;
+
+/** How long a windowed changelog must keep records: the longest a window can stay open, plus a day. */
+function windowRetentionMs(window: WindowSpec): number {
+  const open = window.kind === 'session' ? window.gapMs : window.sizeMs;
+  return open + window.graceMs + day;
+}
+
+export async function ensureAppTopics(
+  admin: KafkaAdmin,
+  compiled: CompiledApp,
+  replicationFactor: number,
+): Promise<void> {
+  const { source, sink, grouping, app } = compiled;
+  const withReplication = (spec: TopicSpec): TopicSpec => ({ ...spec, replicationFactor });
+  await admin.ensureTopics([
+    withReplication({ topic: source.topic, partitions: source.partitions }),
+    withReplication({ topic: sink.topic, partitions: sink.partitions }),
+  ]);
+  const sourcePartitions = (await admin.partitionCount(source.topic))!;
+  const internal: TopicSpec[] = [
+    withReplication({ topic: deadLetterTopic(app.id), partitions: sourcePartitions }),
+  ];
+  if (grouping) {
+    internal.push(
+      withReplication({
+        topic: changelogTopic(app.id, grouping.store),
+        partitions: sourcePartitions,
+        config: grouping.window
+          ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(windowRetentionMs(grouping.window)) }
+          : { 'cleanup.policy': 'compact' },
+      }),
+    );
+  }
+  await admin.ensureTopics(internal);
+  for (const spec of internal) {
+    const partitions = await admin.partitionCount(spec.topic);
+    if (partitions !== sourcePartitions) {
+      throw new SluiceError(
+        'KAFKA_TOPIC_MISMATCH',
+        `${spec.topic} has ${partitions} partitions but the source ${source.topic} has ${sourcePartitions}: ` +
+          `partition p of one must match partition p of the other. Delete ${spec.topic} (sluice reset) or ` +
+          `recreate it with ${sourcePartitions} partitions.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/** The names of everything an app owns in Kafka, built in one place. */
+
+export function changelogTopic(appId: string, store: string): string {
+  return `${appId}-${store}-changelog`;
+}
+
+export function deadLetterTopic(appId: string): string {
+  return `${appId}-dlq`;
+}
+
+/** One transactional producer per input partition, so a new owner's initTransactions fences the old one. */
+export function transactionalId(appId: string, topic: string, partition: number): string {
+  return `${appId}-${topic}-${partition}`;
+}
+
+/** The consumer group of an app (the seed's cluster.groupId). */
+export function consumerGroup(appId: string): string {
+  return appId;
+}

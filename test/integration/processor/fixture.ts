@@ -1,0 +1,186 @@
+/**
+ * An isolated api-analytics deployment for one test: its own topics, app id, config file and
+ * state directory, real processor processes, and helpers to feed input and read results.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { IncomingRecord, KafkaAdmin } from '../../../common/kafka/index.ts';
+import { createSchemaRegistryClient } from '../../../schemas/registry.ts';
+import type { RequestEvent } from '../../../schemas/request-generator.ts';
+import { readAll, testKafka } from '../../env/clients.ts';
+import { uniqueName } from '../../env/names.ts';
+import { testServices } from '../../env/services.ts';
+import { freePort, type SluiceProcess, startSluice } from '../../env/sluice-process.ts';
+import { waitFor } from '../../env/wait.ts';
+import type { InputRecord, Stats } from './reference.ts';
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
+const requestSchema = JSON.parse(readFileSync(join(repo, 'schemas', 'Request.avsc'), 'utf8'));
+
+export interface AnalyticsFixture {
+  appId: string;
+  dir: string;
+  stateDir: string;
+  inputTopic: string;
+  outputTopic: string;
+  dlqTopic: string;
+  changelogTopic: string;
+  admin: KafkaAdmin;
+  produce(events: readonly RequestEvent[]): Promise<void>;
+  /** Records that are not Avro at all, keyed by a tenant. */
+  produceGarbage(count: number, tenant: string): Promise<void>;
+  startProcessor(options?: {
+    name?: string;
+    args?: string[];
+    env?: Record<string, string>;
+  }): Promise<SluiceProcess>;
+  inputRecords(): Promise<InputRecord[]>;
+  outputStats(): Promise<Stats[]>;
+  deadLetters(): Promise<IncomingRecord[]>;
+  /** True once the app's group has committed every input record. */
+  caughtUp(): Promise<boolean>;
+  /** Waits until the group has committed all input. */
+  waitCaughtUp(timeoutMs?: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function createAnalyticsFixture(
+  options: { partitions?: number } = {},
+): Promise<AnalyticsFixture> {
+  const services = testServices();
+  const appId = uniqueName('aa');
+  const dir = mkdtempSync(join(tmpdir(), `sluice-${appId}-`));
+  const stateDir = join(dir, 'state');
+  const inputTopic = `requests-${appId}`;
+  const outputTopic = `api-stats-${appId}`;
+  const partitions = options.partitions ?? 4;
+  const configFile = join(dir, 'sluice.yaml');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      kafka: { brokers: services.kafkaBrokers.split(',') },
+      registry: { url: services.schemaRegistryUrl },
+      streams: {
+        Request: {
+          topic: inputTopic,
+          schema: join(repo, 'schemas', 'Request.avsc'),
+          partitionKey: 'userTenantDomain',
+          eventTime: 'requestTimestamp',
+          partitions,
+        },
+        ApiStats: {
+          topic: outputTopic,
+          schema: join(repo, 'schemas', 'ApiStats.avsc'),
+          partitionKey: 'userTenantDomain',
+          eventTime: 'windowStart',
+          partitions,
+        },
+      },
+      processor: { stateDir },
+    }),
+  );
+  const kafka = testKafka();
+  const admin = await kafka.connectAdmin();
+  await admin.ensureTopics([{ topic: inputTopic, partitions }]);
+  const registry = createSchemaRegistryClient(services.schemaRegistryUrl);
+  const schemaId = await registry.register(`${inputTopic}-value`, requestSchema);
+  const producer = await kafka.createProducer();
+  const started: SluiceProcess[] = [];
+
+  const decodeOrUndefined = async (value: Buffer | null) => {
+    try {
+      return value ? await registry.decode(value) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const fixture: AnalyticsFixture = {
+    appId,
+    dir,
+    stateDir,
+    inputTopic,
+    outputTopic,
+    dlqTopic: `${appId}-dlq`,
+    changelogTopic: `${appId}-aggregates-changelog`,
+    admin,
+    async produce(events) {
+      for (let i = 0; i < events.length; i += 2000) {
+        const chunk = events.slice(i, i + 2000);
+        const values = await Promise.all(chunk.map((event) => registry.encode(schemaId, event)));
+        await producer.send(
+          chunk.map((event, index) => ({
+            topic: inputTopic,
+            key: event.userTenantDomain,
+            value: values[index]!,
+          })),
+        );
+      }
+    },
+    async produceGarbage(count, tenant) {
+      await producer.send(
+        Array.from({ length: count }, (_, i) => ({
+          topic: inputTopic,
+          key: tenant,
+          value: Buffer.from(`not avro ${i}`),
+        })),
+      );
+    },
+    async startProcessor({ name = 'processor', args = [], env } = {}) {
+      const port = await freePort();
+      const process = await startSluice(
+        [
+          'processor',
+          '--app',
+          join(repo, 'apps', 'api-analytics.ts'),
+          '--app-id',
+          appId,
+          '--config',
+          configFile,
+          '--port',
+          String(port),
+          ...args,
+        ],
+        { name, env, readyUrl: `http://127.0.0.1:${port}/readyz` },
+      );
+      started.push(process);
+      return process;
+    },
+    async inputRecords() {
+      const records = await readAll(kafka, inputTopic);
+      return Promise.all(
+        records.map(async (record) => ({
+          partition: record.partition,
+          offset: BigInt(record.offset),
+          event: (await decodeOrUndefined(record.value)) as RequestEvent | undefined,
+        })),
+      );
+    },
+    async outputStats() {
+      const records = await readAll(kafka, outputTopic);
+      return Promise.all(records.map(async (record) => (await registry.decode(record.value!)) as Stats));
+    },
+    deadLetters: () => readAll(kafka, `${appId}-dlq`),
+    async caughtUp() {
+      const [committed, ends] = await Promise.all([
+        admin.committedOffsets(appId, inputTopic),
+        admin.topicOffsets(inputTopic),
+      ]);
+      return ends.every(({ partition, high }) => {
+        const offset = committed.find((entry) => entry.partition === partition)?.offset ?? '-1';
+        return high === '0' || offset === high;
+      });
+    },
+    async waitCaughtUp(timeoutMs = 60_000) {
+      await waitFor(`${appId} to commit all input`, () => fixture.caughtUp(), { timeoutMs, intervalMs: 250 });
+    },
+    async cleanup() {
+      await Promise.all(started.map((process) => process.stop(5000)));
+      await producer.disconnect();
+      await admin.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}

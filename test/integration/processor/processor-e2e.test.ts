@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { takeRequests } from '../../../schemas/request-generator.ts';
+import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
+import { expectedStats, sortStats } from './reference.ts';
+
+const start = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+describe('api-analytics end to end (exactly once)', () => {
+  let fixture: AnalyticsFixture;
+
+  beforeAll(async () => {
+    fixture = await createAnalyticsFixture();
+  });
+  afterAll(async () => fixture?.cleanup());
+
+  it('outputs exactly the expected aggregates; late and undecodable records go to the dead-letter topic', async () => {
+    const events = takeRequests(
+      { seed: 7, tenants: 40, apis: 5, startTime: start, stepMs: 40, jitterMs: 8_000, lateShare: 0.01 },
+      12_000,
+    );
+    await fixture.produce(events.slice(0, 6000));
+    await fixture.produceGarbage(5, 'tenant-1.example.com');
+    await fixture.produce(events.slice(6000));
+
+    const processor = await fixture.startProcessor();
+    await fixture.waitCaughtUp();
+
+    const expected = expectedStats(await fixture.inputRecords());
+    expect(expected.stats.length).toBeGreaterThan(500);
+    expect(expected.late.length).toBeGreaterThan(20);
+    expect(expected.bad).toHaveLength(5);
+    expect(sortStats(await fixture.outputStats())).toEqual(expected.stats);
+
+    const deadLetters = await fixture.deadLetters();
+    const byStage = (stage: string) =>
+      deadLetters.filter((record) => record.headers['sluice.dlq.stage']?.toString() === stage);
+    expect(byStage('decode')).toHaveLength(5);
+    expect(byStage('late')).toHaveLength(expected.late.length);
+    expect(byStage('decode')[0]!.value!.toString()).toMatch(/^not avro/);
+    expect(byStage('decode')[0]!.headers['sluice.dlq.topic']?.toString()).toBe(fixture.inputTopic);
+    expect(
+      new Set(
+        byStage('late').map((r) => `${r.headers['sluice.dlq.partition']}/${r.headers['sluice.dlq.offset']}`),
+      ),
+    ).toEqual(new Set(expected.late.map((r) => `${r.partition}/${r.offset}`)));
+    expect(await processor.stop()).toBe(0);
+  });
+});
