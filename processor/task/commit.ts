@@ -9,8 +9,10 @@
  *
  * A failure before 3 leaves nothing visible (the transaction is aborted, or aborted by the next
  * owner's fencing); a failure after 3 leaves RocksDB behind the changelog, which the restore
- * replays. Under at-least-once, 1 waits for acks=all, 2 commits offsets after it, and a crash
- * between them processes those records again.
+ * replays. Under at-least-once there is no transaction: 1 sends outputs and dead letters first
+ * and the changelog only once they are acknowledged (a restored store then never reflects an
+ * emission missing from the output), 2 commits offsets after that, and a crash in between
+ * processes those records again: duplicates and double counts, never a loss.
  */
 import type {
   GroupConsumer,
@@ -82,8 +84,9 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
       throw error;
     }
   }
-  // 1. (acks=all)
-  const writes = records.length > 0 ? await channel.producer.send(records) : [];
+  // 1. (acks=all) outputs and dead letters, then the changelog
+  if (work.outputs.length > 0) await channel.producer.send(work.outputs);
+  const writes = changelog.length > 0 ? await channel.producer.send(changelog) : [];
   // 2. + 3.
   await channel.consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ partition, offset })));
   // 4.

@@ -77,7 +77,8 @@ export async function createAnalyticsFixture(
           partitions,
         },
       },
-      processor: { stateDir },
+      // a killed instance's partitions move within seconds (the default is 10 s)
+      processor: { stateDir, sessionTimeoutMs: 4000 },
     }),
   );
   const kafka = testKafka();
