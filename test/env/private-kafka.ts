@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { createKafkaService } from '../../dev/kafka-service.ts';
 import type { DevService } from '../../dev/service.ts';
 import { devSettings } from '../../dev/settings.ts';
-import { freePort } from './sluice-process.ts';
 import { testServices } from './services.ts';
+import { freePort } from './sluice-process.ts';
 
 export interface PrivateKafka {
   brokers: string;
