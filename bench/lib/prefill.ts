@@ -1,0 +1,46 @@
+/**
+ * Pre-fills a topic with seeded Request events in the Confluent wire format, as fast as the
+ * producer allows, before any timed run (the generator must not compete for CPU with what is
+ * measured).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import avro from 'avsc';
+import type { KafkaClient } from '../../common/kafka/index.ts';
+import { type GeneratorOptions, generateRequests } from '../../schemas/request-generator.ts';
+import { createSchemaRegistryClient } from '../../schemas/registry.ts';
+import { createSerde } from '../../schemas/serde.ts';
+
+const repo = join(import.meta.dirname, '..', '..');
+export const requestSchema = JSON.parse(readFileSync(join(repo, 'schemas', 'Request.avsc'), 'utf8'));
+
+export async function prefillRequests(options: {
+  kafka: KafkaClient;
+  registryUrl: string;
+  topic: string;
+  partitions: number;
+  count: number;
+  generator: GeneratorOptions;
+  progress?: (done: number) => void;
+}): Promise<void> {
+  const admin = await options.kafka.connectAdmin();
+  await admin.ensureTopics([{ topic: options.topic, partitions: options.partitions }]);
+  await admin.disconnect();
+  const id = await createSchemaRegistryClient(options.registryUrl).register(`${options.topic}-value`, requestSchema);
+  const encode = createSerde(options.registryUrl).encoderFor(id, avro.Type.forSchema(requestSchema));
+  const producer = await options.kafka.createProducer({ sendTimeoutMs: 60_000 });
+  const events = generateRequests(options.generator);
+  let done = 0;
+  while (done < options.count) {
+    const size = Math.min(20_000, options.count - done);
+    const batch = [];
+    for (let i = 0; i < size; i++) {
+      const event = events.next().value!;
+      batch.push({ topic: options.topic, key: event.userTenantDomain, value: encode(event) });
+    }
+    await producer.send(batch);
+    done += size;
+    options.progress?.(done);
+  }
+  await producer.disconnect();
+}
