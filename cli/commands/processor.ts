@@ -15,6 +15,9 @@ interface ProcessorFlags {
   port?: string;
   brokers?: string;
   registry?: string;
+  database?: string;
+  slot?: string;
+  slots?: string;
 }
 
 export function processorCommand(): Command {
@@ -31,6 +34,12 @@ export function processorCommand(): Command {
     .option('--port <port>', 'HTTP port for health, readiness and metrics (0: any free port)')
     .option('--brokers <list>', 'Kafka brokers, host:port[,host:port]')
     .option('--registry <url>', 'schema registry URL (Confluent-compatible API)')
+    .option(
+      '--slot <n|auto>',
+      'run as an active/standby of this slot (enables the cluster); auto: host name ordinal',
+    )
+    .option('--slots <n>', 'number of slots (cluster.slots)')
+    .option('--database <url>', 'PostgreSQL URL for leases (cluster mode)')
     .action(async (flags: ProcessorFlags) => {
       const overrides: ConfigOverride[] = [
         { path: ['processor', 'app'], value: flags.app },
@@ -44,6 +53,13 @@ export function processorCommand(): Command {
         { path: ['processor', 'http', 'port'], value: flags.port && Number(flags.port) },
         { path: ['kafka', 'brokers'], value: flags.brokers?.split(',') },
         { path: ['registry', 'url'], value: flags.registry },
+        { path: ['database', 'url'], value: flags.database },
+        { path: ['cluster', 'slots'], value: flags.slots && Number(flags.slots) },
+        {
+          path: ['cluster', 'slot'],
+          value: flags.slot && (flags.slot === 'auto' ? 'auto' : Number(flags.slot)),
+        },
+        { path: ['cluster', 'enabled'], value: flags.slot !== undefined ? true : undefined },
       ];
       const loaded = loadConfig({ file: flags.config, overrides });
       const logger = createLogger({ name: 'sluice-processor', level: loaded.config.log.level });

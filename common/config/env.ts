@@ -23,4 +23,8 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'SLUICE_STATE_DIR', path: ['processor', 'stateDir'], parse: text },
   { name: 'SLUICE_GUARANTEE', path: ['processor', 'guarantee'], parse: text },
   { name: 'SLUICE_PROCESSOR_PORT', path: ['processor', 'http', 'port'], parse: number },
+  { name: 'SLUICE_CLUSTER_ENABLED', path: ['cluster', 'enabled'], parse: boolean },
+  { name: 'SLUICE_SLOTS', path: ['cluster', 'slots'], parse: number },
+  { name: 'SLUICE_SLOT', path: ['cluster', 'slot'], parse: (raw) => (raw === 'auto' ? raw : number(raw)) },
+  { name: 'SLUICE_ADVERTISED_ADDRESS', path: ['cluster', 'advertisedAddress'], parse: text },
 ];

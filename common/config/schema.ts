@@ -113,12 +113,40 @@ export const processorSection = z
     partitionsInParallel: positiveInt.default(6),
     /** Aggregates kept in memory per partition before clean ones are evicted. */
     cacheMaxEntries: positiveInt.default(200_000),
-    /** Consumer group session timeout: how long a silent instance keeps its partitions. */
-    sessionTimeoutMs: positiveInt.default(10_000),
+    /** Consumer group session timeout: how long a dead instance keeps its partitions (6 s is Kafka's minimum by default). */
+    sessionTimeoutMs: positiveInt.default(6000),
     http: z
       .object({ host: z.string().default('0.0.0.0'), port: port.default(9090) })
       .strict()
       .prefault({}),
+  })
+  .strict();
+
+/**
+ * High availability, keeping the seed's names (WSO2 cluster.config): processor slots, each with an
+ * active and standbys elected through PostgreSQL heartbeats. Lease TTL = heartbeatInterval ×
+ * heartbeatMaxRetry; the defaults (1000 ms × 3) detect a dead active in 3 s (the seed: 5000 × 5 = 25 s).
+ */
+export const clusterSection = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** The seed's cluster group id: when set, the app runs under this id (consumer group, leases). */
+    groupId: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,62}$/)
+      .optional(),
+    /** Number of slots S; input partition p belongs to slot p mod S. */
+    slots: positiveInt.default(1),
+    /** This instance's slot, or 'auto': the ordinal at the end of the host name (StatefulSet pods) mod S. */
+    slot: z.union([z.number().int().min(0), z.literal('auto')]).default('auto'),
+    /** How often the active renews its lease (ms). */
+    heartbeatInterval: positiveInt.default(1000),
+    /** Renewals that may be missed before the lease expires. */
+    heartbeatMaxRetry: positiveInt.default(3),
+    /** How often a standby checks whether the lease is free (ms); a release also notifies it at once. */
+    eventPollingInterval: positiveInt.default(500),
+    /** The address other instances and `sluice status` use for this one. @default http://<hostname>:<http port> */
+    advertisedAddress: z.string().optional(),
   })
   .strict();
 
@@ -130,7 +158,14 @@ export const configSchema = z
       .strict()
       .prefault({}),
     database: z
-      .object({ url: z.string().default('postgres://postgres@127.0.0.1:15432/sluice') })
+      .object({
+        url: z.string().default('postgres://postgres@127.0.0.1:15432/sluice'),
+        /** Where sluice's tables live (created and migrated at start). */
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+          .default('sluice'),
+      })
       .strict()
       .prefault({}),
     log: z
@@ -142,6 +177,7 @@ export const configSchema = z
     streams: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), streamSection).default({}),
     router: routerSection.prefault({}),
     processor: processorSection.prefault({}),
+    cluster: clusterSection.prefault({}),
   })
   .strict();
 
@@ -149,3 +185,4 @@ export type SluiceConfig = z.infer<typeof configSchema>;
 export type StreamConfig = z.infer<typeof streamSection>;
 export type RouterConfig = z.infer<typeof routerSection>;
 export type ProcessorConfig = z.infer<typeof processorSection>;
+export type ClusterConfig = z.infer<typeof clusterSection>;

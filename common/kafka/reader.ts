@@ -26,6 +26,8 @@ export interface ReadOptions {
   isolation?: Isolation;
   /** Called in offset order per partition; `next` is the offset after the batch (markers included). */
   onBatch(records: IncomingRecord[], partition: number, next: string): Promise<void> | void;
+  /** Told whenever a partition's position moves (transaction markers included). */
+  onPosition?(partition: number, next: string): void;
   /** Told of the end offsets read at start ('end' mode), e.g. to show progress. */
   onTargets?(targets: ReadonlyMap<number, { from: bigint; to: bigint }>): void;
   signal?: AbortSignal;
@@ -101,7 +103,10 @@ export async function readTopic(handle: KafkaHandle, options: ReadOptions): Prom
     });
     const advance = (partition: number, next: bigint) => {
       const current = BigInt(positions.get(partition) ?? '0');
-      if (next > current) positions.set(partition, next.toString());
+      if (next > current) {
+        positions.set(partition, next.toString());
+        options.onPosition?.(partition, next.toString());
+      }
       const target = targets.get(partition);
       if (
         options.until === 'end' &&

@@ -8,7 +8,6 @@
  *   4. read the group's committed input offset (after fencing, so it includes the old owner's
  *      last commit) and open the task there.
  */
-import { join } from 'node:path';
 import type {
   KafkaAdmin,
   KafkaClient,
@@ -20,8 +19,8 @@ import type { Serde } from '../../schemas/serde.ts';
 import type { CompiledApp } from '../app/compile.ts';
 import { restoreFromChangelog } from '../changelog/restorer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
-import { destroyStore, openRocksDbStore } from '../state/rocksdb-store.ts';
 import type { KeyValueStore } from '../state/store.ts';
+import { openCheckedStore, storePath } from '../state/store-opener.ts';
 import { changelogTopic, consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
 import type { CommitChannel } from './commit.ts';
 import { Task } from './task.ts';
@@ -39,6 +38,9 @@ export interface TaskStarterOptions {
   commitIntervalMs: number;
   cacheMaxEntries: number;
   epoch: () => number;
+  canCommit: () => boolean;
+  /** A producer already connected (fenced) for this partition when the instance took over. */
+  takeFencedProducer?: (partition: number) => TransactionalProducer | undefined;
   logger: Logger;
   metrics: ProcessorMetrics;
 }
@@ -48,40 +50,6 @@ export interface StartedTask {
   /** Restored changelog records (for logs and tests). */
   restored: number;
   producer?: TransactionalProducer;
-}
-
-export function storePath(stateDir: string, appId: string, store: string, partition: number): string {
-  return join(stateDir, appId, store, String(partition));
-}
-
-/** Opens the store, wiping it when its position is unusable; returns the position to replay from. */
-async function openCheckedStore(
-  path: string,
-  changelog: { low: string; high: string },
-  logger: Logger,
-): Promise<{ store: KeyValueStore; from: string | undefined }> {
-  let store: KeyValueStore;
-  try {
-    store = await openRocksDbStore(path);
-  } catch (error) {
-    logger.warn({ path, err: error }, 'store unreadable: wiping it and restoring the whole changelog');
-    destroyStore(path);
-    return { store: await openRocksDbStore(path), from: undefined };
-  }
-  const position = await store.changelogPosition();
-  const beyondEnd = position !== undefined && BigInt(position) > BigInt(changelog.high);
-  if (position === undefined || beyondEnd) {
-    logger.warn(
-      { path, position, changelogEnd: changelog.high },
-      position === undefined
-        ? 'store has no valid changelog position: wiping it and restoring the whole changelog'
-        : 'store is ahead of its changelog (recreated topic?): wiping it and restoring the whole changelog',
-    );
-    await store.close();
-    destroyStore(path);
-    return { store: await openRocksDbStore(path), from: undefined };
-  }
-  return { store, from: position };
 }
 
 export async function startTask(options: TaskStarterOptions, partition: number): Promise<StartedTask> {
@@ -94,7 +62,9 @@ export async function startTask(options: TaskStarterOptions, partition: number):
   let producer: TransactionalProducer | undefined;
   let channel: CommitChannel;
   if (options.guarantee === 'exactly_once') {
-    producer = await kafka.createTransactionalProducer(transactionalId(appId, topic, partition));
+    producer =
+      options.takeFencedProducer?.(partition) ??
+      (await kafka.createTransactionalProducer(transactionalId(appId, topic, partition)));
     channel = { guarantee: 'exactly_once', producer, groupId: consumerGroup(appId) };
   } else {
     if (!options.atLeastOnce) throw new Error('at_least_once needs the shared producer and consumer');
@@ -152,6 +122,7 @@ export async function startTask(options: TaskStarterOptions, partition: number):
       commitIntervalMs: options.commitIntervalMs,
       cacheMaxEntries: options.cacheMaxEntries,
       epoch: options.epoch,
+      canCommit: options.canCommit,
       logger: log,
       metrics: options.metrics,
     });

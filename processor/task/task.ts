@@ -44,6 +44,8 @@ export interface TaskOptions {
   cacheMaxEntries: number;
   /** The lease epoch written into changelog headers (0 without leases). */
   epoch: () => number;
+  /** False while this instance may not commit (its lease is lost or unconfirmed): work waits. */
+  canCommit: () => boolean;
   logger: Logger;
   metrics: ProcessorMetrics;
 }
@@ -292,6 +294,7 @@ export class Task {
 
   private async commitNow(): Promise<void> {
     this.lastCommitAt = Date.now();
+    if (!this.options.canCommit()) return;
     const changes = this.pendingChanges();
     if (this.outputs.length === 0 && changes.length === 0 && this.position === this.committedPosition) return;
     const started = performance.now();

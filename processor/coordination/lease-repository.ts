@@ -1,0 +1,163 @@
+/**
+ * Every SQL statement about leases and members, one function each. Times come from the
+ * database clock (now()) only, never from comparing the clocks of different machines.
+ */
+import type pg from 'pg';
+import { assertSchemaName } from './migrator.ts';
+
+export const leaseChannel = 'sluice_leases';
+
+export interface LeaseRow {
+  slot: number;
+  holder: string | null;
+  holderAddress: string | null;
+  epoch: number;
+  /** Milliseconds since the last renewal, by the database clock; null when released. */
+  ageMs: number | null;
+}
+
+export interface MemberRow {
+  instanceId: string;
+  slot: number;
+  role: 'active' | 'standby' | 'starting';
+  address: string | null;
+  changelogLag: number | null;
+  ageMs: number;
+}
+
+export interface LeaseRepository {
+  ensureSlots(appId: string, slots: number): Promise<void>;
+  /** Takes the slot's lease when it is free or expired; returns the new epoch, or undefined. */
+  acquire(
+    appId: string,
+    slot: number,
+    holder: string,
+    address: string,
+    ttlMs: number,
+  ): Promise<number | undefined>;
+  /** Renews a lease we hold at `epoch`; undefined means we do not hold it any more. */
+  renew(
+    appId: string,
+    slot: number,
+    holder: string,
+    epoch: number,
+    timeoutMs: number,
+  ): Promise<number | undefined>;
+  /** Gives the lease up and notifies listeners, so a standby takes over at once. */
+  release(appId: string, slot: number, holder: string, epoch: number): Promise<boolean>;
+  leases(appId: string): Promise<LeaseRow[]>;
+  upsertMember(appId: string, member: Omit<MemberRow, 'ageMs'>): Promise<void>;
+  removeMember(appId: string, instanceId: string): Promise<void>;
+  members(appId: string): Promise<MemberRow[]>;
+}
+
+export function createLeaseRepository(pool: pg.Pool, schema: string): LeaseRepository {
+  const s = assertSchemaName(schema);
+  return {
+    async ensureSlots(appId, slots) {
+      await pool.query(
+        `INSERT INTO ${s}.leases (app_id, slot) SELECT $1, generate_series(0, $2 - 1) ON CONFLICT DO NOTHING`,
+        [appId, slots],
+      );
+    },
+
+    async acquire(appId, slot, holder, address, ttlMs) {
+      const { rows } = await pool.query<{ epoch: string }>(
+        `UPDATE ${s}.leases
+            SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now()
+          WHERE app_id = $1 AND slot = $2
+            AND (holder IS NULL OR renewed_at < now() - make_interval(secs => $5 / 1000.0))
+        RETURNING epoch`,
+        [appId, slot, holder, address, ttlMs],
+      );
+      return rows[0] ? Number(rows[0].epoch) : undefined;
+    },
+
+    async renew(appId, slot, holder, epoch, timeoutMs) {
+      const { rows } = await pool.query<{ epoch: string }>({
+        text: `UPDATE ${s}.leases SET renewed_at = now()
+                WHERE app_id = $1 AND slot = $2 AND holder = $3 AND epoch = $4
+              RETURNING epoch`,
+        values: [appId, slot, holder, epoch],
+        // a renewal that does not answer in time counts as lost (see lease.ts)
+        query_timeout: timeoutMs,
+      } as pg.QueryConfig);
+      return rows[0] ? Number(rows[0].epoch) : undefined;
+    },
+
+    async release(appId, slot, holder, epoch) {
+      const { rows } = await pool.query(
+        `WITH released AS (
+           UPDATE ${s}.leases SET holder = NULL, holder_address = NULL, renewed_at = NULL
+            WHERE app_id = $1 AND slot = $2 AND holder = $3 AND epoch = $4
+           RETURNING slot)
+         SELECT pg_notify('${leaseChannel}', $1 || ':' || slot) FROM released`,
+        [appId, slot, holder, epoch],
+      );
+      return rows.length > 0;
+    },
+
+    async leases(appId) {
+      const { rows } = await pool.query<{
+        slot: number;
+        holder: string | null;
+        holder_address: string | null;
+        epoch: string;
+        age_ms: number | null;
+      }>(
+        `SELECT slot, holder, holder_address, epoch,
+                (EXTRACT(EPOCH FROM now() - renewed_at) * 1000)::float8 AS age_ms
+           FROM ${s}.leases WHERE app_id = $1 ORDER BY slot`,
+        [appId],
+      );
+      return rows.map((row) => ({
+        slot: row.slot,
+        holder: row.holder,
+        holderAddress: row.holder_address,
+        epoch: Number(row.epoch),
+        ageMs: row.age_ms === null ? null : Math.round(row.age_ms),
+      }));
+    },
+
+    async upsertMember(appId, member) {
+      await pool.query(
+        `INSERT INTO ${s}.members (app_id, instance_id, slot, role, address, changelog_lag, seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now())
+         ON CONFLICT (app_id, instance_id) DO UPDATE
+            SET slot = $3, role = $4, address = $5, changelog_lag = $6, seen_at = now()`,
+        [appId, member.instanceId, member.slot, member.role, member.address, member.changelogLag],
+      );
+    },
+
+    async removeMember(appId, instanceId) {
+      await pool.query(`DELETE FROM ${s}.members WHERE app_id = $1 AND instance_id = $2`, [
+        appId,
+        instanceId,
+      ]);
+    },
+
+    async members(appId) {
+      const { rows } = await pool.query<{
+        instance_id: string;
+        slot: number;
+        role: MemberRow['role'];
+        address: string | null;
+        changelog_lag: string | null;
+        age_ms: number;
+      }>(
+        `SELECT instance_id, slot, role, address, changelog_lag,
+                (EXTRACT(EPOCH FROM now() - seen_at) * 1000)::float8 AS age_ms
+           FROM ${s}.members WHERE app_id = $1 ORDER BY slot, role, instance_id`,
+        [appId],
+      );
+      return rows.map((row) => ({
+        instanceId: row.instance_id,
+        slot: row.slot,
+        role: row.role,
+        address: row.address,
+        changelogLag: row.changelog_lag === null ? null : Number(row.changelog_lag),
+        ageMs: Math.round(row.age_ms),
+      }));
+    },
+  };
+}

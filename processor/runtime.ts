@@ -1,0 +1,100 @@
+/**
+ * What every processor instance sets up once, whatever its role: the app (loaded and checked
+ * against the streams), Kafka, topics, the registry and serde, metrics. Only entry points call this.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Registry } from 'prom-client';
+import type { LoadedConfig } from '../common/config/load.ts';
+import type { SluiceConfig } from '../common/config/schema.ts';
+import { SluiceError } from '../common/errors.ts';
+import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../common/kafka/index.ts';
+import type { Logger } from '../common/log.ts';
+import { createMetricsRegistry } from '../common/metrics.ts';
+import { createSchemaRegistryClient } from '../schemas/registry.ts';
+import { createSerde, type Serde } from '../schemas/serde.ts';
+import { loadStreams } from '../schemas/streams.ts';
+import { type CompiledApp, compileApp } from './app/compile.ts';
+import type { App } from './app/define.ts';
+import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
+import { ensureAppTopics } from './topic-setup.ts';
+
+export interface ProcessorRuntime {
+  config: SluiceConfig;
+  compiled: CompiledApp;
+  appId: string;
+  logger: Logger;
+  kafka: KafkaClient;
+  admin: KafkaAdmin;
+  serde: Serde;
+  encodeSink: (value: unknown) => Buffer;
+  metricsRegistry: Registry;
+  metrics: ProcessorMetrics;
+  commitIntervalMs: number;
+  sourcePartitions: number;
+  close(): Promise<void>;
+}
+
+export async function loadApp(modulePath: string): Promise<App> {
+  let module: { default?: unknown };
+  try {
+    module = await import(pathToFileURL(resolve(modulePath)).href);
+  } catch (error) {
+    throw new SluiceError(
+      'CONFIG_INVALID',
+      `cannot load app module ${modulePath}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const app = module.default as Partial<App> | undefined;
+  if (!app || typeof app.id !== 'string' || !app.plan) {
+    throw new SluiceError(
+      'CONFIG_INVALID',
+      `${modulePath} must export default defineApp({ id, source, pipeline })`,
+    );
+  }
+  return app as App;
+}
+
+export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Promise<ProcessorRuntime> {
+  const { config } = loaded;
+  const settings = config.processor;
+  if (!settings.app)
+    throw new SluiceError('CONFIG_INVALID', 'no app to run: pass --app <module> (or processor.app)');
+  const loadedApp = await loadApp(settings.app);
+  const appId = settings.appId ?? config.cluster.groupId ?? loadedApp.id;
+  const compiled = compileApp({ ...loadedApp, id: appId }, loadStreams(config.streams, loaded.baseDir));
+  const log = logger.child({ app: appId });
+
+  const kafka = createKafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-${appId}` }, log);
+  const admin = await kafka.connectAdmin();
+  try {
+    await ensureAppTopics(admin, compiled, config.kafka.replicationFactor);
+    const sinkSchemaId = await createSchemaRegistryClient(config.registry.url).register(
+      compiled.sink.subject,
+      compiled.sink.schema,
+    );
+    const serde = createSerde(config.registry.url);
+    const metricsRegistry = createMetricsRegistry({ app: appId });
+    return {
+      config,
+      compiled,
+      appId,
+      logger: log,
+      kafka,
+      admin,
+      serde,
+      encodeSink: serde.encoderFor(sinkSchemaId, compiled.sink.type),
+      metricsRegistry,
+      metrics: createProcessorMetrics(metricsRegistry),
+      commitIntervalMs: settings.commitIntervalMs ?? (settings.guarantee === 'exactly_once' ? 100 : 1000),
+      sourcePartitions: (await admin.partitionCount(compiled.source.topic))!,
+      close: () => admin.disconnect(),
+    };
+  } catch (error) {
+    await admin.disconnect().catch(() => undefined);
+    throw error;
+  }
+}
