@@ -28,8 +28,9 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
     notReadyReason: () => {
       if (instance && instance.role() !== 'active')
         return instance.role() === 'standby' ? undefined : 'starting';
-      if (!active) return 'not yet in the consumer group';
-      const { manager } = active;
+      const processing = instance ? instance.active() : active;
+      if (!processing) return 'not yet in the consumer group';
+      const { manager } = processing;
       const starting = manager.owned().filter((partition) => !manager.running().includes(partition));
       return starting.length > 0 ? `restoring partitions ${starting.join(', ')}` : undefined;
     },

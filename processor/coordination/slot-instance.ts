@@ -33,6 +33,8 @@ export interface SlotInstance {
   readonly slot: number;
   role(): Role;
   epoch(): number | undefined;
+  /** The active processing while active. */
+  active(): ActiveProcessing | undefined;
   /** Standby: changelog records behind; active: 0. */
   lag(): Promise<number | undefined>;
   /** Clean stop: an active commits, leaves the group and releases the lease (notifying standbys). */
@@ -189,6 +191,7 @@ export async function startSlotInstance(runtime: ProcessorRuntime, address: stri
     slot,
     role: () => role,
     epoch: () => lease?.epoch,
+    active: () => active,
     lag: async () => (role === 'standby' ? tailer?.lag() : 0),
     stop: () =>
       serially(async () => {

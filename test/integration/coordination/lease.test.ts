@@ -2,7 +2,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/log.ts';
 import { holdLease } from '../../../processor/coordination/lease.ts';
-import { createLeaseRepository, type LeaseRepository } from '../../../processor/coordination/lease-repository.ts';
+import {
+  createLeaseRepository,
+  type LeaseRepository,
+} from '../../../processor/coordination/lease-repository.ts';
 import { migrate } from '../../../processor/coordination/migrator.ts';
 import { uniqueName } from '../../env/names.ts';
 import { testServices } from '../../env/services.ts';
@@ -43,10 +46,14 @@ describe('leases in PostgreSQL', () => {
     await repository.ensureSlots(id, 1);
     expect(await repository.acquire(id, 0, 'a', 'http://a', 400)).toBe(1);
     expect(await repository.acquire(id, 0, 'b', 'http://b', 400)).toBeUndefined();
-    const epoch = await waitFor('the lease to expire', () => repository.acquire(id, 0, 'b', 'http://b', 400), {
-      timeoutMs: 5000,
-      intervalMs: 50,
-    });
+    const epoch = await waitFor(
+      'the lease to expire',
+      () => repository.acquire(id, 0, 'b', 'http://b', 400),
+      {
+        timeoutMs: 5000,
+        intervalMs: 50,
+      },
+    );
     expect(epoch).toBe(2);
   });
 
@@ -61,7 +68,9 @@ describe('leases in PostgreSQL', () => {
     // a lost holder cannot renew, even with its old epoch
     expect(await repository.renew(id, 0, 'a', first!, 1000)).toBeUndefined();
     expect(await repository.release(id, 0, 'a', first!)).toBe(false);
-    await pool.query(`UPDATE ${schema}.leases SET renewed_at = now() - interval '1 hour' WHERE app_id = $1`, [id]);
+    await pool.query(`UPDATE ${schema}.leases SET renewed_at = now() - interval '1 hour' WHERE app_id = $1`, [
+      id,
+    ]);
     const third = await repository.acquire(id, 0, 'a', 'http://a', 10_000);
     expect(third).toBeGreaterThan(second!);
     expect(await repository.renew(id, 0, 'b', second!, 1000)).toBeUndefined();

@@ -5,7 +5,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import type { IncomingRecord, KafkaAdmin } from '../../../common/kafka/index.ts';
+import {
+  createLeaseRepository,
+  type LeaseRepository,
+} from '../../../processor/coordination/lease-repository.ts';
 import { createSchemaRegistryClient } from '../../../schemas/registry.ts';
 import type { RequestEvent } from '../../../schemas/request-generator.ts';
 import { readAll, testKafka } from '../../env/clients.ts';
@@ -30,8 +35,10 @@ export interface AnalyticsFixture {
   produce(events: readonly RequestEvent[]): Promise<void>;
   /** Records that are not Avro at all, keyed by a tenant. */
   produceGarbage(count: number, tenant: string): Promise<void>;
+  /** A processor process; with `slot`, a slot member with a state directory of its own. */
   startProcessor(options?: {
     name?: string;
+    slot?: number;
     args?: string[];
     env?: Record<string, string>;
   }): Promise<SluiceProcess>;
@@ -42,13 +49,41 @@ export interface AnalyticsFixture {
   caughtUp(): Promise<boolean>;
   /** Waits until the group has committed all input. */
   waitCaughtUp(timeoutMs?: number): Promise<void>;
+  /** Sends events at a steady rate in the background until all are sent or `stop` is called. */
+  feed(events: readonly RequestEvent[], ratePerSecond: number): Feeder;
+  /** The leases and members of the app (cluster mode). */
+  leases: LeaseRepository;
+  /** Follows the changelog: when each lease epoch first committed a record, per partition. */
+  watchEpochs(): EpochWatcher;
   cleanup(): Promise<void>;
 }
 
-export async function createAnalyticsFixture(
-  options: { partitions?: number } = {},
-): Promise<AnalyticsFixture> {
-  const services = testServices();
+export interface Feeder {
+  sent(): number;
+  /** Resolves when every event is sent (or stop was called). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EpochWatcher {
+  /** Wall time (ms) at which a changelog record with epoch > `above` first appeared on one of `partitions`. */
+  firstCommitAbove(partitions: readonly number[], above: number): number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  partitions?: number;
+  /** Run processors in slots with leases (cluster mode). */
+  slots?: number;
+  /** Use these services instead of the shared ones (tests that restart them). */
+  kafkaBrokers?: string;
+  databaseUrl?: string;
+}
+
+export async function createAnalyticsFixture(options: FixtureOptions = {}): Promise<AnalyticsFixture> {
+  const services = { ...testServices() };
+  if (options.kafkaBrokers) services.kafkaBrokers = options.kafkaBrokers;
+  if (options.databaseUrl) services.databaseUrl = options.databaseUrl;
   const appId = uniqueName('aa');
   const dir = mkdtempSync(join(tmpdir(), `sluice-${appId}-`));
   const stateDir = join(dir, 'state');
@@ -77,16 +112,19 @@ export async function createAnalyticsFixture(
           partitions,
         },
       },
-      // a killed instance's partitions move within seconds (the default is 10 s)
-      processor: { stateDir, sessionTimeoutMs: 4000 },
+      // a killed instance's partitions move within seconds
+      processor: { stateDir, sessionTimeoutMs: options.slots ? 6000 : 4000 },
+      database: { url: services.databaseUrl },
+      ...(options.slots ? { cluster: { enabled: true, slots: options.slots } } : {}),
     }),
   );
-  const kafka = testKafka();
+  const kafka = testKafka(services.kafkaBrokers);
   const admin = await kafka.connectAdmin();
   await admin.ensureTopics([{ topic: inputTopic, partitions }]);
   const registry = createSchemaRegistryClient(services.schemaRegistryUrl);
   const schemaId = await registry.register(`${inputTopic}-value`, requestSchema);
   const producer = await kafka.createProducer();
+  const pool = new pg.Pool({ connectionString: services.databaseUrl, max: 2 });
   const started: SluiceProcess[] = [];
 
   const decodeOrUndefined = async (value: Buffer | null) => {
@@ -128,8 +166,10 @@ export async function createAnalyticsFixture(
         })),
       );
     },
-    async startProcessor({ name = 'processor', args = [], env } = {}) {
+    async startProcessor({ name = 'processor', args = [], env, slot } = {}) {
       const port = await freePort();
+      const slotArgs =
+        slot === undefined ? [] : ['--slot', String(slot), '--state-dir', join(dir, `state-${name}`)];
       const process = await startSluice(
         [
           'processor',
@@ -141,9 +181,14 @@ export async function createAnalyticsFixture(
           configFile,
           '--port',
           String(port),
+          ...slotArgs,
           ...args,
         ],
-        { name, env, readyUrl: `http://127.0.0.1:${port}/readyz` },
+        {
+          name,
+          env: { KAFKA_BROKERS: services.kafkaBrokers, DATABASE_URL: services.databaseUrl, ...env },
+          readyUrl: `http://127.0.0.1:${port}/readyz`,
+        },
       );
       started.push(process);
       return process;
@@ -176,8 +221,69 @@ export async function createAnalyticsFixture(
     async waitCaughtUp(timeoutMs = 60_000) {
       await waitFor(`${appId} to commit all input`, () => fixture.caughtUp(), { timeoutMs, intervalMs: 250 });
     },
+    feed(events, ratePerSecond) {
+      let stopped = false;
+      let sent = 0;
+      const done = (async () => {
+        const startedAt = Date.now();
+        while (!stopped && sent < events.length) {
+          const due = Math.min(
+            events.length,
+            Math.floor(((Date.now() - startedAt) / 1000) * ratePerSecond) + 100,
+          );
+          if (due > sent) {
+            await fixture.produce(events.slice(sent, due));
+            sent = due;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      return {
+        sent: () => sent,
+        done,
+        async stop() {
+          stopped = true;
+          await done;
+        },
+      };
+    },
+    leases: createLeaseRepository(pool, 'sluice'),
+    watchEpochs() {
+      const seen = new Map<string, number>();
+      const abort = new AbortController();
+      const changelog = `${appId}-aggregates-changelog`;
+      const following = kafka
+        .readTopic({
+          topic: changelog,
+          until: 'follow',
+          signal: abort.signal,
+          onBatch: (records) => {
+            for (const record of records) {
+              const id = `${record.partition}/${record.headers['sluice.epoch']?.toString()}`;
+              if (!seen.has(id)) seen.set(id, Date.now());
+            }
+          },
+        })
+        .catch(() => undefined);
+      return {
+        firstCommitAbove(partitions, above) {
+          const times = [...seen]
+            .filter(([id]) => {
+              const [partition, epoch] = id.split('/').map(Number);
+              return partitions.includes(partition!) && epoch! > above;
+            })
+            .map(([, time]) => time);
+          return times.length > 0 ? Math.min(...times) : undefined;
+        },
+        async stop() {
+          abort.abort();
+          await following;
+        },
+      };
+    },
     async cleanup() {
       await Promise.all(started.map((process) => process.stop(5000)));
+      await pool.end();
       await producer.disconnect();
       await admin.disconnect();
       rmSync(dir, { recursive: true, force: true });

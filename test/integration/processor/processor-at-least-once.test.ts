@@ -21,7 +21,10 @@ describe('api-analytics at least once', () => {
     const args = ['--guarantee', 'at_least_once', '--commit-interval-ms', '200'];
     for (let kill = 0; kill < 3; kill++) {
       const victim = await fixture.startProcessor({ name: `victim-${kill}`, args });
-      await waitFor('some progress', async () => (await readAll(testKafka(), fixture.changelogTopic)).length > kill * 500);
+      await waitFor(
+        'some progress',
+        async () => (await readAll(testKafka(), fixture.changelogTopic)).length > kill * 500,
+      );
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 300)));
       victim.signal('SIGKILL');
       await victim.exited;

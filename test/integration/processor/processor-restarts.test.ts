@@ -1,6 +1,6 @@
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
 import { readAll, testKafka } from '../../env/clients.ts';
@@ -11,7 +11,10 @@ import { expectedStats, sortStats } from './reference.ts';
 
 const start = Date.UTC(2026, 0, 1, 12, 0, 0);
 const events = (seed: number, count: number): RequestEvent[] =>
-  takeRequests({ seed, tenants: 30, apis: 4, startTime: start, stepMs: 50, jitterMs: 8_000, lateShare: 0.005 }, count);
+  takeRequests(
+    { seed, tenants: 30, apis: 4, startTime: start, stepMs: 50, jitterMs: 8_000, lateShare: 0.005 },
+    count,
+  );
 
 describe('processor restarts (exactly once)', () => {
   let fixture: AnalyticsFixture | undefined;
@@ -73,7 +76,9 @@ describe('processor restarts (exactly once)', () => {
     expect(await first.stop()).toBe(0);
     await corruptChangelogPosition(join(f.stateDir, f.appId, 'aggregates', '0'));
 
-    const changelogOfPartition0 = (await readAll(testKafka(), f.changelogTopic)).filter((r) => r.partition === 0);
+    const changelogOfPartition0 = (await readAll(testKafka(), f.changelogTopic)).filter(
+      (r) => r.partition === 0,
+    );
     const second = await f.startProcessor({ name: 'second' });
     await f.produce(input.slice(4000));
     await f.waitCaughtUp();
@@ -90,9 +95,13 @@ describe('processor restarts (exactly once)', () => {
     for (let kill = 0; kill < 4; kill++) {
       const victim = await f.startProcessor({ name: `victim-${kill}`, args: ['--commit-interval-ms', '50'] });
       // let it commit some work, then kill it at an arbitrary point (mid-transaction included)
-      await waitFor('some progress', async () => (await readAll(testKafka(), f.changelogTopic)).length > kill * 500, {
-        timeoutMs: 60_000,
-      });
+      await waitFor(
+        'some progress',
+        async () => (await readAll(testKafka(), f.changelogTopic)).length > kill * 500,
+        {
+          timeoutMs: 60_000,
+        },
+      );
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 300)));
       victim.signal('SIGKILL');
       expect(await victim.exited).toBe('SIGKILL');
@@ -108,7 +117,9 @@ describe('processor restarts (exactly once)', () => {
 async function corruptChangelogPosition(path: string): Promise<void> {
   const rocksdb = createRequire(import.meta.url)('rocksdb');
   const db = rocksdb(path);
-  await new Promise<void>((resolve, reject) => db.open((error: Error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    db.open((error: Error) => (error ? reject(error) : resolve())),
+  );
   const key = Buffer.concat([Buffer.of(0x00), Buffer.from('changelog-position')]);
   await new Promise<void>((resolve, reject) =>
     db.put(key, Buffer.from('garbage!'), (error: Error) => (error ? reject(error) : resolve())),
