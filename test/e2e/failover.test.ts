@@ -1,47 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeRequests } from '../../schemas/request-generator.ts';
-import type { SluiceProcess } from '../env/sluice-process.ts';
 import { waitFor } from '../env/wait.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from '../integration/processor/fixture.ts';
 import { expectedStats, sortStats } from '../integration/processor/reference.ts';
+import { type SlotCluster, slotCluster } from './slot-cluster.ts';
 
 const slots = 2;
 const partitions = 4;
-const slotPartitions = (slot: number) => [...Array(partitions).keys()].filter((p) => p % slots === slot);
 
 describe('failover under load: 2 slots x (active + standby), SIGKILL of actives', () => {
   let fixture: AnalyticsFixture;
-  const members = new Map<number, SluiceProcess[]>([
-    [0, []],
-    [1, []],
-  ]);
-  let started = 0;
-
-  const startMember = async (slot: number) => {
-    const process = await fixture.startProcessor({ name: `slot${slot}-${started++}`, slot });
-    members.get(slot)!.push(process);
-    return process;
-  };
-
-  /** The process holding the slot's lease, and its epoch. */
-  const activeOf = async (slot: number) => {
-    const lease = (await fixture.leases.leases(fixture.appId)).find((entry) => entry.slot === slot);
-    const pid = Number(lease?.holder?.split('-').at(-2));
-    const process = members.get(slot)!.find((candidate) => candidate.child.pid === pid);
-    return process && lease ? { process, epoch: lease.epoch } : undefined;
-  };
+  let cluster: SlotCluster;
 
   beforeAll(async () => {
     fixture = await createAnalyticsFixture({ partitions, slots });
+    cluster = slotCluster(fixture, slots, partitions);
   });
   afterAll(async () => fixture?.cleanup());
 
   it('keeps the output exact (nothing lost, nothing twice) through repeated failovers', {
     timeout: 300_000,
   }, async () => {
-    await Promise.all([startMember(0), startMember(1)]);
-    await waitFor('both slots to have an active', async () => (await activeOf(0)) && (await activeOf(1)));
-    await Promise.all([startMember(0), startMember(1)]);
+    await Promise.all([cluster.start(0), cluster.start(1)]);
+    await cluster.waitForActives();
+    await Promise.all([cluster.start(0), cluster.start(1)]);
 
     const events = takeRequests(
       { seed: 99, tenants: 40, apis: 4, startTime: Date.UTC(2026, 0, 1), stepMs: 20, jitterMs: 8_000 },
@@ -55,24 +37,21 @@ describe('failover under load: 2 slots x (active + standby), SIGKILL of actives'
         await waitFor('some input to flow', () => feeder.sent() > (round + 1) * 5000, { timeoutMs: 60_000 });
         await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1000)));
         const slot = Math.floor(Math.random() * slots);
-        const victim = (await activeOf(slot))!;
+        const victim = (await cluster.activeOf(slot))!;
         const killedAt = Date.now();
         victim.process.signal('SIGKILL');
         await victim.process.exited;
         const takeover = await waitFor(
           `a new active of slot ${slot} to commit`,
-          () => epochs.firstCommitAbove(slotPartitions(slot), victim.epoch),
+          () => epochs.firstCommitAbove(cluster.partitionsOf(slot), victim.epoch),
           { timeoutMs: 60_000, intervalMs: 50 },
         );
         failovers.push(takeover - killedAt);
         console.log(
           `failover ${round + 1}: slot ${slot}, kill → first commit of the new active ${takeover - killedAt} ms`,
         );
-        members.set(
-          slot,
-          members.get(slot)!.filter((process) => process !== victim.process),
-        );
-        await startMember(slot); // the killed one comes back as a standby
+        cluster.forget(victim.process);
+        await cluster.start(slot); // the killed one comes back as a standby
       }
       await feeder.done;
     } finally {

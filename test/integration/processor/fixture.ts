@@ -75,6 +75,8 @@ export interface FixtureOptions {
   partitions?: number;
   /** Run processors in slots with leases (cluster mode). */
   slots?: number;
+  /** Extra cluster settings (heartbeatInterval, heartbeatMaxRetry, ...). */
+  cluster?: Record<string, unknown>;
   /** Use these services instead of the shared ones (tests that restart them). */
   kafkaBrokers?: string;
   databaseUrl?: string;
@@ -115,7 +117,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
       // a killed instance's partitions move within seconds
       processor: { stateDir, sessionTimeoutMs: options.slots ? 6000 : 4000 },
       database: { url: services.databaseUrl },
-      ...(options.slots ? { cluster: { enabled: true, slots: options.slots } } : {}),
+      ...(options.slots ? { cluster: { enabled: true, slots: options.slots, ...options.cluster } } : {}),
     }),
   );
   const kafka = testKafka(services.kafkaBrokers);
@@ -125,6 +127,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
   const schemaId = await registry.register(`${inputTopic}-value`, requestSchema);
   const producer = await kafka.createProducer();
   const pool = new pg.Pool({ connectionString: services.databaseUrl, max: 2 });
+  pool.on('error', () => undefined); // idle connections die when a test restarts Postgres
   const started: SluiceProcess[] = [];
 
   const decodeOrUndefined = async (value: Buffer | null) => {

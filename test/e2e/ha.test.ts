@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPostgresService } from '../../dev/postgres-service.ts';
+import { takeRequests } from '../../schemas/request-generator.ts';
+import { readAll, testKafka } from '../env/clients.ts';
+import { startPrivateKafka } from '../env/private-kafka.ts';
+import { freePort } from '../env/sluice-process.ts';
+import { waitFor } from '../env/wait.ts';
+import { type AnalyticsFixture, createAnalyticsFixture } from '../integration/processor/fixture.ts';
+import { expectedStats, sortStats } from '../integration/processor/reference.ts';
+import { slotCluster } from './slot-cluster.ts';
+
+const events = (seed: number, count: number) =>
+  takeRequests(
+    { seed, tenants: 30, apis: 4, startTime: Date.UTC(2026, 0, 1), stepMs: 20, jitterMs: 8_000 },
+    count,
+  );
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function assertExactOutput(fixture: AnalyticsFixture) {
+  await fixture.waitCaughtUp(120_000);
+  const expected = expectedStats(await fixture.inputRecords());
+  expect(expected.stats.length).toBeGreaterThan(200);
+  expect(sortStats(await fixture.outputStats())).toEqual(expected.stats);
+}
+
+describe('high availability', () => {
+  it('keeps a stale active (SIGSTOP past its lease) from committing; it steps down by itself', {
+    timeout: 240_000,
+  }, async () => {
+    const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1 });
+    cleanups.push(() => fixture.cleanup());
+    const cluster = slotCluster(fixture, 1, 2);
+    await cluster.start(0);
+    await cluster.waitForActives();
+    await cluster.start(0);
+    const epochs = fixture.watchEpochs();
+    cleanups.push(() => epochs.stop());
+    const feeder = fixture.feed(events(31, 24_000), 1500);
+    cleanups.push(() => feeder.stop());
+
+    await waitFor('input to flow', () => feeder.sent() > 5000, { timeoutMs: 60_000 });
+    const stale = (await cluster.activeOf(0))!;
+    stale.process.signal('SIGSTOP');
+    await waitFor('the standby to take over and commit', () => epochs.firstCommitAbove([0, 1], stale.epoch), {
+      timeoutMs: 60_000,
+    });
+    stale.process.signal('SIGCONT');
+    await waitFor('the stale active to step down', () => /"to":"standby"/.test(stale.process.output()), {
+      timeoutMs: 30_000,
+    });
+    expect(stale.process.output()).toMatch(/lease lost/);
+    await feeder.done;
+    await assertExactOutput(fixture);
+
+    // in every changelog partition, once the new epoch has committed, the old one never does again
+    for (const partition of [0, 1]) {
+      const records = (await readAll(testKafka(), fixture.changelogTopic)).filter(
+        (r) => r.partition === partition,
+      );
+      const epochsInOrder = records.map((record) => Number(record.headers['sluice.epoch']?.toString()));
+      const firstNew = epochsInOrder.findIndex((epoch) => epoch > stale.epoch);
+      expect(firstNew).toBeGreaterThanOrEqual(0);
+      expect(epochsInOrder.slice(firstNew).filter((epoch) => epoch <= stale.epoch)).toEqual([]);
+    }
+  });
+
+  it('hands over at once on SIGTERM of the active, without waiting for the lease to expire', {
+    timeout: 180_000,
+  }, async () => {
+    // a 60 s lease: a takeover within the wait below can only come from the release
+    const fixture = await createAnalyticsFixture({
+      partitions: 2,
+      slots: 1,
+      cluster: { heartbeatInterval: 2000, heartbeatMaxRetry: 30 },
+    });
+    cleanups.push(() => fixture.cleanup());
+    const cluster = slotCluster(fixture, 1, 2);
+    await cluster.start(0);
+    await cluster.waitForActives();
+    await cluster.start(0);
+    await fixture.produce(events(32, 6000));
+    await fixture.waitCaughtUp();
+    const old = (await cluster.activeOf(0))!;
+    expect(await old.process.stop()).toBe(0);
+    const next = await waitFor(
+      'the standby to take the released lease',
+      async () => {
+        const active = await cluster.activeOf(0);
+        return active && active.epoch > old.epoch ? active : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(next.process).not.toBe(old.process);
+    await fixture.produce(events(33, 6000));
+    await assertExactOutput(fixture);
+  });
+
+  it('keeps actives processing while Postgres restarts; leases recover afterwards', {
+    timeout: 240_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-private-pg-'));
+    const postgres = createPostgresService({ port: await freePort(), dir });
+    await postgres.start(() => undefined);
+    cleanups.push(async () => {
+      await postgres.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1, databaseUrl: postgres.endpoint });
+    cleanups.push(() => fixture.cleanup());
+    const cluster = slotCluster(fixture, 1, 2);
+    await cluster.start(0);
+    await cluster.waitForActives();
+    await cluster.start(0);
+    const active = (await cluster.activeOf(0))!;
+    await fixture.produce(events(34, 6000));
+    await fixture.waitCaughtUp();
+
+    await postgres.stop();
+    await fixture.produce(events(35, 6000));
+    await fixture.waitCaughtUp(); // processing went on without Postgres
+    await postgres.start(() => undefined);
+
+    const renewed = await waitFor(
+      'the active to renew again',
+      async () => {
+        const lease = (await fixture.leases.leases(fixture.appId).catch(() => []))[0];
+        return lease && lease.ageMs !== null && lease.ageMs < 3000 ? lease : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(renewed.epoch).toBe(active.epoch); // no failover happened
+    expect(active.process.output()).not.toMatch(/lease lost/);
+    await assertExactOutput(fixture);
+  });
+
+  it('resumes after a broker restart with exact output', { timeout: 240_000 }, async () => {
+    const kafka = await startPrivateKafka();
+    cleanups.push(() => kafka.destroy());
+    const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1, kafkaBrokers: kafka.brokers });
+    cleanups.push(() => fixture.cleanup());
+    const cluster = slotCluster(fixture, 1, 2);
+    await fixture.produce(events(36, 30_000));
+    await cluster.start(0);
+    await cluster.waitForActives();
+    await cluster.start(0);
+    await waitFor(
+      'processing to be under way',
+      async () => {
+        const committed = await fixture.admin.committedOffsets(fixture.appId, fixture.inputTopic);
+        return committed.some((entry) => BigInt(entry.offset) > 3000n);
+      },
+      { timeoutMs: 60_000 },
+    );
+
+    await kafka.service.stop();
+    await kafka.service.start(() => undefined);
+    await assertExactOutput(fixture);
+  });
+});

@@ -1,0 +1,45 @@
+/** A slot cluster of real processor processes over an analytics fixture, for HA tests. */
+import type { SluiceProcess } from '../env/sluice-process.ts';
+import { waitFor } from '../env/wait.ts';
+import type { AnalyticsFixture } from '../integration/processor/fixture.ts';
+
+export interface SlotCluster {
+  start(slot: number, args?: string[]): Promise<SluiceProcess>;
+  /** The process holding the slot's lease, and its epoch. */
+  activeOf(slot: number): Promise<{ process: SluiceProcess; epoch: number } | undefined>;
+  waitForActives(): Promise<void>;
+  forget(process: SluiceProcess): void;
+  partitionsOf(slot: number): number[];
+}
+
+export function slotCluster(fixture: AnalyticsFixture, slots: number, partitions: number): SlotCluster {
+  const members = new Map<number, SluiceProcess[]>([...Array(slots).keys()].map((slot) => [slot, []]));
+  let started = 0;
+  const cluster: SlotCluster = {
+    async start(slot, args = []) {
+      const process = await fixture.startProcessor({ name: `slot${slot}-${started++}`, slot, args });
+      members.get(slot)!.push(process);
+      return process;
+    },
+    async activeOf(slot) {
+      const lease = (await fixture.leases.leases(fixture.appId)).find((entry) => entry.slot === slot);
+      const pid = Number(lease?.holder?.split('-').at(-2));
+      const process = members.get(slot)!.find((candidate) => candidate.child.pid === pid);
+      return process && lease ? { process, epoch: lease.epoch } : undefined;
+    },
+    async waitForActives() {
+      for (let slot = 0; slot < slots; slot++) {
+        await waitFor(`slot ${slot} to have an active`, () => cluster.activeOf(slot));
+      }
+    },
+    forget(process) {
+      for (const [slot, list] of members)
+        members.set(
+          slot,
+          list.filter((candidate) => candidate !== process),
+        );
+    },
+    partitionsOf: (slot) => [...Array(partitions).keys()].filter((p) => p % slots === slot),
+  };
+  return cluster;
+}
