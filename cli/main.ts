@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import { devCommand } from './commands/dev.ts';
 import { processorCommand } from './commands/processor.ts';
+import { statusCommand } from './commands/status.ts';
 
 const program = new Command('sluice')
   .description('Kafka-native stateful stream processing: routers, processors, warm standbys.')
@@ -12,6 +13,7 @@ const program = new Command('sluice')
 
 program.addCommand(devCommand());
 program.addCommand(processorCommand());
+program.addCommand(statusCommand());
 
 try {
   await program.parseAsync(process.argv);

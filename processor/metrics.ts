@@ -12,6 +12,9 @@ export interface ProcessorMetrics {
   restoreTotal: Gauge<'partition'>;
   cacheEntries: Gauge<'partition'>;
   tasks: Gauge<'state'>;
+  role: Gauge<'role'>;
+  leaseEpoch: Gauge;
+  standbyLag: Gauge;
 }
 
 export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
@@ -74,6 +77,22 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
       name: 'sluice_processor_tasks',
       help: 'Tasks by state',
       labelNames: ['state'],
+      registers,
+    }),
+    role: new Gauge({
+      name: 'sluice_processor_role',
+      help: '1 for the role this instance has now (active, standby, starting, stopped)',
+      labelNames: ['role'],
+      registers,
+    }),
+    leaseEpoch: new Gauge({
+      name: 'sluice_processor_lease_epoch',
+      help: 'Epoch of the lease held (active)',
+      registers,
+    }),
+    standbyLag: new Gauge({
+      name: 'sluice_processor_standby_changelog_lag_records',
+      help: 'Changelog records a standby has not applied yet',
       registers,
     }),
   };

@@ -27,6 +27,8 @@ export interface KafkaAdmin {
   /** The group's committed offsets for a topic; '-1' where it has none. */
   committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
   setCommittedOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Topics on which the group has committed offsets. */
+  committedTopics(groupId: string): Promise<string[]>;
   /** Members of a consumer group and its state ('Empty', 'Stable', 'Dead', ...). */
   describeGroup(
     groupId: string,
@@ -92,6 +94,15 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
       return (result?.partitions ?? [])
         .map(({ partition, offset }) => ({ partition, offset }))
         .sort((a, b) => a.partition - b.partition);
+    },
+    async committedTopics(groupId) {
+      const topics = await kafkaCall(`reading committed offsets of ${groupId}`, () =>
+        admin.fetchOffsets({ groupId }),
+      );
+      return topics
+        .filter(({ partitions }) => partitions.some(({ offset }) => BigInt(offset) >= 0n))
+        .map(({ topic }) => topic)
+        .sort();
     },
     async setCommittedOffsets(groupId, offsets) {
       for (const [topic, entries] of groupBy(offsets, (entry) => entry.topic)) {

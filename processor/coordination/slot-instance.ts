@@ -88,8 +88,10 @@ export async function startSlotInstance(runtime: ProcessorRuntime, address: stri
     if (!transitions[role].includes(next))
       throw new Error(`slot ${slot}: illegal transition ${role} → ${next}`);
     log.info({ from: role, to: next, epoch: lease?.epoch }, `now ${next}`);
+    runtime.metrics.role.set({ role }, 0);
     role = next;
-    runtime.metrics.tasks.set({ state: `role:${next}` }, 1);
+    runtime.metrics.role.set({ role: next }, 1);
+    runtime.metrics.leaseEpoch.set(next === 'active' ? (lease?.epoch ?? 0) : 0);
   };
 
   const becomeStandby = async () => {
@@ -169,6 +171,7 @@ export async function startSlotInstance(runtime: ProcessorRuntime, address: stri
 
   const reportMember = async () => {
     const lag = role === 'standby' ? await tailer?.lag().catch(() => null) : 0;
+    runtime.metrics.standbyLag.set(lag ?? 0);
     await repository
       .upsertMember(appId, {
         instanceId,

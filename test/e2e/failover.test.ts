@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeRequests } from '../../schemas/request-generator.ts';
+import { runSluice } from '../env/sluice-process.ts';
 import { waitFor } from '../env/wait.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from '../integration/processor/fixture.ts';
 import { expectedStats, sortStats } from '../integration/processor/reference.ts';
@@ -62,6 +63,27 @@ describe('failover under load: 2 slots x (active + standby), SIGKILL of actives'
     const expected = expectedStats(await fixture.inputRecords());
     expect(expected.stats.length).toBeGreaterThan(1000);
     expect(sortStats(await fixture.outputStats())).toEqual(expected.stats);
+    // the status command sees both slots held, a standby each, and no lag
+    const status = await runSluice([
+      'status',
+      '--app',
+      fixture.appId,
+      '--config',
+      fixture.configFile,
+      '--json',
+    ]);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.slots).toHaveLength(2);
+    for (const slot of report.slots) {
+      expect(slot.holder).toEqual(expect.any(String));
+      expect(slot.epoch).toBeGreaterThan(0);
+      expect(slot.standbys).toHaveLength(1);
+      expect(slot.standbys[0].changelogLag).toEqual(expect.any(Number));
+    }
+    expect(report.totalLag).toBe(0);
+    const text = await runSluice(['status', '--app', fixture.appId, '--config', fixture.configFile]);
+    expect(text.stdout).toMatch(/slot +epoch +lease age +holder/);
     const sorted = [...failovers].sort((a, b) => a - b);
     console.log(`failover times (ms): ${failovers.join(', ')}; median ${sorted[1]}, worst ${sorted[2]}`);
   });

@@ -115,6 +115,35 @@ export async function startSluice(args: string[], options: StartOptions): Promis
   return handle;
 }
 
+/** Runs a one-shot sluice command to completion. */
+export function runSluice(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...serviceEnv(), ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
 /** Stops every process this test file started and has not stopped (use in afterAll/afterEach). */
 export async function stopAllSluice(): Promise<void> {
   await Promise.all([...running].map((process) => process.stop(5000)));

@@ -26,6 +26,7 @@ const requestSchema = JSON.parse(readFileSync(join(repo, 'schemas', 'Request.avs
 export interface AnalyticsFixture {
   appId: string;
   dir: string;
+  configFile: string;
   stateDir: string;
   inputTopic: string;
   outputTopic: string;
@@ -141,6 +142,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
   const fixture: AnalyticsFixture = {
     appId,
     dir,
+    configFile,
     stateDir,
     inputTopic,
     outputTopic,

@@ -1,0 +1,36 @@
+/** `sluice status --app <id>`: slots, lease holders, epochs, standbys and lag of an app. */
+import { Command } from 'commander';
+import pg from 'pg';
+import { loadConfig } from '../../common/config/load.ts';
+import { createKafkaClient } from '../../common/kafka/index.ts';
+import { silentLogger } from '../../common/log.ts';
+import { buildStatusReport, renderStatus } from '../../processor/status/status-report.ts';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description("show an app's slots (holders, epochs, lease ages, standbys and their lag) and consumer lag")
+    .requiredOption('--app <id>', 'the app id (consumer group)')
+    .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.yaml)')
+    .option('--no-database', 'skip PostgreSQL (apps run without the cluster)')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { app: string; config?: string; database: boolean; json?: boolean }) => {
+      const { config } = loadConfig({ file: flags.config });
+      const kafka = createKafkaClient({ ...config.kafka, clientId: 'sluice-status' }, silentLogger());
+      const admin = await kafka.connectAdmin();
+      const pool = flags.database
+        ? new pg.Pool({ connectionString: config.database.url, max: 2 })
+        : undefined;
+      try {
+        const report = await buildStatusReport({
+          appId: flags.app,
+          admin,
+          pool,
+          schema: config.database.schema,
+        });
+        process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+      } finally {
+        await admin.disconnect();
+        await pool?.end();
+      }
+    });
+}
