@@ -1,6 +1,7 @@
 /** Entry point of the `sluice` command: one subcommand per file under cli/commands/. */
 import { Command, CommanderError } from 'commander';
 import { describeError, isSluiceError } from '../common/errors.ts';
+import { changelogCommand } from './commands/changelog.ts';
 import { devCommand } from './commands/dev.ts';
 import { processorCommand } from './commands/processor.ts';
 import { statusCommand } from './commands/status.ts';
@@ -14,6 +15,7 @@ const program = new Command('sluice')
 program.addCommand(devCommand());
 program.addCommand(processorCommand());
 program.addCommand(statusCommand());
+program.addCommand(changelogCommand());
 
 try {
   await program.parseAsync(process.argv);

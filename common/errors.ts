@@ -17,6 +17,10 @@ export const errorCodes = {
   KAFKA_REQUEST_FAILED: { retriable: true },
   KAFKA_FENCED: { retriable: false },
   KAFKA_TOPIC_MISMATCH: { retriable: false },
+  // local state
+  STORE_IN_USE: { retriable: false },
+  // operations
+  APP_RUNNING: { retriable: false },
   // schemas and the registry
   SCHEMA_INVALID: { retriable: false },
   SCHEMA_INCOMPATIBLE: { retriable: false },

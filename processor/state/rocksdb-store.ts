@@ -4,6 +4,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { SluiceError } from '../../common/errors.ts';
 import type { KeyValueStore, StoreChanges } from './store.ts';
 
 type Callback<T = void> = (error: Error | undefined | null, value: T) => void;
@@ -40,7 +41,18 @@ const isNotFound = (error: unknown) => /NotFound/i.test((error as Error).message
 export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
   mkdirSync(path, { recursive: true });
   const db = rocksdb(path);
-  await promised((callback) => db.open({ createIfMissing: true }, callback));
+  try {
+    await promised((callback) => db.open({ createIfMissing: true }, callback));
+  } catch (error) {
+    if (/lock/i.test((error as Error).message)) {
+      throw new SluiceError(
+        'STORE_IN_USE',
+        `the store ${path} is open in another process (RocksDB holds its LOCK): stop that instance first, or use another state directory`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 
   return {
     path,

@@ -4,6 +4,7 @@
  * (the topic was recreated) is wiped and rebuilt from the whole changelog (invariant 5).
  */
 import { join } from 'node:path';
+import { isSluiceError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import { destroyStore, openRocksDbStore } from './rocksdb-store.ts';
 import type { KeyValueStore } from './store.ts';
@@ -21,6 +22,8 @@ export async function openCheckedStore(
   try {
     store = await openRocksDbStore(path);
   } catch (error) {
+    // another process has it open: never wipe what someone else is using
+    if (isSluiceError(error, 'STORE_IN_USE')) throw error;
     logger.warn({ path, err: error }, 'store unreadable: wiping it and restoring the whole changelog');
     destroyStore(path);
     return { store: await openRocksDbStore(path), from: undefined };
