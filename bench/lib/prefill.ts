@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 import type { KafkaClient } from '../../common/kafka/index.ts';
-import { type GeneratorOptions, generateRequests } from '../../schemas/request-generator.ts';
 import { createSchemaRegistryClient } from '../../schemas/registry.ts';
+import { type GeneratorOptions, generateRequests } from '../../schemas/request-generator.ts';
 import { createSerde } from '../../schemas/serde.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -26,7 +26,10 @@ export async function prefillRequests(options: {
   const admin = await options.kafka.connectAdmin();
   await admin.ensureTopics([{ topic: options.topic, partitions: options.partitions }]);
   await admin.disconnect();
-  const id = await createSchemaRegistryClient(options.registryUrl).register(`${options.topic}-value`, requestSchema);
+  const id = await createSchemaRegistryClient(options.registryUrl).register(
+    `${options.topic}-value`,
+    requestSchema,
+  );
   const encode = createSerde(options.registryUrl).encoderFor(id, avro.Type.forSchema(requestSchema));
   const producer = await options.kafka.createProducer({ sendTimeoutMs: 60_000 });
   const events = generateRequests(options.generator);

@@ -66,8 +66,13 @@ export function writeBenchConfig(dir: string, options: ProcessorRunOptions, stat
 }
 
 async function caughtUp(admin: KafkaAdmin, group: string, topic: string): Promise<boolean> {
-  const [committed, ends] = await Promise.all([admin.committedOffsets(group, topic), admin.topicOffsets(topic)]);
-  return ends.every(({ partition, high }) => committed.find((c) => c.partition === partition)?.offset === high);
+  const [committed, ends] = await Promise.all([
+    admin.committedOffsets(group, topic),
+    admin.topicOffsets(topic),
+  ]);
+  return ends.every(
+    ({ partition, high }) => committed.find((c) => c.partition === partition)?.offset === high,
+  );
 }
 
 export async function runSluiceProcessor(options: ProcessorRunOptions): Promise<ProcessorRunResult> {
@@ -112,7 +117,13 @@ export async function runSluiceProcessor(options: ProcessorRunOptions): Promise<
     }
     const seconds = (Date.now() - started) / 1000;
     stats = processStats(child.pid!) ?? stats;
-    return { seconds, cpuSeconds: stats?.cpuSeconds ?? 0, peakRssMb: stats?.peakRssMb ?? 0, output, stateDir };
+    return {
+      seconds,
+      cpuSeconds: stats?.cpuSeconds ?? 0,
+      peakRssMb: stats?.peakRssMb ?? 0,
+      output,
+      stateDir,
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
