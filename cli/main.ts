@@ -4,6 +4,7 @@ import { describeError, isSluiceError } from '../common/errors.ts';
 import { changelogCommand } from './commands/changelog.ts';
 import { devCommand } from './commands/dev.ts';
 import { processorCommand } from './commands/processor.ts';
+import { resetCommand } from './commands/reset.ts';
 import { statusCommand } from './commands/status.ts';
 
 const program = new Command('sluice')
@@ -16,6 +17,7 @@ program.addCommand(devCommand());
 program.addCommand(processorCommand());
 program.addCommand(statusCommand());
 program.addCommand(changelogCommand());
+program.addCommand(resetCommand());
 
 try {
   await program.parseAsync(process.argv);
