@@ -9,6 +9,8 @@ export interface ProcessorHttpOptions {
   metrics: Registry;
   /** Why the instance is not ready, or undefined when it is. */
   notReadyReason(): string | undefined;
+  /** Adds more routes (state queries, status). */
+  routes?: (app: FastifyInstance) => void;
 }
 
 export function buildProcessorHttp(options: ProcessorHttpOptions): FastifyInstance {
@@ -22,5 +24,6 @@ export function buildProcessorHttp(options: ProcessorHttpOptions): FastifyInstan
   app.get('/metrics', async (_request, reply) =>
     reply.type(options.metrics.contentType).send(await options.metrics.metrics()),
   );
+  options.routes?.(app);
   return app;
 }

@@ -1,15 +1,19 @@
 /**
- * Wires a processor instance: the runtime (app, Kafka, registry, metrics), the HTTP port, and
- * either plain group membership or, with `cluster.enabled`, a slot's active/standby role.
- * `sluice processor` calls `startProcessor` and keeps it running.
+ * Wires a processor instance: the runtime (app, Kafka, registry, metrics), the HTTP port
+ * (health, metrics, state queries, status), and either plain group membership or, with
+ * `cluster.enabled`, a slot's active/standby role. `sluice processor` calls `startProcessor`.
  */
 import { hostname } from 'node:os';
+import pg from 'pg';
 import type { LoadedConfig } from '../common/config/load.ts';
 import type { Logger } from '../common/log.ts';
 import { type ActiveProcessing, startActive } from './active.ts';
 import { type SlotInstance, startSlotInstance } from './coordination/slot-instance.ts';
 import { buildProcessorHttp } from './http-server.ts';
-import { prepareRuntime } from './runtime.ts';
+import { registerQueryRoutes } from './query/query-routes.ts';
+import { type ProcessorRuntime, prepareRuntime } from './runtime.ts';
+import { statusPage } from './status/status-page.ts';
+import { buildStatusReport } from './status/status-report.ts';
 
 export interface RunningProcessor {
   /** Commits, closes the stores, leaves the group (and releases the lease). */
@@ -17,34 +21,95 @@ export interface RunningProcessor {
   httpAddress: string;
 }
 
+/** What this instance itself is doing, for the status page. */
+async function instanceStatus(
+  runtime: ProcessorRuntime,
+  address: string,
+  instance: SlotInstance | undefined,
+  processing: ActiveProcessing | undefined,
+) {
+  const sumOf = async (metric: {
+    get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }>;
+  }) => (await metric.get()).values;
+  const recordsIn = (await sumOf(runtime.metrics.recordsIn)).reduce((sum, entry) => sum + entry.value, 0);
+  const done = await sumOf(runtime.metrics.restoreDone);
+  const total = await sumOf(runtime.metrics.restoreTotal);
+  const running = new Set(processing?.manager.running() ?? []);
+  return {
+    address,
+    role: instance?.role() ?? 'active',
+    slot: instance?.slot,
+    epoch: instance?.epoch(),
+    recordsIn,
+    tasks: (processing?.manager.owned() ?? []).map((partition) => ({
+      partition,
+      state: running.has(partition) ? 'running' : 'restoring',
+      restoreDone: done.find((entry) => entry.labels.partition === String(partition))?.value ?? 0,
+      restoreTotal: total.find((entry) => entry.labels.partition === String(partition))?.value ?? 0,
+    })),
+  };
+}
+
 export async function startProcessor(loaded: LoadedConfig, logger: Logger): Promise<RunningProcessor> {
   const runtime = await prepareRuntime(loaded, logger);
   const { config } = runtime;
   let active: ActiveProcessing | undefined;
   let instance: SlotInstance | undefined;
+  let advertised = '';
+  const processing = () => (instance ? instance.active() : active);
+  const pool = config.cluster.enabled
+    ? new pg.Pool({ connectionString: config.database.url, max: 4, connectionTimeoutMillis: 2000 })
+    : undefined;
+  pool?.on('error', (error) => runtime.logger.warn({ err: error }, 'Postgres connection error'));
 
   const http = buildProcessorHttp({
     metrics: runtime.metricsRegistry,
     notReadyReason: () => {
       if (instance && instance.role() !== 'active')
         return instance.role() === 'standby' ? undefined : 'starting';
-      const processing = instance ? instance.active() : active;
-      if (!processing) return 'not yet in the consumer group';
-      const { manager } = processing;
-      const starting = manager.owned().filter((partition) => !manager.running().includes(partition));
+      const current = processing();
+      if (!current) return 'not yet in the consumer group';
+      const starting = current.manager
+        .owned()
+        .filter((partition) => !current.manager.running().includes(partition));
       return starting.length > 0 ? `restoring partitions ${starting.join(', ')}` : undefined;
+    },
+    routes: (app) => {
+      registerQueryRoutes(app, {
+        appId: runtime.appId,
+        compiled: runtime.compiled,
+        partitions: runtime.sourcePartitions,
+        selfAddress: () => advertised,
+        localStore(partition, allowStale) {
+          const store = processing()?.manager.storeFor(partition);
+          if (store) return { store, role: 'active' };
+          const standby = allowStale ? instance?.standbyStore(partition) : undefined;
+          return standby ? { store: standby, role: 'standby', lag: () => instance!.lag() } : undefined;
+        },
+        ownerAddress: async (partition) => instance?.ownerAddress(partition),
+      });
+      app.get('/', async (_request, reply) => reply.type('text/html').send(statusPage));
+      app.get('/v1/status', async () => ({
+        report: await buildStatusReport({
+          appId: runtime.appId,
+          inputTopic: runtime.compiled.source.topic,
+          admin: runtime.admin,
+          pool,
+          schema: config.database.schema,
+        }),
+        instance: await instanceStatus(runtime, advertised, instance, processing()),
+      }));
     },
   });
   const httpAddress = await http.listen({
     host: config.processor.http.host,
     port: config.processor.http.port,
   });
-  const port = Number(new URL(httpAddress).port);
-  const advertised = config.cluster.advertisedAddress ?? `http://${hostname()}:${port}`;
+  advertised = config.cluster.advertisedAddress ?? `http://${hostname()}:${new URL(httpAddress).port}`;
 
   try {
-    if (config.cluster.enabled) {
-      instance = await startSlotInstance(runtime, advertised);
+    if (pool) {
+      instance = await startSlotInstance(runtime, { address: advertised, pool });
     } else {
       active = await startActive(runtime, {
         epoch: () => 0,
@@ -57,6 +122,7 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
     }
   } catch (error) {
     await http.close();
+    await pool?.end();
     await runtime.close();
     throw error;
   }
@@ -65,6 +131,7 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
       guarantee: config.processor.guarantee,
       commitIntervalMs: runtime.commitIntervalMs,
       http: httpAddress,
+      address: advertised,
       stateDir: config.processor.stateDir,
       slot: instance?.slot,
       role: instance?.role(),
@@ -81,6 +148,7 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
       runtime.logger.info('stopping: finishing the current batches and committing');
       await instance?.stop();
       await active?.stop({ commit: true });
+      await pool?.end();
       await runtime.close();
       await http.close();
       runtime.logger.info('stopped');

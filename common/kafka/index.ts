@@ -26,6 +26,7 @@ export type {
 } from './consumer.ts';
 export { isFencedError } from './errors.ts';
 export type { KafkaProducer, ProducerOptions, Transaction, TransactionalProducer } from './producer.ts';
+export { partitionForKey } from './producer.ts';
 export type { Isolation, ReadOptions, ReadResult } from './reader.ts';
 export type * from './types.ts';
 

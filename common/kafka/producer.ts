@@ -173,3 +173,17 @@ export async function createTransactionalProducer(
     disconnect: () => producer.disconnect(),
   };
 }
+
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+
+/** The partition the Java client's default partitioner (murmur2) picks for a key. */
+export function partitionForKey(key: string | Buffer, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [],
+    isr: [],
+  }));
+  return defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}

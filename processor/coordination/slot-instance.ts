@@ -35,6 +35,10 @@ export interface SlotInstance {
   epoch(): number | undefined;
   /** The active processing while active. */
   active(): ActiveProcessing | undefined;
+  /** The HTTP address of the active owning a partition (its slot's lease holder). */
+  ownerAddress(partition: number): Promise<string | undefined>;
+  /** A standby's store for one of its slot's partitions (state queries with allowStale). */
+  standbyStore(partition: number): import('../state/store.ts').KeyValueStore | undefined;
   /** Standby: changelog records behind; active: 0. */
   lag(): Promise<number | undefined>;
   /** Clean stop: an active commits, leaves the group and releases the lease (notifying standbys). */
@@ -54,7 +58,11 @@ export function resolveSlot(slot: number | 'auto', slots: number, host = hostnam
   return Number(ordinal[1]) % slots;
 }
 
-export async function startSlotInstance(runtime: ProcessorRuntime, address: string): Promise<SlotInstance> {
+export async function startSlotInstance(
+  runtime: ProcessorRuntime,
+  options: { address: string; pool: pg.Pool },
+): Promise<SlotInstance> {
+  const { address, pool } = options;
   const { config, logger, appId, kafka, admin, compiled } = runtime;
   const cluster = config.cluster;
   const slots = cluster.slots;
@@ -65,8 +73,6 @@ export async function startSlotInstance(runtime: ProcessorRuntime, address: stri
     heartbeatIntervalMs: cluster.heartbeatInterval,
     ttlMs: cluster.heartbeatInterval * cluster.heartbeatMaxRetry,
   };
-  const pool = new pg.Pool({ connectionString: config.database.url, max: 4, connectionTimeoutMillis: 2000 });
-  pool.on('error', (error) => log.warn({ err: error }, 'Postgres connection error'));
   await migrate(pool, config.database.schema);
   const repository = createLeaseRepository(pool, config.database.schema);
   await repository.ensureSlots(appId, slots);
@@ -195,6 +201,11 @@ export async function startSlotInstance(runtime: ProcessorRuntime, address: stri
     role: () => role,
     epoch: () => lease?.epoch,
     active: () => active,
+    async ownerAddress(partition) {
+      const leases = await repository.leases(appId).catch(() => []);
+      return leases.find((lease) => lease.slot === partition % slots)?.holderAddress ?? undefined;
+    },
+    standbyStore: (partition) => (role === 'standby' ? tailer?.storeFor(partition) : undefined),
     lag: async () => (role === 'standby' ? tailer?.lag() : 0),
     stop: () =>
       serially(async () => {
@@ -209,7 +220,6 @@ export async function startSlotInstance(runtime: ProcessorRuntime, address: stri
         await tailer?.stop();
         become('stopped');
         await repository.removeMember(appId, instanceId).catch(() => undefined);
-        await pool.end();
       }),
   };
 }

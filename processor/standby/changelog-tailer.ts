@@ -9,6 +9,8 @@ import type { KeyValueStore } from '../state/store.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
 
 export interface ChangelogTailer {
+  /** The store a standby keeps for one of its partitions. */
+  storeFor(partition: number): KeyValueStore | undefined;
   /** Changelog records (offsets) not yet applied, summed over the slot's partitions. */
   lag(): Promise<number>;
   /** Stops following and closes the stores (they keep their positions). */
@@ -65,6 +67,7 @@ export async function startChangelogTailer(options: {
   logger.info({ partitions }, 'standby following the changelog');
 
   return {
+    storeFor: (partition) => stores.get(partition),
     async lag() {
       const ends = await admin.topicOffsets(changelogTopic);
       let lag = 0n;

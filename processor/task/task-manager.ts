@@ -8,6 +8,7 @@ import { isSluiceError } from '../../common/errors.ts';
 import type { ConsumedBatch, GroupConsumer } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
+import type { KeyValueStore } from '../state/store.ts';
 import type { Task } from './task.ts';
 import { type StartedTask, startTask, type TaskStarterOptions } from './task-starter.ts';
 
@@ -23,6 +24,8 @@ export interface TaskManager {
   running(): number[];
   /** Partitions owned now (running or starting). */
   owned(): number[];
+  /** The committed store of a running task. */
+  storeFor(partition: number): KeyValueStore | undefined;
   /** Commits and closes every task (clean shutdown), or just closes them. */
   closeAll(options: { commit: boolean }): Promise<void>;
 }
@@ -140,6 +143,7 @@ export function createTaskManager(
 
     running: () => [...runningTasks.keys()].sort((a, b) => a - b),
     owned: () => [...slots.keys()].sort((a, b) => a - b),
+    storeFor: (partition) => runningTasks.get(partition)?.store,
 
     async closeAll({ commit }) {
       clearInterval(timer);

@@ -86,6 +86,11 @@ export class Task {
     return this.position;
   }
 
+  /** The committed state (RocksDB), for state queries; uncommitted changes are not visible. */
+  get store(): KeyValueStore | undefined {
+    return this.state === 'running' ? this.options.store : undefined;
+  }
+
   private transition(next: TaskState): void {
     if (!transitions[this.state].includes(next)) {
       throw new Error(`task ${this.partition}: illegal transition ${this.state} → ${next}`);

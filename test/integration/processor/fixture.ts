@@ -23,6 +23,8 @@ import type { InputRecord, Stats } from './reference.ts';
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 const requestSchema = JSON.parse(readFileSync(join(repo, 'schemas', 'Request.avsc'), 'utf8'));
 
+export type ProcessorProcess = SluiceProcess & { address: string };
+
 export interface AnalyticsFixture {
   appId: string;
   dir: string;
@@ -36,13 +38,13 @@ export interface AnalyticsFixture {
   produce(events: readonly RequestEvent[]): Promise<void>;
   /** Records that are not Avro at all, keyed by a tenant. */
   produceGarbage(count: number, tenant: string): Promise<void>;
-  /** A processor process; with `slot`, a slot member with a state directory of its own. */
+  /** A processor process (its HTTP address in `address`); with `slot`, a slot member with a state directory of its own. */
   startProcessor(options?: {
     name?: string;
     slot?: number;
     args?: string[];
     env?: Record<string, string>;
-  }): Promise<SluiceProcess>;
+  }): Promise<ProcessorProcess>;
   inputRecords(): Promise<InputRecord[]>;
   outputStats(): Promise<Stats[]>;
   deadLetters(): Promise<IncomingRecord[]>;
@@ -191,12 +193,17 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
         ],
         {
           name,
-          env: { KAFKA_BROKERS: services.kafkaBrokers, DATABASE_URL: services.databaseUrl, ...env },
+          env: {
+            KAFKA_BROKERS: services.kafkaBrokers,
+            DATABASE_URL: services.databaseUrl,
+            SLUICE_ADVERTISED_ADDRESS: `http://127.0.0.1:${port}`,
+            ...env,
+          },
           readyUrl: `http://127.0.0.1:${port}/readyz`,
         },
       );
       started.push(process);
-      return process;
+      return Object.assign(process, { address: `http://127.0.0.1:${port}` });
     },
     async inputRecords() {
       const records = await readAll(kafka, inputTopic);
