@@ -13,6 +13,10 @@ import { waitFor } from './wait.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const running = new Set<SluiceProcess>();
+// a test that times out or crashes must not leave processes behind
+process.once('exit', () => {
+  for (const child of running) child.child.kill('SIGKILL');
+});
 
 export interface SluiceProcess {
   readonly name: string;
