@@ -3,8 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import { changelogCommand } from './commands/changelog.ts';
 import { devCommand } from './commands/dev.ts';
+import { keysCommand } from './commands/keys.ts';
 import { processorCommand } from './commands/processor.ts';
 import { resetCommand } from './commands/reset.ts';
+import { routerCommand } from './commands/router.ts';
+import { schemasCommand } from './commands/schemas.ts';
 import { statusCommand } from './commands/status.ts';
 
 const program = new Command('sluice')
@@ -14,10 +17,13 @@ const program = new Command('sluice')
   .exitOverride();
 
 program.addCommand(devCommand());
+program.addCommand(routerCommand());
 program.addCommand(processorCommand());
 program.addCommand(statusCommand());
 program.addCommand(changelogCommand());
 program.addCommand(resetCommand());
+program.addCommand(schemasCommand());
+program.addCommand(keysCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -17,6 +17,17 @@ export const errorCodes = {
   KAFKA_REQUEST_FAILED: { retriable: true },
   KAFKA_FENCED: { retriable: false },
   KAFKA_TOPIC_MISMATCH: { retriable: false },
+  // router (HTTP status in router/problems.ts)
+  ROUTER_UNKNOWN_STREAM: { retriable: false },
+  ROUTER_UNSUPPORTED_MEDIA_TYPE: { retriable: false },
+  ROUTER_BODY_TOO_LARGE: { retriable: false },
+  ROUTER_MALFORMED_BODY: { retriable: false },
+  ROUTER_TOO_MANY_EVENTS: { retriable: false },
+  ROUTER_INVALID_EVENTS: { retriable: false },
+  ROUTER_UNAUTHORIZED: { retriable: false },
+  ROUTER_FORBIDDEN_TENANT: { retriable: false },
+  ROUTER_RATE_LIMITED: { retriable: true },
+  ROUTER_OVERLOADED: { retriable: true },
   // local state
   STORE_IN_USE: { retriable: false },
   // operations

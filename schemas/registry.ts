@@ -9,6 +9,8 @@ import { SluiceError } from '../common/errors.ts';
 export interface SchemaRegistryClient {
   /** Registers (or finds) the schema under `subject`; an incompatible change throws SCHEMA_INCOMPATIBLE. */
   register(subject: string, schema: object): Promise<number>;
+  /** The id of the latest schema registered under `subject`. */
+  latestId(subject: string): Promise<number>;
   /** Avro-encodes `value` with schema `id` in the Confluent wire format. */
   encode(id: number, value: unknown): Promise<Buffer>;
   /** Decodes a Confluent wire-format buffer, fetching (and caching) its writer schema. */
@@ -53,6 +55,17 @@ export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
         throw new SluiceError('REGISTRY_UNAVAILABLE', `registering ${subject} at ${url} failed: ${message}`, {
           cause: error,
         });
+      }
+    },
+    async latestId(subject) {
+      try {
+        return await registry.getLatestSchemaId(subject);
+      } catch (error) {
+        throw new SluiceError(
+          'REGISTRY_UNAVAILABLE',
+          `no schema registered under ${subject} at ${url}: register it (sluice schemas register) or let the router do it`,
+          { cause: error },
+        );
       }
     },
     encode: (id, value) => registry.encode(id, value),

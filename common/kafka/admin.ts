@@ -34,6 +34,8 @@ export interface KafkaAdmin {
     groupId: string,
   ): Promise<{ state: string; members: { memberId: string; clientId: string; host: string }[] }>;
   topicConfig(topic: string): Promise<Record<string, string>>;
+  /** True when a broker answers a metadata request within `timeoutMs`. */
+  isReachable(timeoutMs: number): Promise<boolean>;
   disconnect(): Promise<void>;
 }
 
@@ -134,6 +136,19 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
       return Object.fromEntries(
         (resources[0]?.configEntries ?? []).map((entry) => [entry.configName, entry.configValue]),
       );
+    },
+    async isReachable(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      const answer = admin.describeCluster().then(
+        (cluster) => cluster.brokers.length > 0,
+        () => false,
+      );
+      const reachable = await Promise.race([answer, timeout]);
+      clearTimeout(timer);
+      return reachable;
     },
     disconnect: () => admin.disconnect(),
   };

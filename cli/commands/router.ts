@@ -1,0 +1,42 @@
+/** `sluice router`: runs one router instance (HTTP ingest to Kafka). */
+import { Command } from 'commander';
+import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
+import { createLogger } from '../../common/log.ts';
+import { onShutdownSignal } from '../../common/shutdown.ts';
+import { startRouter } from '../../router/main.ts';
+
+interface RouterFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  brokers?: string;
+  registry?: string;
+  auth: boolean;
+  keysFile?: string;
+}
+
+export function routerCommand(): Command {
+  return new Command('router')
+    .description('run a router: POST /v1/streams/{stream}/events validated and published to Kafka')
+    .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.yaml)')
+    .option('--port <port>', 'HTTP port (router.port)')
+    .option('--host <host>', 'address to listen on (router.host)')
+    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port]')
+    .option('--registry <url>', 'schema registry URL (Confluent-compatible API)')
+    .option('--no-auth', 'accept requests without API keys (local use only)')
+    .option('--keys-file <file>', 'API keys file (router.auth.keysFile)')
+    .action(async (flags: RouterFlags) => {
+      const overrides: ConfigOverride[] = [
+        { path: ['router', 'port'], value: flags.port && Number(flags.port) },
+        { path: ['router', 'host'], value: flags.host },
+        { path: ['kafka', 'brokers'], value: flags.brokers?.split(',') },
+        { path: ['registry', 'url'], value: flags.registry },
+        { path: ['router', 'auth', 'enabled'], value: flags.auth === false ? false : undefined },
+        { path: ['router', 'auth', 'keysFile'], value: flags.keysFile },
+      ];
+      const loaded = loadConfig({ file: flags.config, overrides });
+      const logger = createLogger({ name: 'sluice-router', level: loaded.config.log.level });
+      const router = await startRouter(loaded, logger);
+      onShutdownSignal(() => router.stop(), { logger });
+    });
+}

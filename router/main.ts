@@ -1,0 +1,125 @@
+/**
+ * Wires a router instance: config, streams and their schemas (registered, BACKWARD), topics,
+ * the Kafka producer and publisher, auth, rate limits, metrics; the only place that builds these.
+ */
+
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { LoadedConfig } from '../common/config/load.ts';
+import { createKafkaClient } from '../common/kafka/index.ts';
+import type { Logger } from '../common/log.ts';
+import { createMetricsRegistry } from '../common/metrics.ts';
+import { createSchemaRegistryClient } from '../schemas/registry.ts';
+import { createSerde } from '../schemas/serde.ts';
+import { loadStreams } from '../schemas/streams.ts';
+import { createAuthenticator } from './auth.ts';
+import type { StreamEncoding } from './event-records.ts';
+import { createRouterMetrics } from './metrics.ts';
+import { createPublisher } from './publisher.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { buildRouterServer } from './server.ts';
+
+export interface RunningRouter {
+  app: FastifyInstance;
+  address: string;
+  /** Stops accepting, lets in-flight requests and batches finish, disconnects. */
+  stop(): Promise<void>;
+}
+
+export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise<RunningRouter> {
+  const { config } = loaded;
+  const settings = config.router;
+  const streams = loadStreams(config.streams, loaded.baseDir);
+  const authenticator = settings.auth.enabled
+    ? createAuthenticator(resolve(loaded.baseDir, settings.auth.keysFile ?? 'api-keys.yaml'))
+    : undefined;
+
+  const registry = createSchemaRegistryClient(config.registry.url);
+  const serde = createSerde(config.registry.url);
+  const kafka = createKafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-router` }, logger);
+  const admin = await kafka.connectAdmin();
+  const producer = await kafka.createProducer({ sendTimeoutMs: settings.sendTimeoutMs });
+  const encodings = new Map<string, StreamEncoding>();
+  try {
+    await admin.ensureTopics(
+      [...streams.values()].map((stream) => ({
+        topic: stream.topic,
+        partitions: stream.partitions,
+        replicationFactor: config.kafka.replicationFactor,
+      })),
+    );
+    for (const stream of streams.values()) {
+      // registered at start so that an incompatible change stops the router with the registry's reason
+      const id = settings.registerSchemas
+        ? await registry.register(stream.subject, stream.schema)
+        : await registry.latestId(stream.subject);
+      let partitions = (await admin.partitionCount(stream.topic))!;
+      const refresh = setInterval(() => {
+        admin.partitionCount(stream.topic).then(
+          (count) => {
+            if (count) partitions = count;
+          },
+          () => undefined,
+        );
+      }, 30_000);
+      refresh.unref();
+      encodings.set(stream.name, {
+        stream,
+        encode: serde.encoderFor(id, stream.type),
+        partitions: () => partitions,
+      });
+    }
+  } catch (error) {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    throw error;
+  }
+
+  const metricsRegistry = createMetricsRegistry({ part: 'router' });
+  let metrics: ReturnType<typeof createRouterMetrics> | undefined;
+  const publisher = createPublisher(producer, {
+    ...settings.batch,
+    maxInFlightBytes: settings.maxInFlightBytes,
+    onBatch: (records, seconds) => {
+      metrics?.batchRecords.observe(records);
+      metrics?.produceSeconds.observe(seconds);
+    },
+  });
+  metrics = createRouterMetrics(metricsRegistry, () => publisher.inFlightBytes());
+
+  let readiness: { at: number; reason: string | undefined } | undefined;
+  const app = buildRouterServer({
+    settings,
+    streams: encodings,
+    publisher,
+    authenticator,
+    rateLimiter: createRateLimiter(settings.rateLimit),
+    metrics,
+    metricsRegistry,
+    logger,
+    async notReadyReason() {
+      if (readiness && Date.now() - readiness.at < 1000) return readiness.reason;
+      const [kafkaUp, registryUp] = await Promise.all([admin.isReachable(2000), registry.isReachable()]);
+      const reason = !kafkaUp
+        ? 'Kafka does not answer'
+        : !registryUp
+          ? 'the schema registry does not answer'
+          : undefined;
+      readiness = { at: Date.now(), reason };
+      return reason;
+    },
+  });
+  const address = await app.listen({ host: settings.host, port: settings.port });
+  logger.info({ address, streams: [...encodings.keys()], auth: Boolean(authenticator) }, 'router listening');
+
+  return {
+    app,
+    address,
+    async stop() {
+      await app.close();
+      await publisher.drain();
+      await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}

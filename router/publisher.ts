@@ -1,0 +1,140 @@
+/**
+ * Micro-batching: concurrent requests share produce batches. A batch closes at `maxRecords`,
+ * `maxBytes` or after `lingerMs`; one batch is sent at a time (the idempotent producer allows one
+ * request in flight per broker anyway) and requests arriving meanwhile join the next. Bytes
+ * accepted but not yet acknowledged are bounded: past `maxInFlightBytes` a request is refused at
+ * once (503) instead of queueing without limit. A request resolves only when Kafka acknowledged
+ * (acks=all) every one of its records, with each record's partition and offset.
+ */
+import type { KafkaProducer, OutgoingRecord } from '../common/kafka/index.ts';
+import { RequestProblem } from './problems.ts';
+
+export interface Placement {
+  partition: number;
+  offset: string;
+}
+
+export interface PublisherOptions {
+  maxRecords: number;
+  maxBytes: number;
+  lingerMs: number;
+  maxInFlightBytes: number;
+  /** Called after each batch: its size in records and how long the send took. */
+  onBatch?: (records: number, seconds: number) => void;
+}
+
+interface Pending {
+  records: OutgoingRecord[];
+  bytes: number;
+  resolve: (placements: Placement[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface Publisher {
+  /** Publishes records (with explicit partitions); rejects with 503 problems when it cannot. */
+  publish(records: OutgoingRecord[], bytes: number): Promise<Placement[]>;
+  inFlightBytes(): number;
+  /** Resolves once everything accepted so far is acknowledged or failed. */
+  drain(): Promise<void>;
+}
+
+export function createPublisher(producer: KafkaProducer, options: PublisherOptions): Publisher {
+  const queue: Pending[] = [];
+  let queuedRecords = 0;
+  let queuedBytes = 0;
+  let inFlight = 0;
+  let sending = false;
+  let timer: NodeJS.Timeout | undefined;
+  const idleWaiters: (() => void)[] = [];
+
+  const takeBatch = (): Pending[] => {
+    const batch: Pending[] = [];
+    let records = 0;
+    let bytes = 0;
+    while (queue.length > 0) {
+      const next = queue[0]!;
+      if (
+        batch.length > 0 &&
+        (records + next.records.length > options.maxRecords || bytes + next.bytes > options.maxBytes)
+      ) {
+        break;
+      }
+      batch.push(queue.shift()!);
+      records += next.records.length;
+      bytes += next.bytes;
+    }
+    queuedRecords -= records;
+    queuedBytes -= bytes;
+    return batch;
+  };
+
+  const send = async () => {
+    if (sending || queue.length === 0) return;
+    sending = true;
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = takeBatch();
+    const records = batch.flatMap((pending) => pending.records);
+    const started = performance.now();
+    try {
+      const writes = await producer.send(records);
+      options.onBatch?.(records.length, (performance.now() - started) / 1000);
+      // records of one partition got consecutive offsets, in the order they were sent
+      const next = new Map<string, bigint>();
+      for (const write of writes) next.set(`${write.topic}/${write.partition}`, BigInt(write.baseOffset));
+      for (const pending of batch) {
+        pending.resolve(
+          pending.records.map((record) => {
+            const id = `${record.topic}/${record.partition}`;
+            const offset = next.get(id) ?? -1n;
+            next.set(id, offset + 1n);
+            return { partition: record.partition!, offset: offset.toString() };
+          }),
+        );
+      }
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      for (const pending of batch) inFlight -= pending.bytes;
+      sending = false;
+      if (queue.length > 0) void send();
+      else if (inFlight === 0) for (const wake of idleWaiters.splice(0)) wake();
+    }
+  };
+
+  const schedule = () => {
+    if (sending) return; // the running send picks the queue up when it finishes
+    if (queuedRecords >= options.maxRecords || queuedBytes >= options.maxBytes || options.lingerMs === 0) {
+      void send();
+    } else if (!timer) {
+      timer = setTimeout(() => void send(), options.lingerMs);
+    }
+  };
+
+  return {
+    publish(records, bytes) {
+      if (inFlight + bytes > options.maxInFlightBytes) {
+        return Promise.reject(
+          new RequestProblem(
+            'ROUTER_OVERLOADED',
+            `the router holds ${inFlight} bytes not yet acknowledged by Kafka (limit ${options.maxInFlightBytes}); retry shortly`,
+            { retryAfterSeconds: 1 },
+          ),
+        );
+      }
+      inFlight += bytes;
+      return new Promise((resolve, reject) => {
+        queue.push({ records, bytes, resolve, reject });
+        queuedRecords += records.length;
+        queuedBytes += bytes;
+        schedule();
+      });
+    },
+    inFlightBytes: () => inFlight,
+    drain() {
+      if (inFlight === 0) return Promise.resolve();
+      if (!sending) void send();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
