@@ -102,7 +102,7 @@ export async function startSluice(args: string[], options: StartOptions): Promis
       if (exitedAlready) {
         throw new Error(`${options.name} exited before it was ready:\n${output().slice(-3000)}`);
       }
-      if (options.readyOutput && options.readyOutput.test(output())) return true;
+      if (options.readyOutput?.test(output())) return true;
       if (options.readyUrl) {
         const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) }).catch(
           () => undefined,

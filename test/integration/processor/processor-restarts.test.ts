@@ -30,7 +30,8 @@ describe('processor restarts (exactly once)', () => {
   };
 
   it('after a clean stop replays only the changelog tail (nothing), and the output stays exact', async () => {
-    const f = (fixture = await createAnalyticsFixture());
+    const f = await createAnalyticsFixture();
+    fixture = f;
     const input = events(11, 8000);
     await f.produce(input.slice(0, 4000));
     const first = await f.startProcessor({ name: 'first' });
@@ -49,7 +50,8 @@ describe('processor restarts (exactly once)', () => {
   });
 
   it('rebuilds a deleted state directory from the whole changelog', async () => {
-    const f = (fixture = await createAnalyticsFixture());
+    const f = await createAnalyticsFixture();
+    fixture = f;
     const input = events(12, 8000);
     await f.produce(input.slice(0, 4000));
     const first = await f.startProcessor({ name: 'first' });
@@ -68,7 +70,8 @@ describe('processor restarts (exactly once)', () => {
   });
 
   it('wipes a store whose changelog position is corrupt and restores it fully', async () => {
-    const f = (fixture = await createAnalyticsFixture());
+    const f = await createAnalyticsFixture();
+    fixture = f;
     const input = events(13, 8000);
     await f.produce(input.slice(0, 4000));
     const first = await f.startProcessor({ name: 'first' });
@@ -90,7 +93,8 @@ describe('processor restarts (exactly once)', () => {
   });
 
   it('survives SIGKILL mid-stream, several times, with nothing lost or counted twice', async () => {
-    const f = (fixture = await createAnalyticsFixture());
+    const f = await createAnalyticsFixture();
+    fixture = f;
     await f.produce(events(14, 30_000));
     for (let kill = 0; kill < 4; kill++) {
       const victim = await f.startProcessor({ name: `victim-${kill}`, args: ['--commit-interval-ms', '50'] });

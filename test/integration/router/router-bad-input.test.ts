@@ -18,6 +18,7 @@ describe('router bad input: a clear 4xx, nothing produced, still healthy', () =>
     name: string;
     send: () => Promise<Awaited<ReturnType<typeof postEvents>>>;
     status: number;
+    // biome-ignore lint/suspicious/noExplicitAny: problem bodies are checked by the assertions
     check?: (body: any) => void;
   }[] = [
     {
