@@ -38,7 +38,11 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
   const serde = createSerde(config.registry.url);
   const kafka = createKafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-router` }, logger);
   const admin = await kafka.connectAdmin();
-  const producer = await kafka.createProducer({ sendTimeoutMs: settings.sendTimeoutMs });
+  const producers = await Promise.all(
+    Array.from({ length: settings.producers }, () =>
+      kafka.createProducer({ sendTimeoutMs: settings.sendTimeoutMs }),
+    ),
+  );
   const encodings = new Map<string, StreamEncoding>();
   try {
     await admin.ensureTopics(
@@ -70,14 +74,14 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
       });
     }
   } catch (error) {
-    await producer.disconnect().catch(() => undefined);
+    await Promise.all(producers.map((producer) => producer.disconnect().catch(() => undefined)));
     await admin.disconnect().catch(() => undefined);
     throw error;
   }
 
   const metricsRegistry = createMetricsRegistry({ part: 'router' });
   let metrics: ReturnType<typeof createRouterMetrics> | undefined;
-  const publisher = createPublisher(producer, {
+  const publisher = createPublisher(producers, {
     ...settings.batch,
     maxInFlightBytes: settings.maxInFlightBytes,
     onBatch: (records, seconds) => {
@@ -118,7 +122,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     async stop() {
       await app.close();
       await publisher.drain();
-      await producer.disconnect();
+      await Promise.all(producers.map((producer) => producer.disconnect()));
       await admin.disconnect();
     },
   };

@@ -1,7 +1,8 @@
 /**
  * Micro-batching: concurrent requests share produce batches. A batch closes at `maxRecords`,
- * `maxBytes` or after `lingerMs`; one batch is sent at a time (the idempotent producer allows one
- * request in flight per broker anyway) and requests arriving meanwhile join the next. Bytes
+ * `maxBytes` or after `lingerMs`; each producer sends one batch at a time (an idempotent kafkajs
+ * producer has one request in flight per broker anyway) and requests arriving meanwhile join the
+ * next batch. Bytes
  * accepted but not yet acknowledged are bounded: past `maxInFlightBytes` a request is refused at
  * once (503) instead of queueing without limit. A request resolves only when Kafka acknowledged
  * (acks=all) every one of its records, with each record's partition and offset.
@@ -38,12 +39,13 @@ export interface Publisher {
   drain(): Promise<void>;
 }
 
-export function createPublisher(producer: KafkaProducer, options: PublisherOptions): Publisher {
+export function createPublisher(producers: readonly KafkaProducer[], options: PublisherOptions): Publisher {
+  const idle = [...producers];
   const queue: Pending[] = [];
   let queuedRecords = 0;
   let queuedBytes = 0;
   let inFlight = 0;
-  let sending = false;
+  let sending = 0;
   let timer: NodeJS.Timeout | undefined;
   const idleWaiters: (() => void)[] = [];
 
@@ -69,8 +71,9 @@ export function createPublisher(producer: KafkaProducer, options: PublisherOptio
   };
 
   const send = async () => {
-    if (sending || queue.length === 0) return;
-    sending = true;
+    if (idle.length === 0 || queue.length === 0) return;
+    const producer = idle.pop()!;
+    sending++;
     clearTimeout(timer);
     timer = undefined;
     const batch = takeBatch();
@@ -96,14 +99,15 @@ export function createPublisher(producer: KafkaProducer, options: PublisherOptio
       for (const pending of batch) pending.reject(error);
     } finally {
       for (const pending of batch) inFlight -= pending.bytes;
-      sending = false;
+      sending--;
+      idle.push(producer);
       if (queue.length > 0) void send();
       else if (inFlight === 0) for (const wake of idleWaiters.splice(0)) wake();
     }
   };
 
   const schedule = () => {
-    if (sending) return; // the running send picks the queue up when it finishes
+    if (idle.length === 0) return; // a running send picks the queue up when it finishes
     if (queuedRecords >= options.maxRecords || queuedBytes >= options.maxBytes || options.lingerMs === 0) {
       void send();
     } else if (!timer) {
@@ -133,7 +137,7 @@ export function createPublisher(producer: KafkaProducer, options: PublisherOptio
     inFlightBytes: () => inFlight,
     drain() {
       if (inFlight === 0) return Promise.resolve();
-      if (!sending) void send();
+      if (sending === 0) void send();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
   };

@@ -67,9 +67,19 @@ export function createSerde(registryUrl: string): Serde {
       }
     },
     encoderFor(id, type) {
-      const header = Buffer.alloc(5);
-      header.writeInt32BE(id, 1);
-      return (value) => Buffer.concat([header, type.toBuffer(value)]);
+      // one scratch buffer holds the framing and the body; each value costs one copy out of it
+      let scratch = Buffer.alloc(64 * 1024);
+      scratch.writeInt32BE(id, 1);
+      return (value) => {
+        let end = type.encode(value, scratch, 5);
+        if (end < 0) {
+          const grown = Buffer.alloc(Math.max(scratch.length * 2, scratch.length - end));
+          scratch.copy(grown, 0, 0, 5);
+          scratch = grown;
+          end = type.encode(value, scratch, 5);
+        }
+        return Buffer.from(scratch.subarray(0, end));
+      };
     },
   };
 }

@@ -61,6 +61,8 @@ export const routerSection = z
       })
       .strict()
       .prefault({}),
+    /** Producers sending batches side by side (each has one batch in flight). */
+    producers: positiveInt.default(1),
     /** Bytes accepted but not yet acknowledged by Kafka; past this, requests get 503. @default 64 MiB */
     maxInFlightBytes: positiveInt.default(64 * 1024 * 1024),
     /** How long a produce may take, retries included, before the request fails with 503. */

@@ -12,6 +12,8 @@ function logCreator(logger: Logger) {
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, logger: _name, ...rest } = log;
       const fields = { namespace, ...rest };
+      // we bound the idempotent producer's retries on purpose (producer.ts replaces it after a failure)
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(fields, `kafkajs: ${message}`);
       else if (level === logLevel.INFO) logger.debug(fields, `kafkajs: ${message}`);
       else logger.trace(fields, `kafkajs: ${message}`);

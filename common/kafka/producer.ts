@@ -175,9 +175,13 @@ export async function createTransactionalProducer(
 }
 
 const defaultPartitioner = Partitioners.DefaultPartitioner();
+const partitionCache = new Map<string, number>();
 
-/** The partition the Java client's default partitioner (murmur2) picks for a key. */
+/** The partition the Java client's default partitioner (murmur2) picks for a key (memoized: keys repeat). */
 export function partitionForKey(key: string | Buffer, partitions: number): number {
+  const id = typeof key === 'string' ? `${partitions}:${key}` : undefined;
+  const cached = id === undefined ? undefined : partitionCache.get(id);
+  if (cached !== undefined) return cached;
   const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
     partitionId,
     leader: 0,
@@ -185,5 +189,10 @@ export function partitionForKey(key: string | Buffer, partitions: number): numbe
     replicas: [],
     isr: [],
   }));
-  return defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+  const partition = defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+  if (id !== undefined) {
+    if (partitionCache.size >= 100_000) partitionCache.clear();
+    partitionCache.set(id, partition);
+  }
+  return partition;
 }

@@ -1,0 +1,240 @@
+/**
+ * W-ingest: events/s and request latency through one router (HTTP → validate → Avro → Kafka,
+ * acks=all) against a plain kafkajs producer sending the same events, already encoded, straight
+ * to the broker: same concurrency, same events per request. Both counts are checked from topic
+ * offsets before a figure is reported. The load generator shares the 2 cores with what it
+ * measures, for both engines alike.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import avro from 'avsc';
+import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createKafkaClient } from '../../common/kafka/index.ts';
+import { silentLogger } from '../../common/log.ts';
+import { createSchemaRegistryClient } from '../../schemas/registry.ts';
+import { takeRequests } from '../../schemas/request-generator.ts';
+import { createSerde } from '../../schemas/serde.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { requestSchema } from '../lib/prefill.ts';
+import type { BenchResult } from '../lib/results.ts';
+import { median, percentile } from '../lib/stats.ts';
+
+const repo = join(import.meta.dirname, '..', '..');
+const concurrency = 32;
+const eventsPerRequest = 100;
+
+interface RunFigures {
+  eventsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+async function topicCount(brokers: string, topic: string): Promise<number> {
+  const admin = await createKafkaClient(
+    { brokers: brokers.split(','), clientId: 'bench' },
+    silentLogger(),
+  ).connectAdmin();
+  const offsets = await admin.topicOffsets(topic);
+  await admin.disconnect();
+  return offsets.reduce((sum, entry) => sum + Number(entry.high), 0);
+}
+
+/** Runs `send` for every item with `concurrency` in flight; per-item latency and total time. */
+async function drive<T>(
+  items: readonly T[],
+  send: (item: T) => Promise<void>,
+): Promise<{ seconds: number; latencies: number[] }> {
+  let next = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const t = performance.now();
+        await send(item);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, latencies };
+}
+
+async function startRouterProcess(context: BenchContext, topic: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-router-'));
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const config = join(dir, 'sluice.yaml');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      kafka: { brokers: context.services.brokers.split(',') },
+      registry: { url: context.services.registryUrl },
+      log: { level: 'warn' },
+      streams: {
+        Request: {
+          topic,
+          schema: join(repo, 'schemas', 'Request.avsc'),
+          partitionKey: 'userTenantDomain',
+          eventTime: 'requestTimestamp',
+          partitions: 6,
+        },
+      },
+      router: { host: '127.0.0.1', port, auth: { enabled: false }, rateLimit: { eventsPerSecond: 0 } },
+    }),
+  );
+  const child = spawn(process.execPath, [join(repo, 'bin', 'sluice.js'), 'router', '--config', config], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready)
+      return {
+        url,
+        stop: () =>
+          new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.kill('SIGTERM');
+          }),
+      };
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error('the router did not become ready');
+}
+
+async function routerRun(
+  context: BenchContext,
+  bodies: string[],
+  total: number,
+  topic: string,
+): Promise<RunFigures> {
+  const router = await startRouterProcess(context, topic);
+  try {
+    const { seconds, latencies } = await drive(bodies, async (body) => {
+      const response = await fetch(`${router.url}/v1/streams/Request/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      await response.arrayBuffer();
+      if (response.status !== 202) throw new Error(`router answered ${response.status}`);
+    });
+    const count = await topicCount(context.services.brokers, topic);
+    if (count !== total) throw new Error(`router run: ${count} records in ${topic}, expected ${total}`);
+    return {
+      eventsPerSecond: total / seconds,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
+  } finally {
+    await router.stop();
+  }
+}
+
+async function rawRun(
+  context: BenchContext,
+  batches: { key: string; value: Buffer }[][],
+  total: number,
+  topic: string,
+): Promise<RunFigures> {
+  const kafka = new Kafka({
+    brokers: context.services.brokers.split(','),
+    clientId: 'bench-raw',
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const { seconds, latencies } = await drive(batches, async (messages) => {
+      await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
+    });
+    const count = await topicCount(context.services.brokers, topic);
+    if (count !== total) throw new Error(`raw run: ${count} records in ${topic}, expected ${total}`);
+    return {
+      eventsPerSecond: total / seconds,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export async function ingestWorkload(context: BenchContext): Promise<BenchResult[]> {
+  const total = context.quick ? 50_000 : 200_000;
+  const runs = context.quick ? 1 : 3;
+  const events = takeRequests(
+    { seed: 42, tenants: 1000, apis: 20, startTime: Date.UTC(2026, 0, 1), stepMs: 5 },
+    total,
+  );
+  const bodies: string[] = [];
+  for (let i = 0; i < events.length; i += eventsPerRequest)
+    bodies.push(JSON.stringify(events.slice(i, i + eventsPerRequest)));
+  const id = await createSchemaRegistryClient(context.services.registryUrl).register(
+    'bench-ingest-value',
+    requestSchema,
+  );
+  const encode = createSerde(context.services.registryUrl).encoderFor(id, avro.Type.forSchema(requestSchema));
+  const batches: { key: string; value: Buffer }[][] = [];
+  for (let i = 0; i < events.length; i += eventsPerRequest) {
+    batches.push(
+      events
+        .slice(i, i + eventsPerRequest)
+        .map((event) => ({ key: event.userTenantDomain, value: encode(event) })),
+    );
+  }
+
+  const stamp = Date.now().toString(36);
+  context.log(`ingest: warm-up`);
+  await routerRun(context, bodies.slice(0, 50), 5000, `bench-ingest-warm-r-${stamp}`);
+  await rawRun(context, batches.slice(0, 50), 5000, `bench-ingest-warm-k-${stamp}`);
+  const router: RunFigures[] = [];
+  const raw: RunFigures[] = [];
+  for (let run = 0; run < runs; run++) {
+    context.log(
+      `ingest: run ${run + 1}/${runs} (${total} events, ${concurrency} concurrent requests of ${eventsPerRequest})`,
+    );
+    router.push(await routerRun(context, bodies, total, `bench-ingest-r-${stamp}-${run}`));
+    raw.push(await rawRun(context, batches, total, `bench-ingest-k-${stamp}-${run}`));
+  }
+  const routerRate = median(router.map((r) => r.eventsPerSecond));
+  const rawRate = median(raw.map((r) => r.eventsPerSecond));
+  return [
+    {
+      workload: 'ingest: router vs raw kafkajs producer',
+      unit: 'events/s',
+      sluice: routerRate,
+      peer: 'kafkajs producer (idempotent, acks=all)',
+      peerFigure: rawRate,
+      ratio: routerRate / rawRate,
+      details: {
+        events: total,
+        concurrency,
+        eventsPerRequest,
+        runs,
+        router: {
+          perRun: router.map((r) => Math.round(r.eventsPerSecond)),
+          p50Ms: median(router.map((r) => r.p50Ms)),
+          p99Ms: median(router.map((r) => r.p99Ms)),
+        },
+        raw: {
+          perRun: raw.map((r) => Math.round(r.eventsPerSecond)),
+          p50Ms: median(raw.map((r) => r.p50Ms)),
+          p99Ms: median(raw.map((r) => r.p99Ms)),
+        },
+        verified: 'record counts from topic offsets equal the events sent, every run',
+      },
+    },
+  ];
+}
