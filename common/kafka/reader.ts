@@ -4,7 +4,9 @@
  * and tail changelogs, dump topics, and check outputs in tests.
  *
  * kafkajs has no manual assignment, so a reader joins a throwaway group of its own, seeks to the
- * start offsets, pauses the partitions it does not want, and deletes the group at the end.
+ * start offsets (again after any restart of the consumer), pauses the partitions it does not want,
+ * and deletes the group at the end. A fetch issued before a seek may start at the log start:
+ * eachBatch drops what lies before the reader's position.
  */
 import { randomUUID } from 'node:crypto';
 import type { EachBatchPayload } from 'kafkajs';
@@ -125,7 +127,16 @@ export async function readTopic(handle: KafkaHandle, options: ReadOptions): Prom
         advance(payload.partition, BigInt(payload.lastOffset) + 1n);
       }
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+    // kafkajs restarts the consumer after retriable errors (e.g. a broker that is still loading)
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) fail(payload.error);
+    });
+    // on every join (the first, and after a restart) resume where this reader is
+    const unwanted = offsets.map((entry) => entry.partition).filter((partition) => !wanted.has(partition));
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [partition, offset] of positions) consumer.seek({ topic: options.topic, partition, offset });
+      if (unwanted.length > 0) consumer.pause([{ topic: options.topic, partitions: unwanted }]);
+    });
     options.signal?.addEventListener('abort', () => finish(), { once: true });
 
     await kafkaCall(`subscribing to ${options.topic}`, () => consumer.connect());
@@ -147,10 +158,6 @@ export async function readTopic(handle: KafkaHandle, options: ReadOptions): Prom
         advance(batch.partition, BigInt(batch.lastOffset()) + 1n);
       },
     });
-    // a fetch issued before these seeks may start at the log start: eachBatch drops what lies before
-    for (const [partition, offset] of positions) consumer.seek({ topic: options.topic, partition, offset });
-    const unwanted = offsets.map((entry) => entry.partition).filter((partition) => !wanted.has(partition));
-    if (unwanted.length > 0) consumer.pause([{ topic: options.topic, partitions: unwanted }]);
     if (options.signal?.aborted) finish();
     await finished;
     return positions;
