@@ -5,6 +5,7 @@ import { changelogCommand } from './commands/changelog.ts';
 import { devCommand } from './commands/dev.ts';
 import { keysCommand } from './commands/keys.ts';
 import { processorCommand } from './commands/processor.ts';
+import { produceCommand } from './commands/produce.ts';
 import { resetCommand } from './commands/reset.ts';
 import { routerCommand } from './commands/router.ts';
 import { schemasCommand } from './commands/schemas.ts';
@@ -19,6 +20,7 @@ const program = new Command('sluice')
 program.addCommand(devCommand());
 program.addCommand(routerCommand());
 program.addCommand(processorCommand());
+program.addCommand(produceCommand());
 program.addCommand(statusCommand());
 program.addCommand(changelogCommand());
 program.addCommand(resetCommand());

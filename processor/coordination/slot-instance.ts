@@ -114,37 +114,50 @@ export async function startSlotInstance(
         logger: log,
       });
     }
-    become('standby');
+    if (role !== 'standby') become('standby');
   };
 
   const becomeActive = async (epoch: number) => {
     await tailer?.stop();
     tailer = undefined;
-    lease = holdLease({ repository, appId, slot, holder: instanceId, epoch, settings, logger: log });
-    const held = lease;
+    const held = holdLease({ repository, appId, slot, holder: instanceId, epoch, settings, logger: log });
+    lease = held;
+    // queued behind this takeover: a loss during it demotes right after
     held.onLost(() => void serially(() => demote(held)));
-    // fence the previous active's producers now, before the group hands the partitions over
     const fenced = new Map<number, TransactionalProducer>();
-    if (config.processor.guarantee === 'exactly_once') {
-      await Promise.all(
-        slotPartitions.map(async (partition) => {
-          fenced.set(
-            partition,
-            await kafka.createTransactionalProducer(transactionalId(appId, compiled.source.topic, partition)),
-          );
-        }),
-      );
+    try {
+      // fence the previous active's producers now, before the group hands the partitions over
+      if (config.processor.guarantee === 'exactly_once') {
+        await Promise.all(
+          slotPartitions.map(async (partition) => {
+            fenced.set(
+              partition,
+              await kafka.createTransactionalProducer(
+                transactionalId(appId, compiled.source.topic, partition),
+              ),
+            );
+          }),
+        );
+      }
+      active = await startActive(runtime, {
+        strategy: slotAssignmentStrategy({ slot, epoch }, slots),
+        epoch: () => epoch,
+        canCommit: () => held.canCommit(),
+        fencedProducers: fenced,
+        onFatalError: (error) => {
+          log.fatal({ err: error }, 'the consumer stopped and will not recover: exiting');
+          process.exit(1);
+        },
+      });
+    } catch (error) {
+      // never sit on a lease without processing: give it back so this or another standby retries
+      log.error({ err: error, epoch }, 'taking over failed: releasing the lease and waiting as a standby');
+      await Promise.all([...fenced.values()].map((producer) => producer.disconnect().catch(() => undefined)));
+      await held.release();
+      lease = undefined;
+      await becomeStandby();
+      return;
     }
-    active = await startActive(runtime, {
-      strategy: slotAssignmentStrategy({ slot, epoch }, slots),
-      epoch: () => epoch,
-      canCommit: () => held.canCommit(),
-      fencedProducers: fenced,
-      onFatalError: (error) => {
-        log.fatal({ err: error }, 'the consumer stopped and will not recover: exiting');
-        process.exit(1);
-      },
-    });
     become('active');
   };
 

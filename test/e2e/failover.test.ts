@@ -46,7 +46,9 @@ describe('failover under load: 2 slots x (active + standby), SIGKILL of actives'
           `a new active of slot ${slot} to commit`,
           () => epochs.firstCommitAbove(cluster.partitionsOf(slot), victim.epoch),
           { timeoutMs: 60_000, intervalMs: 50 },
-        );
+        ).catch((error) => {
+          throw new Error(`${(error as Error).message}\n${cluster.logs()}`);
+        });
         failovers.push(takeover - killedAt);
         console.log(
           `failover ${round + 1}: slot ${slot}, kill → first commit of the new active ${takeover - killedAt} ms`,

@@ -9,6 +9,8 @@ export interface SlotCluster {
   activeOf(slot: number): Promise<{ process: SluiceProcess; epoch: number } | undefined>;
   waitForActives(): Promise<void>;
   forget(process: SluiceProcess): void;
+  /** The last log lines of every member, for a failure message. */
+  logs(lines?: number): string;
   partitionsOf(slot: number): number[];
 }
 
@@ -31,6 +33,15 @@ export function slotCluster(fixture: AnalyticsFixture, slots: number, partitions
       for (let slot = 0; slot < slots; slot++) {
         await waitFor(`slot ${slot} to have an active`, () => cluster.activeOf(slot));
       }
+    },
+    logs(lines = 25) {
+      return [...members.values()]
+        .flat()
+        .map(
+          (process) =>
+            `--- ${process.name} (pid ${process.child.pid})\n${process.output().trim().split('\n').slice(-lines).join('\n')}`,
+        )
+        .join('\n');
     },
     forget(process) {
       for (const [slot, list] of members)
