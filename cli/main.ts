@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import { changelogCommand } from './commands/changelog.ts';
+import { demoCommand } from './commands/demo.ts';
 import { devCommand } from './commands/dev.ts';
 import { keysCommand } from './commands/keys.ts';
 import { processorCommand } from './commands/processor.ts';
@@ -17,6 +18,7 @@ const program = new Command('sluice')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+program.addCommand(demoCommand());
 program.addCommand(devCommand());
 program.addCommand(routerCommand());
 program.addCommand(processorCommand());
