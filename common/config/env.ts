@@ -17,6 +17,10 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'DATABASE_URL', path: ['database', 'url'], parse: text },
   { name: 'SLUICE_LOG_LEVEL', path: ['log', 'level'], parse: text },
   { name: 'SLUICE_KAFKA_REPLICATION_FACTOR', path: ['kafka', 'replicationFactor'], parse: number },
+  { name: 'SLUICE_KAFKA_SSL', path: ['kafka', 'ssl'], parse: boolean },
+  { name: 'SLUICE_KAFKA_SASL_MECHANISM', path: ['kafka', 'sasl', 'mechanism'], parse: text },
+  { name: 'SLUICE_KAFKA_SASL_USERNAME', path: ['kafka', 'sasl', 'username'], parse: text },
+  { name: 'SLUICE_KAFKA_SASL_PASSWORD', path: ['kafka', 'sasl', 'password'], parse: text },
   { name: 'SLUICE_ROUTER_PORT', path: ['router', 'port'], parse: number },
   { name: 'SLUICE_ROUTER_AUTH', path: ['router', 'auth', 'enabled'], parse: boolean },
   { name: 'SLUICE_ROUTER_KEYS_FILE', path: ['router', 'auth', 'keysFile'], parse: text },
@@ -27,4 +31,7 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'SLUICE_SLOTS', path: ['cluster', 'slots'], parse: number },
   { name: 'SLUICE_SLOT', path: ['cluster', 'slot'], parse: (raw) => (raw === 'auto' ? raw : number(raw)) },
   { name: 'SLUICE_ADVERTISED_ADDRESS', path: ['cluster', 'advertisedAddress'], parse: text },
+  { name: 'SLUICE_HEARTBEAT_INTERVAL', path: ['cluster', 'heartbeatInterval'], parse: number },
+  { name: 'SLUICE_HEARTBEAT_MAX_RETRY', path: ['cluster', 'heartbeatMaxRetry'], parse: number },
+  { name: 'SLUICE_EVENT_POLLING_INTERVAL', path: ['cluster', 'eventPollingInterval'], parse: number },
 ];

@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../../common/config/load.ts';
+import { toolPath } from '../../env/tools.ts';
+
+const chart = resolve(import.meta.dirname, '..', '..', '..', 'helm', 'sluice');
+const haValues = join(chart, 'ci', 'ha-values.yaml');
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
+type Manifest = any;
+
+function render(...args: string[]): Manifest[] {
+  const output = execFileSync(toolPath('helm'), ['template', 'prod', chart, '--namespace', 'streams', ...args], {
+    encoding: 'utf8',
+  });
+  return parseAllDocuments(output)
+    .map((document) => document.toJS())
+    .filter(Boolean);
+}
+
+const find = (manifests: Manifest[], kind: string, component?: string) =>
+  manifests.filter(
+    (m) => m.kind === kind && (component === undefined || m.metadata.labels?.['app.kubernetes.io/component'] === component),
+  );
+const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([key, value]) => labels[key] === value);
+
+describe('helm chart', () => {
+  it('passes helm lint --strict with the default and the HA values', () => {
+    for (const args of [[], ['-f', haValues]]) {
+      const output = execFileSync(toolPath('helm'), ['lint', '--strict', chart, ...args], { encoding: 'utf8' });
+      expect(output).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  it('renders routers that their Service, HPA and PDB select, probed on the router port', () => {
+    const manifests = render();
+    const [deployment] = find(manifests, 'Deployment', 'router');
+    const podLabels = deployment.spec.template.metadata.labels;
+    expect(selects(deployment.spec.selector.matchLabels, podLabels)).toBe(true);
+    expect(selects(find(manifests, 'Service', 'router')[0].spec.selector, podLabels)).toBe(true);
+    expect(selects(find(manifests, 'PodDisruptionBudget', 'router')[0].spec.selector.matchLabels, podLabels)).toBe(true);
+    expect(find(manifests, 'HorizontalPodAutoscaler')[0].spec.scaleTargetRef.name).toBe(deployment.metadata.name);
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container.args).toEqual(['router']);
+    expect(container.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(deployment.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+  });
+
+  it('renders processors as a StatefulSet of slots x (1 + standbys) with volumes, probes and anti-affinity', () => {
+    for (const [args, slots, replicas, rule] of [
+      [[], 2, 4, 'requiredDuringSchedulingIgnoredDuringExecution'],
+      [['-f', haValues], 3, 9, 'preferredDuringSchedulingIgnoredDuringExecution'],
+    ] as const) {
+      const manifests = render(...args);
+      const [statefulSet] = find(manifests, 'StatefulSet', 'processor');
+      const podLabels = statefulSet.spec.template.metadata.labels;
+      expect(statefulSet.spec.replicas).toBe(replicas);
+      const container = statefulSet.spec.template.spec.containers[0];
+      const env = Object.fromEntries(container.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+      expect(env).toMatchObject({ SLUICE_SLOTS: String(slots), SLUICE_SLOT: 'auto', SLUICE_CLUSTER_ENABLED: 'true', SLUICE_STATE_DIR: '/var/lib/sluice' });
+      expect(container.env.find((e: { name: string }) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toBeTruthy();
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(container.ports).toEqual([{ name: 'http', containerPort: 9090 }]);
+      expect(container.volumeMounts).toContainEqual({ name: 'state', mountPath: '/var/lib/sluice' });
+      expect(statefulSet.spec.volumeClaimTemplates[0].metadata.name).toBe('state');
+      const antiAffinity = statefulSet.spec.template.spec.affinity.podAntiAffinity[rule][0];
+      const term = antiAffinity.podAffinityTerm ?? antiAffinity;
+      expect(term.topologyKey).toBe('kubernetes.io/hostname');
+      expect(selects(term.labelSelector.matchLabels, podLabels)).toBe(true);
+      const service = find(manifests, 'Service', 'processor')[0];
+      expect(service.spec.clusterIP).toBe('None');
+      expect(statefulSet.spec.serviceName).toBe(service.metadata.name);
+      expect(selects(service.spec.selector, podLabels)).toBe(true);
+    }
+  });
+
+  it('wires SASL from a Secret and a ServiceMonitor in the HA values', () => {
+    const manifests = render('-f', haValues);
+    const env = find(manifests, 'Deployment', 'router')[0].spec.template.spec.containers[0].env;
+    expect(env.find((e: { name: string }) => e.name === 'SLUICE_KAFKA_SASL_PASSWORD').valueFrom.secretKeyRef).toEqual({
+      name: 'kafka-credentials',
+      key: 'password',
+    });
+    expect(find(manifests, 'ServiceMonitor')).toHaveLength(1);
+  });
+
+  it('renders a sluice.yaml that sluice itself accepts', () => {
+    for (const args of [[], ['-f', haValues]]) {
+      const configMap = find(render(...args), 'ConfigMap')[0];
+      const file = join(mkdtempSync(join(tmpdir(), 'sluice-helm-')), 'sluice.yaml');
+      writeFileSync(file, configMap.data['sluice.yaml']);
+      const { config } = loadConfig({ file, env: { KAFKA_BROKERS: 'kafka:9092', SLUICE_SLOTS: '2', SLUICE_SLOT: 'auto' } });
+      expect(config.streams.Request?.schema).toBe('/app/schemas/Request.avsc');
+    }
+  });
+});
