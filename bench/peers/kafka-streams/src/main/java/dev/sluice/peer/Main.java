@@ -1,0 +1,148 @@
+package dev.sluice.peer;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.StateRestoreListener;
+
+/**
+ * The Kafka Streams peer of sluice's benchmarks. Modes:
+ *   aggregate  the api-analytics windowed aggregation (Topologies.apiAnalytics)
+ *   count      a running count per key (Topologies.count), for restore and failover
+ *   restore    the count topology over an existing changelog with empty local state: prints
+ *              {"event":"restored",...} once every store is restored, then exits
+ * Flags: --bootstrap --application-id --input --output --state-dir --guarantee
+ *        (exactly_once_v2|at_least_once) --commit-interval-ms --threads --standby-replicas
+ *        --schema-id --stop-after-idle-ms. Stdout carries JSON lines only.
+ */
+public final class Main {
+  private Main() {}
+
+  static Map<String, String> parse(String[] args) {
+    Map<String, String> flags = new HashMap<>();
+    for (int i = 1; i < args.length; i += 2) flags.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    return flags;
+  }
+
+  static void emit(String json) {
+    System.out.println(json);
+    System.out.flush();
+  }
+
+  public static void main(String[] args) throws Exception {
+    String mode = args.length > 0 ? args[0] : "";
+    Map<String, String> flags = parse(args);
+    Properties props = new Properties();
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, flags.getOrDefault("bootstrap", "127.0.0.1:19092"));
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, flags.get("application-id"));
+    props.put(StreamsConfig.STATE_DIR_CONFIG, flags.getOrDefault("state-dir", Files.createTempDirectory("ks-peer").toString()));
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, flags.getOrDefault("guarantee", "exactly_once_v2"));
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, flags.getOrDefault("commit-interval-ms", "100"));
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, flags.getOrDefault("threads", "1"));
+    props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, flags.getOrDefault("standby-replicas", "0"));
+    props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+
+    AtomicLong processed = new AtomicLong();
+    AtomicLong firstAt = new AtomicLong();
+    AtomicLong lastAt = new AtomicLong();
+    Runnable onRecord = () -> {
+      long now = System.currentTimeMillis();
+      firstAt.compareAndSet(0, now);
+      lastAt.set(now);
+      processed.incrementAndGet();
+    };
+    Topology topology =
+        switch (mode) {
+          case "aggregate" -> Topologies.apiAnalytics(flags.get("input"), flags.get("output"),
+              Integer.parseInt(flags.getOrDefault("schema-id", "0")), onRecord);
+          case "count", "restore" -> Topologies.count(flags.get("input"), flags.get("output"), onRecord);
+          default -> throw new IllegalArgumentException("mode must be aggregate, count or restore");
+        };
+
+    KafkaStreams streams = new KafkaStreams(topology, props);
+    CountDownLatch done = new CountDownLatch(1);
+    AtomicLong restored = new AtomicLong();
+    AtomicLong restoreStart = new AtomicLong();
+    AtomicLong restoreEnd = new AtomicLong();
+    streams.setGlobalStateRestoreListener(new StateRestoreListener() {
+      @Override
+      public void onRestoreStart(TopicPartition partition, String store, long start, long end) {
+        restoreStart.compareAndSet(0, System.currentTimeMillis());
+      }
+
+      @Override
+      public void onBatchRestored(TopicPartition partition, String store, long end, long count) {
+        restored.addAndGet(count);
+      }
+
+      @Override
+      public void onRestoreEnd(TopicPartition partition, String store, long total) {
+        restoreEnd.set(System.currentTimeMillis());
+      }
+    });
+    streams.setStateListener((next, previous) -> {
+      if (next == KafkaStreams.State.RUNNING) {
+        emit("{\"event\":\"running\",\"partitions\":" + assignedPartitions(streams) + "}");
+        if (mode.equals("restore")) {
+          emit(String.format("{\"event\":\"restored\",\"records\":%d,\"ms\":%d}", restored.get(),
+              Math.max(1, restoreEnd.get() - restoreStart.get())));
+          done.countDown();
+        }
+      }
+      if (next == KafkaStreams.State.ERROR || next == KafkaStreams.State.NOT_RUNNING) done.countDown();
+    });
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      streams.close(Duration.ofSeconds(30));
+      done.countDown();
+    }));
+    streams.start();
+
+    long idleMs = Long.parseLong(flags.getOrDefault("stop-after-idle-ms", "0"));
+    if (idleMs > 0) {
+      Thread watcher = new Thread(() -> {
+        try {
+          while (true) {
+            Thread.sleep(100);
+            long last = lastAt.get();
+            if (System.getenv("PEER_PROGRESS") != null && System.currentTimeMillis() % 2000 < 100) {
+              emit(String.format("{\"event\":\"progress\",\"records\":%d}", processed.get()));
+            }
+            if (last > 0 && System.currentTimeMillis() - last > idleMs) {
+              emit(String.format("{\"event\":\"done\",\"records\":%d,\"ms\":%d}", processed.get(), last - firstAt.get()));
+              done.countDown();
+              return;
+            }
+          }
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      watcher.setDaemon(true);
+      watcher.start();
+    }
+    done.await();
+    streams.close(Duration.ofSeconds(30));
+    System.exit(0);
+  }
+
+  static String assignedPartitions(KafkaStreams streams) {
+    StringBuilder json = new StringBuilder("[");
+    streams.metadataForLocalThreads().forEach(thread -> thread.activeTasks().forEach(task ->
+        task.topicPartitions().forEach(tp -> {
+          if (json.length() > 1) json.append(',');
+          json.append(tp.partition());
+        })));
+    return json.append(']').toString();
+  }
+
+}
