@@ -6,10 +6,16 @@ import { parseArgs } from 'node:util';
 import type { BenchContext } from './lib/context.ts';
 import { benchServices } from './lib/env.ts';
 import { type BenchResult, machineFacts, printResults, writeResults } from './lib/results.ts';
+import { aggregationWorkload } from './workloads/aggregation.ts';
+import { failoverWorkload } from './workloads/failover.ts';
 import { ingestWorkload } from './workloads/ingest.ts';
+import { restoreWorkload } from './workloads/restore.ts';
 
 const workloads: Record<string, (context: BenchContext) => Promise<BenchResult[]>> = {
   ingest: ingestWorkload,
+  aggregation: aggregationWorkload,
+  restore: restoreWorkload,
+  failover: failoverWorkload,
 };
 
 const { values } = parseArgs({

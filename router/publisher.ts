@@ -82,19 +82,23 @@ export function createPublisher(producers: readonly KafkaProducer[], options: Pu
     try {
       const writes = await producer.send(records);
       options.onBatch?.(records.length, (performance.now() - started) / 1000);
-      // records of one partition got consecutive offsets, in the order they were sent
-      const next = new Map<string, bigint>();
-      for (const write of writes) next.set(`${write.topic}/${write.partition}`, BigInt(write.baseOffset));
-      for (const pending of batch) {
-        pending.resolve(
-          pending.records.map((record) => {
-            const id = `${record.topic}/${record.partition}`;
-            const offset = next.get(id) ?? -1n;
-            next.set(id, offset + 1n);
-            return { partition: record.partition!, offset: offset.toString() };
-          }),
-        );
+      // each partition got runs of consecutive offsets, in the order the records were sent
+      const runs = new Map<string, { next: bigint; left: number }[]>();
+      for (const write of writes) {
+        const id = `${write.topic}/${write.partition}`;
+        runs.set(id, [...(runs.get(id) ?? []), { next: BigInt(write.baseOffset), left: write.count ?? 0 }]);
       }
+      const placeOf = (record: OutgoingRecord): Placement => {
+        const queue = runs.get(`${record.topic}/${record.partition}`) ?? [];
+        while (queue.length > 0 && queue[0]!.left === 0) queue.shift();
+        const run = queue[0];
+        if (!run) return { partition: record.partition!, offset: '-1' };
+        const offset = run.next;
+        run.next += 1n;
+        run.left -= 1;
+        return { partition: record.partition!, offset: offset.toString() };
+      };
+      for (const pending of batch) pending.resolve(pending.records.map(placeOf));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     } finally {

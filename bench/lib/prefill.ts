@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import avro from 'avsc';
 import type { KafkaClient } from '../../common/kafka/index.ts';
 import { createSchemaRegistryClient } from '../../schemas/registry.ts';
-import { type GeneratorOptions, generateRequests } from '../../schemas/request-generator.ts';
+import {
+  type GeneratorOptions,
+  generateRequests,
+  type RequestEvent,
+} from '../../schemas/request-generator.ts';
 import { createSerde } from '../../schemas/serde.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -20,8 +24,10 @@ export async function prefillRequests(options: {
   topic: string;
   partitions: number;
   count: number;
-  generator: GeneratorOptions;
+  /** Seeded generator settings, or the events themselves. */
+  generator: GeneratorOptions | Iterable<RequestEvent>;
   progress?: (done: number) => void;
+  onSchemaId?: (id: number) => void;
 }): Promise<void> {
   const admin = await options.kafka.connectAdmin();
   await admin.ensureTopics([{ topic: options.topic, partitions: options.partitions }]);
@@ -32,7 +38,12 @@ export async function prefillRequests(options: {
   );
   const encode = createSerde(options.registryUrl).encoderFor(id, avro.Type.forSchema(requestSchema));
   const producer = await options.kafka.createProducer({ sendTimeoutMs: 60_000 });
-  const events = generateRequests(options.generator);
+  // schema id for peers that write the same framing
+  options.onSchemaId?.(id);
+  const events =
+    Symbol.iterator in options.generator
+      ? (options.generator as Iterable<RequestEvent>)[Symbol.iterator]()
+      : generateRequests(options.generator as GeneratorOptions);
   let done = 0;
   while (done < options.count) {
     const size = Math.min(20_000, options.count - done);

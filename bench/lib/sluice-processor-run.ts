@@ -1,47 +1,58 @@
 /**
- * Runs a real `sluice processor` over a pre-filled topic and measures it: wall time until the
- * group has committed every input record, CPU seconds and peak RSS of the process.
+ * Real `sluice processor` processes for the benchmarks: a config of their own, started with the
+ * app and flags a workload needs, measured from /proc, and timed from the group's first commit
+ * to the commit of the last input record (start-up excluded, as for the peer).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaAdmin } from '../../common/kafka/index.ts';
+import type { BenchServices } from './env.ts';
 import { processStats } from './process-stats.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
-export interface ProcessorRunOptions {
-  admin: KafkaAdmin;
-  brokers: string;
-  registryUrl: string;
+export const apps = {
+  apiAnalytics: { module: join(repo, 'apps', 'api-analytics.ts'), sink: 'ApiStats', schema: 'ApiStats.avsc' },
+  keyedCount: {
+    module: join(repo, 'apps', 'keyed-count.ts'),
+    sink: 'TenantCounts',
+    schema: 'TenantCount.avsc',
+  },
+} as const;
+export type BenchApp = (typeof apps)[keyof typeof apps];
+
+export interface BenchDeployment {
+  dir: string;
+  config: string;
+  app: BenchApp;
   appId: string;
   inputTopic: string;
   outputTopic: string;
-  partitions: number;
-  guarantee: 'exactly_once' | 'at_least_once';
-  commitIntervalMs: number;
-  /** Keep this state directory (for a restore run afterwards). */
-  stateDir?: string;
-  timeoutMs?: number;
 }
 
-export interface ProcessorRunResult {
-  seconds: number;
-  cpuSeconds: number;
-  peakRssMb: number;
-  output: string;
-  stateDir: string;
-}
-
-export function writeBenchConfig(dir: string, options: ProcessorRunOptions, stateDir: string): string {
-  const file = join(dir, 'sluice.yaml');
+/** A config file for one app deployment; cluster settings turn slots on. */
+export function benchDeployment(
+  services: BenchServices,
+  options: {
+    app: BenchApp;
+    appId: string;
+    inputTopic: string;
+    outputTopic: string;
+    partitions: number;
+    cluster?: Record<string, unknown>;
+  },
+): BenchDeployment {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const config = join(dir, 'sluice.yaml');
   writeFileSync(
-    file,
+    config,
     JSON.stringify({
-      kafka: { brokers: options.brokers.split(',') },
-      registry: { url: options.registryUrl },
+      kafka: { brokers: services.brokers.split(',') },
+      registry: { url: services.registryUrl },
+      database: { url: services.databaseUrl },
       log: { level: 'info' },
       streams: {
         Request: {
@@ -51,82 +62,125 @@ export function writeBenchConfig(dir: string, options: ProcessorRunOptions, stat
           eventTime: 'requestTimestamp',
           partitions: options.partitions,
         },
-        ApiStats: {
+        [options.app.sink]: {
           topic: options.outputTopic,
-          schema: join(repo, 'schemas', 'ApiStats.avsc'),
+          schema: join(repo, 'schemas', options.app.schema),
           partitionKey: 'userTenantDomain',
-          eventTime: 'windowStart',
           partitions: options.partitions,
         },
       },
-      processor: { stateDir, http: { port: 0 } },
+      processor: { http: { port: 0 } },
+      ...(options.cluster ? { cluster: { enabled: true, ...options.cluster } } : {}),
     }),
   );
-  return file;
+  return {
+    dir,
+    config,
+    app: options.app,
+    appId: options.appId,
+    inputTopic: options.inputTopic,
+    outputTopic: options.outputTopic,
+  };
 }
 
-async function caughtUp(admin: KafkaAdmin, group: string, topic: string): Promise<boolean> {
+export interface RunningProcess {
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  exited(): boolean;
+}
+
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): RunningProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let output = '';
+  child.stdout!.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = async (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    await exit;
+  };
+  return {
+    child,
+    output: () => output,
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+  };
+}
+
+export function spawnSluiceProcessor(
+  deployment: BenchDeployment,
+  options: { stateDir: string; guarantee?: string; commitIntervalMs?: number; slot?: number; port?: number },
+): RunningProcess {
+  const args = [
+    join(repo, 'bin', 'sluice.js'),
+    'processor',
+    '--config',
+    deployment.config,
+    '--app',
+    deployment.app.module,
+    '--app-id',
+    deployment.appId,
+    '--state-dir',
+    options.stateDir,
+    ...(options.guarantee ? ['--guarantee', options.guarantee] : []),
+    ...(options.commitIntervalMs ? ['--commit-interval-ms', String(options.commitIntervalMs)] : []),
+    ...(options.slot === undefined ? [] : ['--slot', String(options.slot)]),
+    ...(options.port === undefined ? [] : ['--port', String(options.port)]),
+  ];
+  return spawnProcess(
+    process.execPath,
+    args,
+    options.port ? { SLUICE_ADVERTISED_ADDRESS: `http://127.0.0.1:${options.port}` } : {},
+  );
+}
+
+async function committedState(admin: KafkaAdmin, group: string, topic: string) {
   const [committed, ends] = await Promise.all([
     admin.committedOffsets(group, topic),
     admin.topicOffsets(topic),
   ]);
-  return ends.every(
-    ({ partition, high }) => committed.find((c) => c.partition === partition)?.offset === high,
-  );
+  const done = committed.reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0);
+  const total = ends.reduce((sum, entry) => sum + Number(entry.high), 0);
+  return { done, total };
 }
 
-export async function runSluiceProcessor(options: ProcessorRunOptions): Promise<ProcessorRunResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const stateDir = options.stateDir ?? join(dir, 'state');
-  const config = writeBenchConfig(dir, options, stateDir);
-  const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    [
-      join(repo, 'bin', 'sluice.js'),
-      'processor',
-      '--app',
-      join(repo, 'apps', 'api-analytics.ts'),
-      '--app-id',
-      options.appId,
-      '--config',
-      config,
-      '--guarantee',
-      options.guarantee,
-      '--commit-interval-ms',
-      String(options.commitIntervalMs),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    output += chunk;
-  });
-  let stats = processStats(child.pid!);
-  const deadline = started + (options.timeoutMs ?? 600_000);
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`processor exited early:\n${output.slice(-2000)}`);
-      stats = processStats(child.pid!) ?? stats;
-      if (await caughtUp(options.admin, options.appId, options.inputTopic)) break;
-      if (Date.now() > deadline) throw new Error('processor did not catch up in time');
-      await sleep(100);
+/** Seconds from the group's first commit to the commit of every input record, with /proc figures. */
+export async function measureToCaughtUp(
+  admin: KafkaAdmin,
+  group: string,
+  topic: string,
+  process: RunningProcess,
+  timeoutMs = 900_000,
+): Promise<{ seconds: number; records: number; cpuSeconds: number; peakRssMb: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let first: { at: number; done: number } | undefined;
+  let stats = processStats(process.child.pid!);
+  for (;;) {
+    if (process.exited()) throw new Error(`the process exited early:\n${process.output().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error('did not catch up in time');
+    stats = processStats(process.child.pid!) ?? stats;
+    const { done, total } = await committedState(admin, group, topic);
+    if (!first && done > 0) first = { at: Date.now(), done };
+    if (first && done >= total) {
+      return {
+        seconds: (Date.now() - first.at) / 1000,
+        records: done - first.done,
+        cpuSeconds: stats?.cpuSeconds ?? 0,
+        peakRssMb: stats?.peakRssMb ?? 0,
+      };
     }
-    const seconds = (Date.now() - started) / 1000;
-    stats = processStats(child.pid!) ?? stats;
-    return {
-      seconds,
-      cpuSeconds: stats?.cpuSeconds ?? 0,
-      peakRssMb: stats?.peakRssMb ?? 0,
-      output,
-      stateDir,
-    };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    if (!options.stateDir) rmSync(dir, { recursive: true, force: true });
+    await sleep(100);
   }
 }

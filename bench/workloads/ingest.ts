@@ -21,6 +21,7 @@ import type { BenchContext } from '../lib/context.ts';
 import { requestSchema } from '../lib/prefill.ts';
 import type { BenchResult } from '../lib/results.ts';
 import { median, percentile } from '../lib/stats.ts';
+import { brokerLimit } from './broker.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 const concurrency = 32;
@@ -210,7 +211,20 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
   }
   const routerRate = median(router.map((r) => r.eventsPerSecond));
   const rawRate = median(raw.map((r) => r.eventsPerSecond));
+  const limit = await brokerLimit(context);
   return [
+    {
+      workload: 'broker limit: router vs kafka-producer-perf-test',
+      unit: 'events/s',
+      sluice: routerRate,
+      peer: `kafka-producer-perf-test (acks=all, ${limit.recordSize} B)`,
+      peerFigure: limit.producerRecordsPerSecond,
+      ratio: routerRate / limit.producerRecordsPerSecond,
+      details: {
+        consumerPerfTestRecordsPerSecond: limit.consumerRecordsPerSecond,
+        rawKafkajsOverPerfTest: rawRate / limit.producerRecordsPerSecond,
+      },
+    },
     {
       workload: 'ingest: router vs raw kafkajs producer',
       unit: 'events/s',

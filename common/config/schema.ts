@@ -36,8 +36,8 @@ export const streamSection = z
     schema: z.string().min(1),
     /** A string field of the schema; the Kafka key, so one tenant stays on one partition. */
     partitionKey: z.string().min(1),
-    /** A long field of the schema: event time in milliseconds since the epoch. */
-    eventTime: z.string().min(1),
+    /** A long field of the schema: event time in milliseconds since the epoch (needed on an app's source). */
+    eventTime: z.string().min(1).optional(),
     /** Partitions when sluice creates the topic. @default 6 */
     partitions: positiveInt.default(6),
   })

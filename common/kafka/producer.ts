@@ -43,12 +43,57 @@ export function byTopic(records: readonly OutgoingRecord[]) {
   }));
 }
 
-function toPartitionWrites(metadata: RecordMetadata[]): PartitionWrite[] {
-  return metadata.map((entry) => ({
-    topic: entry.topicName,
-    partition: entry.partition,
-    baseOffset: entry.baseOffset ?? '-1',
-  }));
+/** Kafka refuses a record batch over message.max.bytes (1 MiB by default): each request stays below. */
+const maxRequestBytes = 900 * 1024;
+
+function estimatedSize(record: OutgoingRecord): number {
+  let size = 32 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers ?? {})) size += name.length + value.length + 4;
+  return size;
+}
+
+/** Consecutive chunks of at most ~900 KiB (a larger record goes alone), order kept. */
+export function chunkRecords(records: readonly OutgoingRecord[]): OutgoingRecord[][] {
+  const chunks: OutgoingRecord[][] = [];
+  let chunk: OutgoingRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = estimatedSize(record);
+    if (chunk.length > 0 && bytes + size > maxRequestBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** Sends records chunk by chunk; one PartitionWrite per partition per chunk, in order. */
+async function sendChunked(
+  records: readonly OutgoingRecord[],
+  sendOne: (topicMessages: ReturnType<typeof byTopic>) => Promise<RecordMetadata[]>,
+): Promise<PartitionWrite[]> {
+  const writes: PartitionWrite[] = [];
+  for (const chunk of chunkRecords(records)) {
+    const counts = new Map<string, number>();
+    for (const record of chunk) {
+      if (record.partition === undefined) continue;
+      const id = `${record.topic}/${record.partition}`;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    for (const entry of await sendOne(byTopic(chunk))) {
+      writes.push({
+        topic: entry.topicName,
+        partition: entry.partition,
+        baseOffset: entry.baseOffset ?? '-1',
+        count: counts.get(`${entry.topicName}/${entry.partition}`),
+      });
+    }
+  }
+  return writes;
 }
 
 export async function createIdempotentProducer(
@@ -87,13 +132,9 @@ export async function createIdempotentProducer(
         throw translateKafkaError(error, 'connecting the producer');
       }
       try {
-        const result = await producer.sendBatch({
-          topicMessages: byTopic(records),
-          acks: -1,
-          timeout: sendTimeoutMs,
-          compression,
-        });
-        return toPartitionWrites(result);
+        return await sendChunked(records, (topicMessages) =>
+          producer.sendBatch({ topicMessages, acks: -1, timeout: sendTimeoutMs, compression }),
+        );
       } catch (error) {
         replace();
         throw translateKafkaError(error, 'producing records');
@@ -152,8 +193,8 @@ export async function createTransactionalProducer(
       return {
         send: (records) =>
           kafkaCall(`producing in a transaction (${transactionalId})`, async () =>
-            toPartitionWrites(
-              await transaction.sendBatch({ topicMessages: byTopic(records), acks: -1, compression }),
+            sendChunked(records, (topicMessages) =>
+              transaction.sendBatch({ topicMessages, acks: -1, compression }),
             ),
           ),
         sendOffsets: (groupId, offsets) =>

@@ -33,6 +33,8 @@ export interface PartitionWrite {
   partition: number;
   /** Offset of the first record of that run. */
   baseOffset: string;
+  /** Records in that run, when the records were sent with explicit partitions. */
+  count?: number;
 }
 
 export interface IncomingRecord {

@@ -63,6 +63,11 @@ export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): Comp
         `that owns it, and sluice does not repartition. Add '${source.partitionKey}' to groupBy.`,
     );
   }
+  if (source && source.eventTime === undefined) {
+    problems.push(
+      `source stream "${source.name}" needs an eventTime field (streams.${source.name}.eventTime)`,
+    );
+  }
   if (problems.length > 0 || !source || !sink) {
     throw new SluiceError(
       'CONFIG_INVALID',
@@ -78,7 +83,7 @@ export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): Comp
     before: (event) => runSteps(app.plan.pre, event),
     after: (emitted) => runSteps(app.plan.post, emitted),
     eventTime(event) {
-      const time = (event as Record<string, unknown>)[source.eventTime];
+      const time = (event as Record<string, unknown>)[source.eventTime!];
       if (typeof time !== 'number' || !Number.isSafeInteger(time) || time < 0) {
         throw new UserCodeError(
           `event time field ${source.eventTime} is not a non-negative integer: ${String(time)}`,

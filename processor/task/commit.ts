@@ -43,16 +43,14 @@ export interface CommitWork {
   flushStore(changelogPosition: string | undefined): Promise<void>;
 }
 
-function changelogPositionAfter(
-  writes: readonly PartitionWrite[],
-  work: CommitWork,
-  count: number,
-): string | undefined {
-  if (count === 0 || !work.changelogTopic) return undefined;
-  const write = writes.find(
+/** Where the changelog partition ends after the commit: past the last run written to it. */
+function changelogPositionAfter(writes: readonly PartitionWrite[], work: CommitWork): string | undefined {
+  if (!work.changelogTopic) return undefined;
+  const runs = writes.filter(
     (entry) => entry.topic === work.changelogTopic && entry.partition === work.partition,
   );
-  return write ? (BigInt(write.baseOffset) + BigInt(count)).toString() : undefined;
+  const last = runs.at(-1);
+  return last?.count ? (BigInt(last.baseOffset) + BigInt(last.count)).toString() : undefined;
 }
 
 export async function commitWork(channel: CommitChannel, work: CommitWork): Promise<void> {
@@ -77,7 +75,7 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
       // 3.
       await transaction.commit();
       // 4.
-      await work.flushStore(changelogPositionAfter(writes, work, changelog.length));
+      await work.flushStore(changelogPositionAfter(writes, work));
       return;
     } catch (error) {
       await transaction.abort().catch(() => undefined);
@@ -90,5 +88,5 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
   // 2. + 3.
   await channel.consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ partition, offset })));
   // 4.
-  await work.flushStore(changelogPositionAfter(writes, work, changelog.length));
+  await work.flushStore(changelogPositionAfter(writes, work));
 }

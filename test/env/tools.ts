@@ -17,6 +17,8 @@ export function toolPath(tool: 'helm' | 'hadolint' | 'docker-compose'): string {
   try {
     return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error(`${tool} is not installed: run scripts/setup (it installs helm, hadolint and docker-compose)`);
+    throw new Error(
+      `${tool} is not installed: run scripts/setup (it installs helm, hadolint and docker-compose)`,
+    );
   }
 }

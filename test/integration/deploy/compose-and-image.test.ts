@@ -8,13 +8,29 @@ const repo = resolve(import.meta.dirname, '..', '..', '..');
 
 describe('compose stack and container image (checked without a Docker engine)', () => {
   it('validates the compose file: services, round-robin routers, slots with state volumes, a demo profile', () => {
-    const output = execFileSync(toolPath('docker-compose'), ['-f', 'compose/docker-compose.yml', '--profile', 'demo', 'config'], {
-      cwd: repo,
-      encoding: 'utf8',
-    });
+    const output = execFileSync(
+      toolPath('docker-compose'),
+      ['-f', 'compose/docker-compose.yml', '--profile', 'demo', 'config'],
+      {
+        cwd: repo,
+        encoding: 'utf8',
+      },
+    );
     const compose = parse(output);
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['generator', 'kafka', 'lb', 'postgres', 'processor-slot0-a', 'processor-slot0-b', 'processor-slot1-a', 'processor-slot1-b', 'registry', 'router-a', 'router-b'].sort(),
+      [
+        'generator',
+        'kafka',
+        'lb',
+        'postgres',
+        'processor-slot0-a',
+        'processor-slot0-b',
+        'processor-slot1-a',
+        'processor-slot1-b',
+        'registry',
+        'router-a',
+        'router-b',
+      ].sort(),
     );
     for (const slot of ['slot0-a', 'slot0-b', 'slot1-a', 'slot1-b']) {
       const service = compose.services[`processor-${slot}`];
@@ -30,6 +46,8 @@ describe('compose stack and container image (checked without a Docker engine)', 
   });
 
   it('passes hadolint', () => {
-    expect(() => execFileSync(toolPath('hadolint'), ['Dockerfile'], { cwd: repo, encoding: 'utf8' })).not.toThrow();
+    expect(() =>
+      execFileSync(toolPath('hadolint'), ['Dockerfile'], { cwd: repo, encoding: 'utf8' }),
+    ).not.toThrow();
   });
 });

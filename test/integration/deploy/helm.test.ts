@@ -14,9 +14,13 @@ const haValues = join(chart, 'ci', 'ha-values.yaml');
 type Manifest = any;
 
 function render(...args: string[]): Manifest[] {
-  const output = execFileSync(toolPath('helm'), ['template', 'prod', chart, '--namespace', 'streams', ...args], {
-    encoding: 'utf8',
-  });
+  const output = execFileSync(
+    toolPath('helm'),
+    ['template', 'prod', chart, '--namespace', 'streams', ...args],
+    {
+      encoding: 'utf8',
+    },
+  );
   return parseAllDocuments(output)
     .map((document) => document.toJS())
     .filter(Boolean);
@@ -24,7 +28,9 @@ function render(...args: string[]): Manifest[] {
 
 const find = (manifests: Manifest[], kind: string, component?: string) =>
   manifests.filter(
-    (m) => m.kind === kind && (component === undefined || m.metadata.labels?.['app.kubernetes.io/component'] === component),
+    (m) =>
+      m.kind === kind &&
+      (component === undefined || m.metadata.labels?.['app.kubernetes.io/component'] === component),
   );
 const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([key, value]) => labels[key] === value);
@@ -32,7 +38,9 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
 describe('helm chart', () => {
   it('passes helm lint --strict with the default and the HA values', () => {
     for (const args of [[], ['-f', haValues]]) {
-      const output = execFileSync(toolPath('helm'), ['lint', '--strict', chart, ...args], { encoding: 'utf8' });
+      const output = execFileSync(toolPath('helm'), ['lint', '--strict', chart, ...args], {
+        encoding: 'utf8',
+      });
       expect(output).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
   });
@@ -43,14 +51,21 @@ describe('helm chart', () => {
     const podLabels = deployment.spec.template.metadata.labels;
     expect(selects(deployment.spec.selector.matchLabels, podLabels)).toBe(true);
     expect(selects(find(manifests, 'Service', 'router')[0].spec.selector, podLabels)).toBe(true);
-    expect(selects(find(manifests, 'PodDisruptionBudget', 'router')[0].spec.selector.matchLabels, podLabels)).toBe(true);
-    expect(find(manifests, 'HorizontalPodAutoscaler')[0].spec.scaleTargetRef.name).toBe(deployment.metadata.name);
+    expect(
+      selects(find(manifests, 'PodDisruptionBudget', 'router')[0].spec.selector.matchLabels, podLabels),
+    ).toBe(true);
+    expect(find(manifests, 'HorizontalPodAutoscaler')[0].spec.scaleTargetRef.name).toBe(
+      deployment.metadata.name,
+    );
     const container = deployment.spec.template.spec.containers[0];
     expect(container.args).toEqual(['router']);
     expect(container.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
     expect(deployment.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
   });
 
@@ -64,9 +79,18 @@ describe('helm chart', () => {
       const podLabels = statefulSet.spec.template.metadata.labels;
       expect(statefulSet.spec.replicas).toBe(replicas);
       const container = statefulSet.spec.template.spec.containers[0];
-      const env = Object.fromEntries(container.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
-      expect(env).toMatchObject({ SLUICE_SLOTS: String(slots), SLUICE_SLOT: 'auto', SLUICE_CLUSTER_ENABLED: 'true', SLUICE_STATE_DIR: '/var/lib/sluice' });
-      expect(container.env.find((e: { name: string }) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toBeTruthy();
+      const env = Object.fromEntries(
+        container.env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+      );
+      expect(env).toMatchObject({
+        SLUICE_SLOTS: String(slots),
+        SLUICE_SLOT: 'auto',
+        SLUICE_CLUSTER_ENABLED: 'true',
+        SLUICE_STATE_DIR: '/var/lib/sluice',
+      });
+      expect(
+        container.env.find((e: { name: string }) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef,
+      ).toBeTruthy();
       expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
       expect(container.ports).toEqual([{ name: 'http', containerPort: 9090 }]);
       expect(container.volumeMounts).toContainEqual({ name: 'state', mountPath: '/var/lib/sluice' });
@@ -85,7 +109,9 @@ describe('helm chart', () => {
   it('wires SASL from a Secret and a ServiceMonitor in the HA values', () => {
     const manifests = render('-f', haValues);
     const env = find(manifests, 'Deployment', 'router')[0].spec.template.spec.containers[0].env;
-    expect(env.find((e: { name: string }) => e.name === 'SLUICE_KAFKA_SASL_PASSWORD').valueFrom.secretKeyRef).toEqual({
+    expect(
+      env.find((e: { name: string }) => e.name === 'SLUICE_KAFKA_SASL_PASSWORD').valueFrom.secretKeyRef,
+    ).toEqual({
       name: 'kafka-credentials',
       key: 'password',
     });
@@ -97,7 +123,10 @@ describe('helm chart', () => {
       const configMap = find(render(...args), 'ConfigMap')[0];
       const file = join(mkdtempSync(join(tmpdir(), 'sluice-helm-')), 'sluice.yaml');
       writeFileSync(file, configMap.data['sluice.yaml']);
-      const { config } = loadConfig({ file, env: { KAFKA_BROKERS: 'kafka:9092', SLUICE_SLOTS: '2', SLUICE_SLOT: 'auto' } });
+      const { config } = loadConfig({
+        file,
+        env: { KAFKA_BROKERS: 'kafka:9092', SLUICE_SLOTS: '2', SLUICE_SLOT: 'auto' },
+      });
       expect(config.streams.Request?.schema).toBe('/app/schemas/Request.avsc');
     }
   });

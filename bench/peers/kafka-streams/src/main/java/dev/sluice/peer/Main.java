@@ -114,9 +114,6 @@ public final class Main {
           while (true) {
             Thread.sleep(100);
             long last = lastAt.get();
-            if (System.getenv("PEER_PROGRESS") != null && System.currentTimeMillis() % 2000 < 100) {
-              emit(String.format("{\"event\":\"progress\",\"records\":%d}", processed.get()));
-            }
             if (last > 0 && System.currentTimeMillis() - last > idleMs) {
               emit(String.format("{\"event\":\"done\",\"records\":%d,\"ms\":%d}", processed.get(), last - firstAt.get()));
               done.countDown();

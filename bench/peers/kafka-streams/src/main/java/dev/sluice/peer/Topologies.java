@@ -118,7 +118,6 @@ final class Topologies {
     GenericDatumWriter<GenericRecord> writer = new GenericDatumWriter<>(API_STATS);
     builder.stream(input, Consumed.with(Serdes.String(), Serdes.ByteArray()).withTimestampExtractor(new EventTime()))
         .mapValues(value -> {
-          onRecord.run();
           GenericRecord r = decode(value, reader);
           return new Fields(r.get("userTenantDomain").toString(), r.get("apiName").toString(),
               (Boolean) r.get("throttledOut"), (Long) r.get("responseTime"), (Long) r.get("backendTime"));
@@ -126,7 +125,11 @@ final class Topologies {
         .groupBy((key, f) -> f.tenant() + "\u0000" + f.api(), Grouped.with(Serdes.String(), FIELDS))
         .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMinutes(1), Duration.ofSeconds(10)))
         .emitStrategy(EmitStrategy.onWindowClose())
-        .aggregate(Agg::empty, (key, f, agg) -> agg.add(f),
+        .aggregate(Agg::empty, (key, f, agg) -> {
+              // counted where the work ends (after the repartition), so "done" means aggregated
+              onRecord.run();
+              return agg.add(f);
+            },
             Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("aggregates").withKeySerde(Serdes.String()).withValueSerde(AGG))
         .toStream()
         .map((windowed, agg) -> {

@@ -1,0 +1,54 @@
+/** The Kafka Streams peer (bench/peers/kafka-streams): built with Maven when missing, run as a process. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runCommand } from '../../dev/processes.ts';
+import { processStats } from './process-stats.ts';
+import { type RunningProcess, spawnProcess } from './sluice-processor-run.ts';
+
+const peerDir = join(import.meta.dirname, '..', 'peers', 'kafka-streams');
+const jar = join(peerDir, 'target', 'kafka-streams-peer.jar');
+
+export async function ensurePeerJar(log: (message: string) => void): Promise<string> {
+  if (!existsSync(jar)) {
+    log('building the Kafka Streams peer with Maven');
+    await runCommand('mvn', ['-q', '-B', '-f', join(peerDir, 'pom.xml'), 'package', '-DskipTests'], {
+      what: 'building bench/peers/kafka-streams',
+    });
+  }
+  return jar;
+}
+
+export function spawnPeer(mode: string, flags: Record<string, string | number>): RunningProcess {
+  const args = ['-Xms512m', '-Xmx2g', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-jar', jar, mode];
+  for (const [name, value] of Object.entries(flags)) args.push(`--${name}`, String(value));
+  return spawnProcess('java', args);
+}
+
+/** The JSON lines the peer printed so far. */
+export function peerEvents(process: RunningProcess): Record<string, unknown>[] {
+  return process
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{"event"'))
+    .map((line) => JSON.parse(line));
+}
+
+/** Waits for a peer event, tracking the process's CPU and peak memory meanwhile. */
+export async function waitForPeerEvent(
+  process: RunningProcess,
+  event: string,
+  timeoutMs = 900_000,
+): Promise<{ event: Record<string, unknown>; cpuSeconds: number; peakRssMb: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let stats = processStats(process.child.pid!);
+  for (;;) {
+    stats = processStats(process.child.pid!) ?? stats;
+    const found = peerEvents(process).find((entry) => entry.event === event);
+    if (found) return { event: found, cpuSeconds: stats?.cpuSeconds ?? 0, peakRssMb: stats?.peakRssMb ?? 0 };
+    if (process.exited())
+      throw new Error(`the peer exited before "${event}":\n${process.output().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`the peer did not report "${event}" in time`);
+    await sleep(100);
+  }
+}
