@@ -8,6 +8,7 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -51,6 +52,9 @@ public final class Main {
     props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, flags.getOrDefault("standby-replicas", "0"));
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    // the same transaction timeout as sluice's producers (Streams' EOS default is 10 s, which a
+    // stalled thread on a loaded 2-core machine exceeds: the broker then aborts and fences it)
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 60_000);
 
     AtomicLong processed = new AtomicLong();
     AtomicLong firstAt = new AtomicLong();
