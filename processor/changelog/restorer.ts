@@ -46,11 +46,11 @@ export async function restoreFromChangelog(options: {
     const etaSeconds = rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
     logger.info(
       {
-        partition,
         done,
         total,
         ratePerSecond: Math.round(rate),
-        etaSeconds: etaSeconds && Math.ceil(etaSeconds),
+        etaSeconds: final ? 0 : etaSeconds && Math.ceil(etaSeconds),
+        durationMs: now - started,
       },
       final ? 'restore finished' : 'restoring',
     );
