@@ -41,7 +41,7 @@ interface Figures {
 
 export async function aggregationWorkload(context: BenchContext): Promise<BenchResult[]> {
   const { services } = context;
-  const count = context.quick ? 200_000 : 1_000_000;
+  const count = context.quick ? 100_000 : 1_000_000;
   const runs = context.quick ? 1 : 2;
   const kafka = createKafkaClient(
     { brokers: services.brokers.split(','), clientId: 'bench-aggregation' },

@@ -39,7 +39,7 @@ export interface BrokerLimit {
 
 export async function brokerLimit(context: BenchContext): Promise<BrokerLimit> {
   const classpath = await toolsClasspath(context.log);
-  const count = context.quick ? 200_000 : 1_000_000;
+  const count = context.quick ? 100_000 : 1_000_000;
   const type = avro.Type.forSchema(requestSchema);
   const sample = takeRequests(
     { seed: 1, tenants: 1000, apis: 20, startTime: Date.UTC(2026, 0, 1), stepMs: 5 },

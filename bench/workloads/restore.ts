@@ -34,7 +34,7 @@ function* distinctTenants(count: number): Generator<RequestEvent> {
 
 export async function restoreWorkload(context: BenchContext): Promise<BenchResult[]> {
   const { services } = context;
-  const keys = context.quick ? 100_000 : 1_000_000;
+  const keys = context.quick ? 50_000 : 1_000_000;
   const kafka = createKafkaClient(
     { brokers: services.brokers.split(','), clientId: 'bench-restore' },
     silentLogger(),
