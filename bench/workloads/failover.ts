@@ -77,11 +77,13 @@ async function killAndTime(
   watched: readonly number[],
   victim: RunningProcess,
 ): Promise<number> {
+  // kill first: a record appended after this point and committed can only come from the successor
+  // (the victim's in-flight writes stay uncommitted and are aborted when it is fenced)
   const admin = await kafka.connectAdmin();
-  const ends = new Map((await admin.topicOffsets(output)).map((entry) => [entry.partition, entry.high]));
-  await admin.disconnect();
   const killedAt = Date.now();
   await victim.kill();
+  const ends = new Map((await admin.topicOffsets(output)).map((entry) => [entry.partition, entry.high]));
+  await admin.disconnect();
   const abort = new AbortController();
   let takeover: number | undefined;
   const following = kafka.readTopic({
