@@ -17,7 +17,7 @@ export interface Stream {
   schema: { name: string; fields: { name: string; type: unknown }[] };
   type: avro.Type;
   partitionKey: string;
-  eventTime: string;
+  eventTime: string | undefined;
   /** Registry subject (Confluent's topic-name strategy). */
   subject: string;
   /** Names of the schema's fields, for the undeclared-field check. */
@@ -59,6 +59,7 @@ function loadStream(
   const fieldType = (field: string) => schema.fields.find((candidate) => candidate.name === field)?.type;
   const expect = (setting: 'partitionKey' | 'eventTime', wanted: string) => {
     const field = config[setting];
+    if (field === undefined) return;
     const found = fieldType(field);
     if (found === undefined) {
       problems.push(`${where}.${setting}: "${field}" is not a field of ${schema.name} (${config.schema})`);
