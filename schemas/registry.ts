@@ -24,16 +24,44 @@ interface RegistryResponseError {
   message?: string;
 }
 
+async function setCompatibility(url: string, subject: string, compatibility: string): Promise<void> {
+  const response = await fetch(`${url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility }),
+  });
+  if (!response.ok) {
+    throw new SluiceError(
+      'REGISTRY_UNAVAILABLE',
+      `setting ${compatibility} compatibility on ${subject} failed: ${response.status}`,
+    );
+  }
+}
+
 export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
   const registry = new SchemaRegistry({ host: url, retry: { retries: 2, initialRetryTimeInSecs: 0.1 } });
   return {
     async register(subject, schema) {
-      try {
-        const { id } = await registry.register(
+      const attempt = () =>
+        registry.register(
           { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
           { subject, compatibility: COMPATIBILITY.BACKWARD },
         );
-        return id;
+      try {
+        for (let tries = 1; ; tries++) {
+          try {
+            return (await attempt()).id;
+          } catch (error) {
+            // several instances registering a new subject at once: the library sets BACKWARD only
+            // after its first registration, so another sees the registry's default meanwhile, or
+            // finds the rule already set by the first; both mean "registered, try again"
+            const racing =
+              (error as Error).name === 'ConfluentSchemaRegistryCompatibilityError' ||
+              /rule named 'COMPATIBILITY' already exists/.test((error as Error).message ?? '');
+            if (!racing || tries >= 3) throw error;
+            await setCompatibility(url, subject, COMPATIBILITY.BACKWARD).catch(() => undefined);
+          }
+        }
       } catch (error) {
         const { status, message } = error as RegistryResponseError;
         if (status === 409) {

@@ -1,4 +1,5 @@
 /** Topic and consumer-group administration: create and check topics, read offsets, rewind groups. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { SluiceError } from '../errors.ts';
 import { groupBy } from '../group-by.ts';
@@ -54,20 +55,30 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
 
   return {
     async ensureTopics(specs) {
-      const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
-      const missing = specs.filter((spec) => !existing.has(spec.topic));
-      if (missing.length === 0) return;
-      await kafkaCall(`creating topics ${missing.map((spec) => spec.topic).join(', ')}`, () =>
-        admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((spec) => ({
-            topic: spec.topic,
-            numPartitions: spec.partitions,
-            replicationFactor: spec.replicationFactor ?? 1,
-            configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-        }),
-      );
+      // a busy broker can answer a fresh topic's metadata with UNKNOWN_TOPIC_OR_PARTITION for a
+      // moment: retry, skipping what exists by then
+      for (let attempt = 1; ; attempt++) {
+        const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
+        const missing = specs.filter((spec) => !existing.has(spec.topic));
+        if (missing.length === 0) return;
+        try {
+          await kafkaCall(`creating topics ${missing.map((spec) => spec.topic).join(', ')}`, () =>
+            admin.createTopics({
+              waitForLeaders: true,
+              topics: missing.map((spec) => ({
+                topic: spec.topic,
+                numPartitions: spec.partitions,
+                replicationFactor: spec.replicationFactor ?? 1,
+                configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+              })),
+            }),
+          );
+          return;
+        } catch (error) {
+          if (attempt >= 5 || !(error as SluiceError).retriable) throw error;
+          await sleep(300 * attempt);
+        }
+      }
     },
     partitionCount,
     listTopics: () => kafkaCall('listing topics', () => admin.listTopics()),

@@ -27,6 +27,16 @@ describe('schema registry (Confluent-compatible API)', () => {
     expect(await registry.decode(encoded)).toEqual({ tenant: 'foo.com', count: 7 });
   });
 
+  it('gives every instance the same id when several register a new subject at once', async () => {
+    const subject = uniqueName('smoke-race-value');
+    const ids = await Promise.all(Array.from({ length: 6 }, () => registry.register(subject, schema)));
+    expect(new Set(ids).size).toBe(1);
+    const incompatible = { ...schema, fields: [...schema.fields, { name: 'required', type: 'string' }] };
+    await expect(registry.register(subject, incompatible)).rejects.toMatchObject({
+      code: 'SCHEMA_INCOMPATIBLE',
+    });
+  });
+
   it('refuses an incompatible change with the registry reason', async () => {
     const subject = uniqueName('smoke-value');
     await registry.register(subject, schema);
