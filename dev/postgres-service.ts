@@ -127,16 +127,19 @@ export function createPostgresService(options: PostgresServiceOptions): DevServi
           ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'],
           'initdb',
         );
-        writeFileSync(
-          join(dataDir, 'postgresql.auto.conf'),
-          // fsync only matters when the machine itself crashes; commits still wait for the WAL write
-          `listen_addresses = '127.0.0.1'\nport = ${options.port}\nunix_socket_directories = '${options.dir}'\nfsync = off\nmax_connections = 300\n`,
-        );
-        if (owner) chownSync(join(dataDir, 'postgresql.auto.conf'), owner.uid, owner.gid);
       }
+      // written at every start, not only by initdb: a cluster left by an earlier run with other
+      // settings (another port) would start fine and never answer on this one
+      const autoConf = join(dataDir, 'postgresql.auto.conf');
+      writeFileSync(
+        autoConf,
+        // fsync only matters when the machine itself crashes; commits still wait for the WAL write
+        `listen_addresses = '127.0.0.1'\nport = ${options.port}\nunix_socket_directories = '${options.dir}'\nfsync = off\nmax_connections = 300\n`,
+      );
+      if (owner) chownSync(autoConf, owner.uid, owner.gid);
       progress(`starting PostgreSQL ${version} on 127.0.0.1:${options.port}`);
       await run('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile], 'starting PostgreSQL');
-      await waitUntil(accepts, { deadlineMs: 30_000, what: `PostgreSQL on port ${options.port}` });
+      await waitUntil(accepts, { deadlineMs: 30_000, what: `PostgreSQL on port ${options.port}`, logFile });
       await ensureDatabase(endpoint.replace(`/${database}`, '/postgres'), database);
       return 'started';
     },

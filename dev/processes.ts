@@ -141,7 +141,14 @@ export function isPortOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
  */
 export async function waitUntil(
   check: () => Promise<boolean>,
-  options: { deadlineMs: number; what: string; intervalMs?: number; abortIf?: () => string | undefined },
+  options: {
+    deadlineMs: number;
+    what: string;
+    intervalMs?: number;
+    abortIf?: () => string | undefined;
+    /** Its tail goes into the deadline's message, to say why the service never became ready. */
+    logFile?: string;
+  },
 ): Promise<void> {
   const deadline = Date.now() + options.deadlineMs;
   for (;;) {
@@ -149,7 +156,8 @@ export async function waitUntil(
     const abort = options.abortIf?.();
     if (abort !== undefined) throw new SluiceError('DEV_START_FAILED', `${options.what}: ${abort}`);
     if (Date.now() > deadline) {
-      throw new SluiceError('DEV_START_FAILED', `${options.what}: not ready after ${options.deadlineMs} ms`);
+      const log = options.logFile ? `; its log ${options.logFile} ends with:\n${logTail(options.logFile)}` : '';
+      throw new SluiceError('DEV_START_FAILED', `${options.what}: not ready after ${options.deadlineMs} ms${log}`);
     }
     await sleep(options.intervalMs ?? 200);
   }
