@@ -156,8 +156,13 @@ export async function waitUntil(
     const abort = options.abortIf?.();
     if (abort !== undefined) throw new SluiceError('DEV_START_FAILED', `${options.what}: ${abort}`);
     if (Date.now() > deadline) {
-      const log = options.logFile ? `; its log ${options.logFile} ends with:\n${logTail(options.logFile)}` : '';
-      throw new SluiceError('DEV_START_FAILED', `${options.what}: not ready after ${options.deadlineMs} ms${log}`);
+      const log = options.logFile
+        ? `; its log ${options.logFile} ends with:\n${logTail(options.logFile)}`
+        : '';
+      throw new SluiceError(
+        'DEV_START_FAILED',
+        `${options.what}: not ready after ${options.deadlineMs} ms${log}`,
+      );
     }
     await sleep(options.intervalMs ?? 200);
   }
