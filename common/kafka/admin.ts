@@ -4,7 +4,7 @@ import type { Admin } from 'kafkajs';
 import { SluiceError } from '../errors.ts';
 import { groupBy } from '../group-by.ts';
 import type { KafkaHandle } from './client.ts';
-import { kafkaCall } from './errors.ts';
+import { kafkaCall, kafkaReadCall } from './errors.ts';
 import type { TopicPartitionOffset, TopicSpec } from './types.ts';
 
 export interface PartitionOffsets {
@@ -101,7 +101,7 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
         .sort((a, b) => a.partition - b.partition);
     },
     async committedOffsets(groupId, topic) {
-      const [result] = await kafkaCall(`reading committed offsets of ${groupId}`, () =>
+      const [result] = await kafkaReadCall(`reading committed offsets of ${groupId}`, () =>
         admin.fetchOffsets({ groupId, topics: [topic] }),
       );
       return (result?.partitions ?? [])
@@ -109,7 +109,7 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
         .sort((a, b) => a.partition - b.partition);
     },
     async committedTopics(groupId) {
-      const topics = await kafkaCall(`reading committed offsets of ${groupId}`, () =>
+      const topics = await kafkaReadCall(`reading committed offsets of ${groupId}`, () =>
         admin.fetchOffsets({ groupId }),
       );
       return topics
@@ -126,7 +126,7 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
       }
     },
     async describeGroup(groupId) {
-      const { groups } = await kafkaCall(`describing group ${groupId}`, () =>
+      const { groups } = await kafkaReadCall(`describing group ${groupId}`, () =>
         admin.describeGroups([groupId]),
       );
       const group = groups[0];

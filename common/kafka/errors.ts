@@ -1,4 +1,5 @@
 /** Turns kafkajs errors into SluiceErrors: unavailable, fenced, or a failed request. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError } from '../errors.ts';
 
 const unavailableNames = new Set([
@@ -77,5 +78,23 @@ export async function kafkaCall<T>(what: string, call: () => Promise<T>): Promis
     return await call();
   } catch (error) {
     throw translateKafkaError(error, what);
+  }
+}
+
+/**
+ * kafkaCall for a read that is safe to repeat. kafkajs does not retry a group coordinator's
+ * NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS on admin reads, and a broker answers them for a
+ * few seconds after it starts or moves a group: retriable failures are tried again, with backoff,
+ * for about 4 s. An unreachable Kafka fails at once (kafkajs already retried the connection).
+ */
+export async function kafkaReadCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await kafkaCall(what, call);
+    } catch (error) {
+      const failure = error as SluiceError;
+      if (attempt >= 6 || !failure.retriable || failure.code === 'KAFKA_UNAVAILABLE') throw error;
+      await sleep(250 * attempt);
+    }
   }
 }
