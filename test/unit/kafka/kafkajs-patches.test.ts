@@ -1,0 +1,61 @@
+/**
+ * The decoding shortcuts of patches/kafkajs+2.2.4.patch: offsets and timestamps added as numbers
+ * must equal kafkajs' own 64-bit arithmetic, beyond 2^53 too, and repeated headers still collect.
+ */
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
+const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
+const Decoder = require('kafkajs/src/protocol/decoder.js');
+const Long = require('kafkajs/src/utils/long.js');
+
+interface Decoded {
+  offset: string;
+  timestamp: string;
+  key: Buffer;
+  value: Buffer;
+  headers: Record<string, Buffer | Buffer[]>;
+}
+
+function roundTrip(
+  record: { offsetDelta: number; timestampDelta: number; headers?: Record<string, Buffer | Buffer[]> },
+  batch: { firstOffset: string; firstTimestamp: string },
+): Decoded {
+  const encoded = encodeRecord({ ...record, key: Buffer.from('k'), value: Buffer.from('v') }).buffer;
+  const body = new Decoder(encoded).readVarIntBytes();
+  return decodeRecord(new Decoder(body), { ...batch, timestampType: 0, magicByte: 2 });
+}
+
+describe('kafkajs record decoding (patched)', () => {
+  it('adds offset and timestamp deltas exactly, below and beyond 2^53', () => {
+    for (const firstOffset of ['0', '41', '9007199254740990', '9007199254740993', '9223372036854775000']) {
+      for (const offsetDelta of [0, 1, 7, 5000]) {
+        const decoded = roundTrip(
+          { offsetDelta, timestampDelta: offsetDelta * 3 },
+          { firstOffset, firstTimestamp: '1767225600000' },
+        );
+        expect(decoded.offset).toBe((BigInt(firstOffset) + BigInt(offsetDelta)).toString());
+        expect(decoded.timestamp).toBe((1767225600000n + BigInt(offsetDelta * 3)).toString());
+      }
+    }
+    const old = roundTrip({ offsetDelta: 2, timestampDelta: 5 }, { firstOffset: '10', firstTimestamp: '-1' });
+    expect(old.timestamp).toBe(Long.fromValue('-1').add(5).toString());
+  });
+
+  it('keeps every header, collecting a repeated name into an array', () => {
+    const decoded = roundTrip(
+      {
+        offsetDelta: 0,
+        timestampDelta: 0,
+        headers: { a: Buffer.from('1'), b: [Buffer.from('2'), Buffer.from('3'), Buffer.from('4')] },
+      },
+      { firstOffset: '0', firstTimestamp: '0' },
+    );
+    expect(decoded.headers.a?.toString()).toBe('1');
+    expect((decoded.headers.b as Buffer[]).map(String)).toEqual(['2', '3', '4']);
+    expect(decoded.key.toString()).toBe('k');
+    expect(decoded.value.toString()).toBe('v');
+  });
+});
