@@ -46,7 +46,9 @@ export function toIncoming(
   message: EachBatchPayload['batch']['messages'][number],
 ): IncomingRecord {
   const headers: Record<string, Buffer | undefined> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
+  const given = message.headers;
+  for (const name in given) {
+    const value = given[name];
     headers[name] = Array.isArray(value) ? (value[0] as Buffer | undefined) : (value as Buffer | undefined);
   }
   return {
@@ -149,9 +151,13 @@ export async function readTopic(handle: KafkaHandle, options: ReadOptions): Prom
       eachBatch: async ({ batch }) => {
         if (!wanted.has(batch.partition) || !pending.has(batch.partition)) return;
         const next = BigInt(positions.get(batch.partition) ?? '0');
-        const records = batch.messages
-          .filter((message) => BigInt(message.offset) >= next)
-          .map((message) => toIncoming(batch.topic, batch.partition, message));
+        // offsets ascend within a batch: only one that starts before the position needs filtering
+        const first = batch.messages[0];
+        const messages =
+          first && BigInt(first.offset) < next
+            ? batch.messages.filter((message) => BigInt(message.offset) >= next)
+            : batch.messages;
+        const records = messages.map((message) => toIncoming(batch.topic, batch.partition, message));
         if (records.length > 0) {
           await options.onBatch(records, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
         }

@@ -68,13 +68,12 @@ export async function restoreFromChangelog(options: {
       if (target) total = Number(target.to - target.from);
     },
     onBatch: async (records, _partition, next) => {
-      await store.write(
-        {
-          puts: records.filter((r) => r.value !== null).map((r) => [r.key!, r.value!] as const),
-          deletes: records.filter((r) => r.value === null).map((r) => r.key!),
-        },
-        next,
-      );
+      const changes: { puts: [Buffer, Buffer][]; deletes: Buffer[] } = { puts: [], deletes: [] };
+      for (const { key, value } of records) {
+        if (value === null) changes.deletes.push(key!);
+        else changes.puts.push([key!, value]);
+      }
+      await store.write(changes, next);
       position = next;
       done += records.length;
       report();

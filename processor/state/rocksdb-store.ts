@@ -15,10 +15,12 @@ interface RocksDbBinding {
   close(callback: Callback): void;
   get(key: Buffer, options: { asBuffer: true }, callback: Callback<Buffer>): void;
   getMany(keys: Buffer[], options: { asBuffer: true }, callback: Callback<(Buffer | undefined)[]>): void;
-  batch(
-    operations: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[],
-    callback: Callback,
-  ): void;
+  /** A chained batch: one native call per operation (faster than an array of operation objects). */
+  batch(): {
+    put(key: Buffer, value: Buffer): void;
+    del(key: Buffer): void;
+    write(callback: Callback): void;
+  };
   iterator(options: Record<string, unknown>): {
     next(callback: (error: Error | undefined, key?: Buffer, value?: Buffer) => void): void;
     end(callback: Callback): void;
@@ -35,7 +37,12 @@ function promised<T>(call: (callback: Callback<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value))));
 }
 
-const dataKey = (key: Buffer) => Buffer.concat([Buffer.of(DATA), key]);
+function dataKey(key: Buffer): Buffer {
+  const prefixed = Buffer.allocUnsafe(key.length + 1);
+  prefixed[0] = DATA;
+  key.copy(prefixed, 1);
+  return prefixed;
+}
 const isNotFound = (error: unknown) => /NotFound/i.test((error as Error).message ?? '');
 
 export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
@@ -69,11 +76,11 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
       return promised((callback) => db.getMany(keys.map(dataKey), { asBuffer: true }, callback));
     },
     async write(changes: StoreChanges, changelogPosition: string) {
-      const operations: Parameters<RocksDbBinding['batch']>[0] = [];
-      for (const [key, value] of changes.puts) operations.push({ type: 'put', key: dataKey(key), value });
-      for (const key of changes.deletes) operations.push({ type: 'del', key: dataKey(key) });
-      operations.push({ type: 'put', key: POSITION_KEY, value: Buffer.from(changelogPosition) });
-      await promised((callback) => db.batch(operations, callback));
+      const batch = db.batch();
+      for (const [key, value] of changes.puts) batch.put(dataKey(key), value);
+      for (const key of changes.deletes) batch.del(dataKey(key));
+      batch.put(POSITION_KEY, Buffer.from(changelogPosition));
+      await promised((callback) => batch.write(callback));
     },
     async changelogPosition() {
       try {
