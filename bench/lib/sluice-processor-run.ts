@@ -92,12 +92,20 @@ export interface RunningProcess {
   exited(): boolean;
 }
 
+const live = new Set<ChildProcess>();
+// a workload that fails must not leave its processors running (they would skew the next run)
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export function spawnProcess(
   command: string,
   args: string[],
   env: Record<string, string> = {},
 ): RunningProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let output = '';
   child.stdout!.on('data', (chunk) => {
     output += chunk;
