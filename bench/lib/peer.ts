@@ -1,5 +1,5 @@
-/** The Kafka Streams peer (bench/peers/kafka-streams): built with Maven when missing, run as a process. */
-import { existsSync } from 'node:fs';
+/** The Kafka Streams peer (bench/peers/kafka-streams): built with Maven when stale, run as a process. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand } from '../../dev/processes.ts';
@@ -9,8 +9,16 @@ import { type RunningProcess, spawnProcess } from './sluice-processor-run.ts';
 const peerDir = join(import.meta.dirname, '..', 'peers', 'kafka-streams');
 const jar = join(peerDir, 'target', 'kafka-streams-peer.jar');
 
+/** The newest modification time of the peer's sources and pom. */
+function sourcesChangedAt(): number {
+  const files = readdirSync(join(peerDir, 'src'), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+  return Math.max(...[join(peerDir, 'pom.xml'), ...files].map((file) => statSync(file).mtimeMs));
+}
+
 export async function ensurePeerJar(log: (message: string) => void): Promise<string> {
-  if (!existsSync(jar)) {
+  if (!existsSync(jar) || statSync(jar).mtimeMs < sourcesChangedAt()) {
     log('building the Kafka Streams peer with Maven');
     await runCommand('mvn', ['-q', '-B', '-f', join(peerDir, 'pom.xml'), 'package', '-DskipTests'], {
       what: 'building bench/peers/kafka-streams',

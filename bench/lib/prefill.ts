@@ -16,7 +16,9 @@ import {
 import { createSerde } from '../../schemas/serde.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
-export const requestSchema = JSON.parse(readFileSync(join(repo, 'schemas', 'Request.avsc'), 'utf8'));
+/** An Avro schema of schemas/, parsed. */
+export const readSchema = (file: string) => JSON.parse(readFileSync(join(repo, 'schemas', file), 'utf8'));
+export const requestSchema = readSchema('Request.avsc');
 
 export async function prefillRequests(options: {
   kafka: KafkaClient;
@@ -27,7 +29,6 @@ export async function prefillRequests(options: {
   /** Seeded generator settings, or the events themselves. */
   generator: GeneratorOptions | Iterable<RequestEvent>;
   progress?: (done: number) => void;
-  onSchemaId?: (id: number) => void;
 }): Promise<void> {
   const admin = await options.kafka.connectAdmin();
   await admin.ensureTopics([{ topic: options.topic, partitions: options.partitions }]);
@@ -39,7 +40,6 @@ export async function prefillRequests(options: {
   const encode = createSerde(options.registryUrl).encoderFor(id, avro.Type.forSchema(requestSchema));
   const producer = await options.kafka.createProducer({ sendTimeoutMs: 60_000 });
   // schema id for peers that write the same framing
-  options.onSchemaId?.(id);
   const events =
     Symbol.iterator in options.generator
       ? (options.generator as Iterable<RequestEvent>)[Symbol.iterator]()

@@ -17,7 +17,8 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
 
 /**
  * The Kafka Streams peer of sluice's benchmarks. Modes:
- *   aggregate  the api-analytics windowed aggregation (Topologies.apiAnalytics)
+ *   aggregate  the api-analytics windowed aggregation (Topologies.apiAnalytics, DSL, repartition)
+ *   aggregate-local  the same without the repartition (Topologies.apiAnalyticsLocal, Processor API)
  *   count      a running count per key (Topologies.count), for restore and failover
  *   restore    the count topology over an existing changelog with empty local state: prints
  *              {"event":"restored",...} once every store is restored, then exits
@@ -69,8 +70,10 @@ public final class Main {
         switch (mode) {
           case "aggregate" -> Topologies.apiAnalytics(flags.get("input"), flags.get("output"),
               Integer.parseInt(flags.getOrDefault("schema-id", "0")), onRecord);
+          case "aggregate-local" -> Topologies.apiAnalyticsLocal(flags.get("input"), flags.get("output"),
+              Integer.parseInt(flags.getOrDefault("schema-id", "0")), onRecord);
           case "count", "restore" -> Topologies.count(flags.get("input"), flags.get("output"), onRecord);
-          default -> throw new IllegalArgumentException("mode must be aggregate, count or restore");
+          default -> throw new IllegalArgumentException("mode must be aggregate, aggregate-local, count or restore");
         };
 
     KafkaStreams streams = new KafkaStreams(topology, props);

@@ -29,6 +29,7 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.processor.TimestampExtractor;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
 
 /** The topologies the peer runs, mirroring sluice's apps. */
@@ -163,6 +164,24 @@ final class Topologies {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * api-analytics without the repartition: LocalWindowAggregate (Processor API) groups inside the
+   * tenant's partition, as sluice does. Retention of two windows and their grace keeps a closed
+   * window in the store until it is emitted.
+   */
+  static Topology apiAnalyticsLocal(String input, String output, int schemaId, Runnable onRecord) {
+    long retention = 2 * (LocalWindowAggregate.SIZE + LocalWindowAggregate.GRACE);
+    return new Topology()
+        .addSource("requests", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), input)
+        .addProcessor("aggregate", () -> new LocalWindowAggregate(schemaId, onRecord), "requests")
+        .addStateStore(Stores.windowStoreBuilder(
+                Stores.persistentWindowStore(LocalWindowAggregate.STORE, Duration.ofMillis(retention),
+                    Duration.ofMillis(LocalWindowAggregate.SIZE), false),
+                Serdes.String(), AGG)
+            .withCachingEnabled(), "aggregate")
+        .addSink("stats", output, Serdes.String().serializer(), Serdes.ByteArray().serializer(), "aggregate");
   }
 
   /** A running count per record key (no repartition): the store for restore and failover runs. */
