@@ -1,6 +1,7 @@
 /**
- * The decoding shortcuts of patches/kafkajs+2.2.4.patch: offsets and timestamps added as numbers
- * must equal kafkajs' own 64-bit arithmetic, beyond 2^53 too, and repeated headers still collect.
+ * The shortcuts of patches/kafkajs+2.2.4.patch: offsets and timestamps added as numbers must equal
+ * kafkajs' own 64-bit arithmetic, beyond 2^53 too; repeated headers still collect; varints written
+ * in place decode to what was written, at every length, into buffers that start too small.
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.j
 const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
 const Decoder = require('kafkajs/src/protocol/decoder.js');
 const Long = require('kafkajs/src/utils/long.js');
+const Encoder = require('kafkajs/src/protocol/encoder.js');
 
 interface Decoded {
   offset: string;
@@ -57,5 +59,42 @@ describe('kafkajs record decoding (patched)', () => {
     expect((decoded.headers.b as Buffer[]).map(String)).toEqual(['2', '3', '4']);
     expect(decoded.key.toString()).toBe('k');
     expect(decoded.value.toString()).toBe('v');
+  });
+});
+
+describe('kafkajs varint encoding (patched)', () => {
+  it('round-trips 32-bit varints and 64-bit varlongs at every length and sign', () => {
+    const ints = [
+      0,
+      1,
+      -1,
+      63,
+      64,
+      -64,
+      -65,
+      127,
+      128,
+      8191,
+      8192,
+      2 ** 20,
+      -(2 ** 20),
+      2 ** 31 - 1,
+      -(2 ** 31),
+    ];
+    const longs = [
+      ...ints.map(String),
+      '9007199254740993',
+      '-9007199254740993',
+      '9223372036854775807',
+      '-9223372036854775808',
+    ];
+    // initial size 1: every write has to grow the buffer
+    const encoder = new Encoder(1);
+    for (const value of ints) encoder.writeVarInt(value);
+    for (const value of longs) encoder.writeVarLong(Long.fromString(value));
+    const decoder = new Decoder(encoder.buffer);
+    expect(ints.map(() => decoder.readVarInt())).toEqual(ints);
+    expect(longs.map(() => decoder.readVarLong().toString())).toEqual(longs);
+    expect(decoder.offset).toBe(encoder.buffer.length);
   });
 });
