@@ -46,6 +46,18 @@ describe('Kafka through our client module', () => {
     }
   });
 
+  it('keeps every record timestamp of a batch whose timestamps are out of order', async () => {
+    const topic = uniqueName('smoke-timestamps');
+    await admin.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = await kafka.createProducer();
+    // a batch's base timestamp is its smallest (deltas may not be negative), 999 < 1000 among them
+    const timestamps = [1767225605000, 1767225603000, 1767225609000, 999, 1767225600000];
+    await producer.send(timestamps.map((timestamp, i) => ({ topic, key: 'k', value: `v${i}`, timestamp })));
+    await producer.disconnect();
+    const read = await readAll(kafka, topic);
+    expect(read.map((record) => record.timestamp)).toEqual(timestamps);
+  });
+
   it('shows read_committed readers the committed transaction only, offsets included', async () => {
     const topic = uniqueName('smoke-tx');
     const input = uniqueName('smoke-tx-input');
