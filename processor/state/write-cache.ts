@@ -14,7 +14,6 @@ interface Entry<V> {
   key: Buffer;
   /** undefined: absent (never written, or deleted) */
   value: V | undefined;
-  dirty: boolean;
 }
 
 export interface Change {
@@ -23,8 +22,12 @@ export interface Change {
   value: Buffer | null;
 }
 
+const idOf = (key: Buffer) => key.toString('latin1');
+
 export class WriteCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
+  /** Ids of the entries changed since the last flush: commits visit these, not the whole cache. */
+  private readonly dirty = new Set<string>();
   private readonly store: KeyValueStore;
   private readonly codec: ValueCodec<V>;
   private readonly maxEntries: number;
@@ -41,90 +44,85 @@ export class WriteCache<V> {
 
   /** Makes sure these keys are in memory (one multi-get for those that are not). */
   async load(keys: readonly Buffer[]): Promise<void> {
-    const missing: Buffer[] = [];
-    const seen = new Set<string>();
+    const missing = new Map<string, Buffer>();
     for (const key of keys) {
-      const id = key.toString('latin1');
-      if (!this.entries.has(id) && !seen.has(id)) {
-        seen.add(id);
-        missing.push(key);
-      }
+      const id = idOf(key);
+      if (!this.entries.has(id)) missing.set(id, key);
     }
-    if (missing.length === 0) return;
-    const values = await this.store.getMany(missing);
-    missing.forEach((key, index) => {
-      const bytes = values[index];
-      this.entries.set(key.toString('latin1'), {
-        key,
-        value: bytes === undefined ? undefined : this.codec.decode(bytes),
-        dirty: false,
-      });
-    });
+    if (missing.size === 0) return;
+    const values = await this.store.getMany([...missing.values()]);
+    let index = 0;
+    for (const [id, key] of missing) {
+      const bytes = values[index++];
+      this.entries.set(id, { key, value: bytes === undefined ? undefined : this.codec.decode(bytes) });
+    }
   }
 
   /** The value of a loaded key; throws for a key that was not loaded, which is a bug. */
   get(key: Buffer): V | undefined {
-    const entry = this.entries.get(key.toString('latin1'));
+    const entry = this.entries.get(idOf(key));
     if (!entry) throw new Error('write cache: key read before it was loaded');
     return entry.value;
   }
 
   set(key: Buffer, value: V): void {
-    this.entries.set(key.toString('latin1'), { key, value, dirty: true });
+    this.change(key, value);
   }
 
   delete(key: Buffer): void {
-    this.entries.set(key.toString('latin1'), { key, value: undefined, dirty: true });
+    this.change(key, undefined);
+  }
+
+  private change(key: Buffer, value: V | undefined): void {
+    const id = idOf(key);
+    const entry = this.entries.get(id);
+    if (entry) entry.value = value;
+    else this.entries.set(id, { key, value });
+    this.dirty.add(id);
   }
 
   hasChanges(): boolean {
-    for (const entry of this.entries.values()) if (entry.dirty) return true;
-    return false;
+    return this.dirty.size > 0;
   }
 
   /** Every uncommitted change, encoded, for the changelog and the store. */
   changes(): Change[] {
     const changes: Change[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.dirty) {
-        changes.push({
-          key: entry.key,
-          value: entry.value === undefined ? null : this.codec.encode(entry.value),
-        });
-      }
+    for (const id of this.dirty) {
+      const entry = this.entries.get(id)!;
+      changes.push({
+        key: entry.key,
+        value: entry.value === undefined ? null : this.codec.encode(entry.value),
+      });
     }
     return changes;
   }
 
   /** After the commit: writes `changes` and the changelog position in one RocksDB batch. */
   async flush(changes: readonly Change[], changelogPosition: string): Promise<void> {
-    await this.store.write(
-      {
-        puts: changes
-          .filter((change) => change.value !== null)
-          .map((change) => [change.key, change.value!] as const),
-        deletes: changes.filter((change) => change.value === null).map((change) => change.key),
-      },
-      changelogPosition,
-    );
-    for (const change of changes) {
-      const entry = this.entries.get(change.key.toString('latin1'));
-      if (entry) entry.dirty = false;
+    const puts: [Buffer, Buffer][] = [];
+    const deletes: Buffer[] = [];
+    for (const { key, value } of changes) {
+      if (value === null) deletes.push(key);
+      else puts.push([key, value]);
     }
+    await this.store.write({ puts, deletes }, changelogPosition);
+    for (const change of changes) this.dirty.delete(idOf(change.key));
     this.evict();
   }
 
   /** Forgets uncommitted changes (a failed or aborted commit): the next read loads from RocksDB. */
   discardChanges(): void {
-    for (const [id, entry] of this.entries) if (entry.dirty) this.entries.delete(id);
+    for (const id of this.dirty) this.entries.delete(id);
+    this.dirty.clear();
   }
 
   private evict(): void {
     if (this.entries.size <= this.maxEntries) return;
     const target = Math.floor(this.maxEntries * 0.9);
-    for (const [id, entry] of this.entries) {
+    for (const id of this.entries.keys()) {
       if (this.entries.size <= target) break;
-      if (!entry.dirty) this.entries.delete(id);
+      if (!this.dirty.has(id)) this.entries.delete(id);
     }
   }
 }
