@@ -1,4 +1,6 @@
 /** Prometheus metrics of a processor instance (sluice_processor_*). */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ProcessorMetrics {
@@ -11,15 +13,43 @@ export interface ProcessorMetrics {
   restoreDone: Gauge<'partition'>;
   restoreTotal: Gauge<'partition'>;
   cacheEntries: Gauge<'partition'>;
+  /** Store directories of the running tasks by partition; their sizes are read at each scrape. */
+  storePaths: Map<number, string>;
   tasks: Gauge<'state'>;
   role: Gauge<'role'>;
   leaseEpoch: Gauge;
   standbyLag: Gauge;
 }
 
+/** Bytes on disk of a store directory (RocksDB keeps a few dozen files there). */
+function directoryBytes(path: string): number {
+  try {
+    return readdirSync(path, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .reduce(
+        (sum, entry) => sum + (statSync(join(path, entry.name), { throwIfNoEntry: false })?.size ?? 0),
+        0,
+      );
+  } catch {
+    return 0; // closed and removed between the listing and the scrape
+  }
+}
+
 export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
   const registers = [registry];
+  const storePaths = new Map<number, string>();
+  new Gauge({
+    name: 'sluice_processor_store_bytes',
+    help: "Bytes on disk of each running task's RocksDB store, per partition",
+    labelNames: ['partition'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [partition, path] of storePaths) this.set({ partition }, directoryBytes(path));
+    },
+  });
   return {
+    storePaths,
     recordsIn: new Counter({
       name: 'sluice_processor_records_in_total',
       help: 'Input records processed',

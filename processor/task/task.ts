@@ -121,6 +121,7 @@ export class Task {
     this.awaitingFetchFrom = committedPosition;
     this.lastCommitAt = Date.now();
     this.transition('running');
+    if (this.options.store) this.options.metrics.storePaths.set(this.partition, this.options.store.path);
   }
 
   /** The offset the consumer must fetch from next (the task asks for it with a seek). */
@@ -328,6 +329,7 @@ export class Task {
     this.committedPosition = position;
     this.committedStreamTime = streamTime;
     this.options.metrics.commitSeconds.observe((performance.now() - started) / 1000);
+    if (this.cache) this.options.metrics.cacheEntries.set({ partition: this.partition }, this.cache.size);
   }
 
   private fail(error: unknown): void {
@@ -354,6 +356,8 @@ export class Task {
       }
       this.cache?.discardChanges();
       this.transition('closed');
+      this.options.metrics.storePaths.delete(this.partition);
+      this.options.metrics.cacheEntries.remove({ partition: this.partition });
       await this.options.store?.close();
     });
   }

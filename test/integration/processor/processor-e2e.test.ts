@@ -43,6 +43,22 @@ describe('api-analytics end to end (exactly once)', () => {
         byStage('late').map((r) => `${r.headers['sluice.dlq.partition']}/${r.headers['sluice.dlq.offset']}`),
       ),
     ).toEqual(new Set(expected.late.map((r) => `${r.partition}/${r.offset}`)));
+
+    // the metrics tell the same story, per partition
+    const metrics = await (await fetch(`${processor.address}/metrics`)).text();
+    const samples = (name: string) =>
+      metrics
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+        .map((line) => Number(line.split(' ').pop()));
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    expect(sum(samples('sluice_processor_records_in_total'))).toBe(events.length + 5);
+    expect(sum(samples('sluice_processor_dead_letters_total'))).toBe(5 + expected.late.length);
+    expect(sum(samples('sluice_processor_records_out_total'))).toBe(expected.stats.length);
+    expect(samples('sluice_processor_store_bytes')).toHaveLength(4);
+    expect(samples('sluice_processor_store_bytes').every((bytes) => bytes > 0)).toBe(true);
+    expect(samples('sluice_processor_cache_entries')).toHaveLength(4);
+    expect(sum(samples('sluice_processor_cache_entries'))).toBeGreaterThanOrEqual(expected.open.length);
     expect(await processor.stop()).toBe(0);
   });
 });
