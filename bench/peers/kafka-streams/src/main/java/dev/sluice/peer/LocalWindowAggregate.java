@@ -1,7 +1,6 @@
 package dev.sluice.peer;
 
 import java.time.Instant;
-import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
@@ -73,20 +72,10 @@ final class LocalWindowAggregate implements Processor<String, byte[], String, by
         store.fetchAll(Instant.ofEpochMilli(emittedBefore), Instant.ofEpochMilli(closedUpTo))) {
       while (closed.hasNext()) {
         KeyValue<Windowed<String>, Topologies.Agg> entry = closed.next();
-        String[] parts = entry.key.key().split("\u0000", 2);
-        Topologies.Agg agg = entry.value;
-        GenericRecord stats = new GenericData.Record(Topologies.API_STATS);
-        stats.put("userTenantDomain", parts[0]);
-        stats.put("apiName", parts[1]);
-        stats.put("windowStart", entry.key.window().start());
-        stats.put("windowEnd", entry.key.window().start() + SIZE);
-        stats.put("requests", agg.requests());
-        stats.put("throttledRequests", agg.throttled());
-        stats.put("minResponseTime", agg.minRt());
-        stats.put("avgResponseTime", (double) agg.sumRt() / agg.requests());
-        stats.put("maxResponseTime", agg.maxRt());
-        stats.put("avgBackendTime", (double) agg.sumBt() / agg.requests());
-        context.forward(new Record<>(parts[0], Topologies.encode(stats, writer, schemaId), timestamp));
+        long start = entry.key.window().start();
+        GenericRecord stats = Topologies.apiStats(entry.key.key(), start, start + SIZE, entry.value);
+        String tenant = stats.get("userTenantDomain").toString();
+        context.forward(new Record<>(tenant, Topologies.encode(stats, writer, schemaId), timestamp));
       }
     }
     emittedBefore = closedUpTo + 1;

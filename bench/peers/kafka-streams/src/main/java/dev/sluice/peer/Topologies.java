@@ -134,22 +134,28 @@ final class Topologies {
             Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("aggregates").withKeySerde(Serdes.String()).withValueSerde(AGG))
         .toStream()
         .map((windowed, agg) -> {
-          String[] parts = windowed.key().split("\u0000", 2);
-          GenericRecord stats = new GenericData.Record(API_STATS);
-          stats.put("userTenantDomain", parts[0]);
-          stats.put("apiName", parts[1]);
-          stats.put("windowStart", windowed.window().start());
-          stats.put("windowEnd", windowed.window().end());
-          stats.put("requests", agg.requests());
-          stats.put("throttledRequests", agg.throttled());
-          stats.put("minResponseTime", agg.minRt());
-          stats.put("avgResponseTime", (double) agg.sumRt() / agg.requests());
-          stats.put("maxResponseTime", agg.maxRt());
-          stats.put("avgBackendTime", (double) agg.sumBt() / agg.requests());
-          return KeyValue.pair(parts[0], encode(stats, writer, schemaId));
+          GenericRecord stats = apiStats(windowed.key(), windowed.window().start(), windowed.window().end(), agg);
+          return KeyValue.pair(stats.get("userTenantDomain").toString(), encode(stats, writer, schemaId));
         })
         .to(output, Produced.with(Serdes.String(), Serdes.ByteArray()));
     return builder.build();
+  }
+
+  /** The ApiStats record of one window; the group key is "tenant\u0000api". */
+  static GenericRecord apiStats(String groupKey, long windowStart, long windowEnd, Agg agg) {
+    String[] parts = groupKey.split("\u0000", 2);
+    GenericRecord stats = new GenericData.Record(API_STATS);
+    stats.put("userTenantDomain", parts[0]);
+    stats.put("apiName", parts[1]);
+    stats.put("windowStart", windowStart);
+    stats.put("windowEnd", windowEnd);
+    stats.put("requests", agg.requests());
+    stats.put("throttledRequests", agg.throttled());
+    stats.put("minResponseTime", agg.minRt());
+    stats.put("avgResponseTime", (double) agg.sumRt() / agg.requests());
+    stats.put("maxResponseTime", agg.maxRt());
+    stats.put("avgBackendTime", (double) agg.sumBt() / agg.requests());
+    return stats;
   }
 
   static byte[] encode(GenericRecord record, GenericDatumWriter<GenericRecord> writer, int schemaId) {
