@@ -119,6 +119,7 @@ export function createPostgresService(options: PostgresServiceOptions): DevServi
       if (owner) {
         chownSync(options.dir, owner.uid, owner.gid);
         chownSync(dataDir, owner.uid, owner.gid);
+        await checkReachable(options.dir);
       }
       if (!existsSync(join(dataDir, 'PG_VERSION'))) {
         progress(`creating a PostgreSQL ${version} cluster in ${dataDir}`);
@@ -157,6 +158,18 @@ export function createPostgresService(options: PostgresServiceOptions): DevServi
     },
   };
   return service;
+}
+
+/** As root the server runs as `postgres`, which must be able to enter every parent of its directory. */
+async function checkReachable(dir: string): Promise<void> {
+  try {
+    await runCommand('runuser', ['-u', 'postgres', '--', 'test', '-x', dir], { what: 'checking access' });
+  } catch {
+    throw new SluiceError(
+      'DEV_START_FAILED',
+      `the postgres user cannot reach ${dir}: make its parent directories traversable (chmod o+x) or set SLUICE_DEV_DIR to a directory under /tmp`,
+    );
+  }
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
