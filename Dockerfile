@@ -5,7 +5,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
-# npm install (not ci): see scripts/setup; postinstall applies patches/ (kafkajs fix)
+# npm install (not ci): see scripts/setup; postinstall applies patches/ (the kafkajs patches)
 RUN npm install --no-audit --no-fund --loglevel=error \
  && npm prune --omit=dev --no-audit --no-fund --loglevel=error
 COPY bin ./bin
