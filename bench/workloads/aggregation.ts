@@ -95,6 +95,7 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
   let expected: Stats[] | undefined;
   /** A fast wrong answer is a failure: the output must equal an independent computation. */
   const checkOutput = async (engine: string, topic: string) => {
+    context.log(`aggregation: checking ${engine}'s output against an independent computation`);
     if (!expected) {
       const inputRecords = (await decodeAll(input)).map(({ record, value }) => ({
         partition: record.partition,

@@ -5,7 +5,7 @@
  */
 import type { KafkaClient } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
-import type { KeyValueStore } from '../state/store.ts';
+import { type KeyValueStore, toStoreChanges } from '../state/store.ts';
 
 export interface RestoreProgress {
   partition: number;
@@ -68,12 +68,8 @@ export async function restoreFromChangelog(options: {
       if (target) total = Number(target.to - target.from);
     },
     onBatch: async (records, _partition, next) => {
-      const changes: { puts: [Buffer, Buffer][]; deletes: Buffer[] } = { puts: [], deletes: [] };
-      for (const { key, value } of records) {
-        if (value === null) changes.deletes.push(key!);
-        else changes.puts.push([key!, value]);
-      }
-      await store.write(changes, next);
+      // every changelog record has a key (the store key); a null value is a tombstone
+      await store.write(toStoreChanges(records as { key: Buffer; value: Buffer | null }[]), next);
       position = next;
       done += records.length;
       report();

@@ -8,6 +8,17 @@ export interface StoreChanges {
   deletes: readonly Buffer[];
 }
 
+/** Key/value changes (a null value deletes, like a changelog tombstone) as puts and deletes. */
+export function toStoreChanges(changes: Iterable<{ key: Buffer; value: Buffer | null }>): StoreChanges {
+  const puts: [Buffer, Buffer][] = [];
+  const deletes: Buffer[] = [];
+  for (const { key, value } of changes) {
+    if (value === null) deletes.push(key);
+    else puts.push([key, value]);
+  }
+  return { puts, deletes };
+}
+
 export interface KeyValueStore {
   readonly path: string;
   get(key: Buffer): Promise<Buffer | undefined>;

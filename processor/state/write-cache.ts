@@ -3,7 +3,7 @@
  * that makes them durable in Kafka, then go to RocksDB in one batch with the changelog position.
  * Uncommitted changes never reach RocksDB (invariant 5); a failed commit drops them.
  */
-import type { KeyValueStore } from './store.ts';
+import { type KeyValueStore, toStoreChanges } from './store.ts';
 
 export interface ValueCodec<V> {
   encode(value: V): Buffer;
@@ -100,13 +100,7 @@ export class WriteCache<V> {
 
   /** After the commit: writes `changes` and the changelog position in one RocksDB batch. */
   async flush(changes: readonly Change[], changelogPosition: string): Promise<void> {
-    const puts: [Buffer, Buffer][] = [];
-    const deletes: Buffer[] = [];
-    for (const { key, value } of changes) {
-      if (value === null) deletes.push(key);
-      else puts.push([key, value]);
-    }
-    await this.store.write({ puts, deletes }, changelogPosition);
+    await this.store.write(toStoreChanges(changes), changelogPosition);
     for (const change of changes) this.dirty.delete(idOf(change.key));
     this.evict();
   }
