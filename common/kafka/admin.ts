@@ -23,6 +23,8 @@ export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** Deletes the records before `offset` in each partition given (the log start moves there). */
+  deleteRecords(topic: string, before: readonly { partition: number; offset: string }[]): Promise<void>;
   /** Offsets of the first record at or after `timestamp` per partition (the end when none). */
   offsetsForTimestamp(topic: string, timestamp: number): Promise<{ partition: number; offset: string }[]>;
   /** The group's committed offsets for a topic; '-1' where it has none. */
@@ -91,6 +93,16 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
       return offsets
         .map(({ partition, low, high }) => ({ partition, low, high }))
         .sort((a, b) => a.partition - b.partition);
+    },
+    async deleteRecords(topic, before) {
+      // kafkajs looks the leaders up before it loads the topic's metadata: load it first
+      await kafkaCall(`reading metadata of ${topic}`, () => admin.fetchTopicMetadata({ topics: [topic] }));
+      await kafkaCall(`deleting records of ${topic}`, () =>
+        admin.deleteTopicRecords({
+          topic,
+          partitions: before.map(({ partition, offset }) => ({ partition, offset })),
+        }),
+      );
     },
     async offsetsForTimestamp(topic, timestamp) {
       const offsets = await kafkaCall(`finding offsets of ${topic} at ${timestamp}`, () =>

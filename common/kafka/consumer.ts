@@ -8,8 +8,8 @@
 import { AssignerProtocol, type Consumer, type PartitionAssigner } from 'kafkajs';
 import type { KafkaHandle } from './client.ts';
 import { kafkaCall } from './errors.ts';
-import { type Isolation, toIncoming } from './reader.ts';
-import type { IncomingRecord } from './types.ts';
+import { toIncoming } from './incoming-record.ts';
+import type { IncomingRecord, Isolation } from './types.ts';
 
 export interface ConsumedBatch {
   partition: number;

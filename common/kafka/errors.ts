@@ -18,7 +18,7 @@ const fencedTypes = new Set([
   'INVALID_TXN_STATE',
 ]);
 
-interface KafkaJsErrorLike {
+export interface KafkaJsErrorLike {
   name?: string;
   type?: string;
   message?: string;
@@ -27,7 +27,8 @@ interface KafkaJsErrorLike {
   originalError?: unknown;
 }
 
-function chain(error: unknown): KafkaJsErrorLike[] {
+/** The error and those it wraps (kafkajs' retrier keeps the last failure as originalError). */
+export function chain(error: unknown): KafkaJsErrorLike[] {
   const found: KafkaJsErrorLike[] = [];
   let current = error as KafkaJsErrorLike | undefined;
   while (current && typeof current === 'object' && found.length < 6) {

@@ -7,6 +7,11 @@ import { connectAdmin, type KafkaAdmin } from './admin.ts';
 import { createKafkaHandle } from './client.ts';
 import { createGroupConsumer, type GroupConsumer, type GroupConsumerOptions } from './consumer.ts';
 import {
+  createPartitionReader,
+  type PartitionReader,
+  type PartitionReaderOptions,
+} from './partition-reader.ts';
+import {
   createIdempotentProducer,
   createTransactionalProducer,
   type KafkaProducer,
@@ -25,9 +30,10 @@ export type {
   GroupConsumerOptions,
 } from './consumer.ts';
 export { isFencedError } from './errors.ts';
+export type { PartitionReader, PartitionReaderOptions } from './partition-reader.ts';
 export type { KafkaProducer, ProducerOptions, Transaction, TransactionalProducer } from './producer.ts';
 export { partitionForKey } from './producer.ts';
-export type { Isolation, ReadOptions, ReadResult } from './reader.ts';
+export type { ReadOptions, ReadResult } from './reader.ts';
 export type * from './types.ts';
 
 export interface KafkaClient {
@@ -41,6 +47,8 @@ export interface KafkaClient {
   ): Promise<TransactionalProducer>;
   readTopic(options: ReadOptions): Promise<ReadResult>;
   createGroupConsumer(options: GroupConsumerOptions): GroupConsumer;
+  /** Reads partitions the caller assigns (seek), with no consumer group. */
+  createPartitionReader(options: PartitionReaderOptions): PartitionReader;
 }
 
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
@@ -52,6 +60,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
       createTransactionalProducer(handle, transactionalId, options),
     readTopic: (options) => readTopic(handle, options),
     createGroupConsumer: (options) => createGroupConsumer(handle, options),
+    createPartitionReader: (options) => createPartitionReader(handle, options),
   };
 }
 

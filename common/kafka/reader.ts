@@ -9,12 +9,10 @@
  * eachBatch drops what lies before the reader's position.
  */
 import { randomUUID } from 'node:crypto';
-import type { EachBatchPayload } from 'kafkajs';
 import type { KafkaHandle } from './client.ts';
 import { kafkaCall } from './errors.ts';
-import type { IncomingRecord } from './types.ts';
-
-export type Isolation = 'read_committed' | 'read_uncommitted';
+import { toIncoming } from './incoming-record.ts';
+import type { IncomingRecord, Isolation } from './types.ts';
 
 export interface ReadOptions {
   topic: string;
@@ -39,28 +37,6 @@ export interface ReadOptions {
 
 /** Positions (next offset to read) per partition when the read ended. */
 export type ReadResult = Map<number, string>;
-
-export function toIncoming(
-  topic: string,
-  partition: number,
-  message: EachBatchPayload['batch']['messages'][number],
-): IncomingRecord {
-  const headers: Record<string, Buffer | undefined> = {};
-  const given = message.headers;
-  for (const name in given) {
-    const value = given[name];
-    headers[name] = Array.isArray(value) ? (value[0] as Buffer | undefined) : (value as Buffer | undefined);
-  }
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key,
-    value: message.value,
-    headers,
-    timestamp: Number(message.timestamp),
-  };
-}
 
 export async function readTopic(handle: KafkaHandle, options: ReadOptions): Promise<ReadResult> {
   const admin = handle.kafka.admin();

@@ -14,6 +14,9 @@ export interface KafkaConnection {
   requestTimeoutMs?: number;
 }
 
+/** read_committed hides aborted transactions' records and the open transactions' tail. */
+export type Isolation = 'read_committed' | 'read_uncommitted';
+
 export type HeaderValue = string | Buffer;
 
 export interface OutgoingRecord {

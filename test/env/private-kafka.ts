@@ -18,7 +18,8 @@ export interface PrivateKafka {
   destroy(): Promise<void>;
 }
 
-export async function startPrivateKafka(): Promise<PrivateKafka> {
+/** `properties`: extra broker settings (e.g. a production-like group.initial.rebalance.delay.ms). */
+export async function startPrivateKafka(properties?: Record<string, string>): Promise<PrivateKafka> {
   const services = testServices();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-private-kafka-'));
   const service = createKafkaService({
@@ -27,6 +28,7 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
     controllerPort: await freePort(),
     cacheDir: services.cacheDir ?? devSettings().cacheDir,
     dir,
+    properties,
   });
   await service.start(() => undefined);
   return {

@@ -98,3 +98,26 @@ describe('kafkajs varint encoding (patched)', () => {
     expect(decoder.offset).toBe(encoder.buffer.length);
   });
 });
+
+describe('kafkajs Kafka.cluster() (patched)', () => {
+  const config = { clientId: 'patch-test', brokers: ['127.0.0.1:1'], logLevel: 0 };
+
+  it('is our addition: stock kafkajs has no cluster()', () => {
+    const { Kafka: StockKafka } = require('kafkajs-stock');
+    expect((new StockKafka(config) as { cluster?: unknown }).cluster).toBeUndefined();
+  });
+
+  it('builds a cluster with the client configuration, no auto-creation, the isolation asked for', () => {
+    const { Kafka } = require('kafkajs');
+    const Cluster = require('kafkajs/src/cluster/index.js');
+    const cluster = new Kafka(config).cluster({ isolationLevel: 0 });
+    expect(cluster).toBeInstanceOf(Cluster);
+    expect(cluster.isolationLevel).toBe(0);
+    expect(
+      cluster.brokerPool.createBroker({ connectionPool: {}, logger: cluster.rootLogger })
+        .allowAutoTopicCreation,
+    ).toBe(false);
+    expect(cluster.brokerPool.metadataMaxAge).toBe(300_000);
+    expect(cluster.isConnected()).toBe(false);
+  });
+});

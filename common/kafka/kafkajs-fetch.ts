@@ -1,0 +1,124 @@
+/**
+ * The layer of kafkajs below its consumer, as the partition reader uses it: a cluster (metadata
+ * and broker connections; `Kafka.cluster()` comes from our patch), the FETCH request, and
+ * kafkajs' own Batch for aborted-transaction and control-record filtering. kafkajs' typings do
+ * not describe these, so their shapes are written down here, once.
+ */
+import { createRequire } from 'node:module';
+import type { Kafka } from 'kafkajs';
+import type { ConsumedBatch } from './consumer.ts';
+import { toIncoming } from './incoming-record.ts';
+import type { Isolation } from './types.ts';
+
+const require = createRequire(import.meta.url);
+
+interface RecordBatchContext {
+  firstOffset: string;
+  lastOffsetDelta: number;
+}
+
+/** A record as kafkajs decodes it from a FETCH response (control records and aborted ones included). */
+export interface FetchedRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | Buffer[] | undefined>;
+  timestamp: string;
+  isControlRecord?: boolean;
+  /** The record batch it came in (kafkajs attaches it to every record of format v2). */
+  batchContext?: RecordBatchContext;
+}
+
+export interface FetchedPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  lastStableOffset?: string;
+  abortedTransactions?: { producerId: string; firstOffset: string }[];
+  messages: FetchedRecord[];
+}
+
+export interface FetchRequest {
+  isolationLevel: number;
+  maxWaitTime: number;
+  minBytes: number;
+  maxBytes: number;
+  topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+}
+
+export interface KafkaJsBroker {
+  fetch(
+    request: FetchRequest,
+  ): Promise<{ responses: { topicName: string; partitions: FetchedPartition[] }[] }>;
+}
+
+export interface KafkaJsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number | null }[];
+  findBroker(options: { nodeId: string }): Promise<KafkaJsBroker>;
+  fetchTopicsOffset(
+    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+const isolationLevels: {
+  READ_UNCOMMITTED: number;
+  READ_COMMITTED: number;
+} = require('kafkajs/src/protocol/isolationLevel.js');
+
+export function isolationLevel(isolation: Isolation): number {
+  return isolation === 'read_uncommitted' ? isolationLevels.READ_UNCOMMITTED : isolationLevels.READ_COMMITTED;
+}
+
+/** A cluster of its own (metadata, connections) for one reader; closed with the reader. */
+export function createCluster(kafka: Kafka, isolation: Isolation): KafkaJsCluster {
+  const client = kafka as unknown as { cluster(options: { isolationLevel: number }): KafkaJsCluster };
+  return client.cluster({ isolationLevel: isolationLevel(isolation) });
+}
+
+const Batch: new (
+  topic: string,
+  fetchedOffset: string,
+  partitionData: FetchedPartition,
+) => { messages: FetchedRecord[] } = require('kafkajs/src/consumer/batch.js');
+
+/** The offset after the record batch `record` came in: batches keep their last offset after compaction. */
+function batchEnd(record: FetchedRecord): bigint {
+  const context = record.batchContext;
+  const last = BigInt(record.offset) + 1n;
+  if (!context) return last;
+  const end = BigInt(context.firstOffset) + BigInt(context.lastOffsetDelta) + 1n;
+  return end > last ? end : last;
+}
+
+/**
+ * What one partition of a FETCH response delivers, read from `fetchedOffset`: the records visible
+ * under the request's isolation (aborted records and transaction markers dropped by kafkajs' Batch)
+ * and the position after everything fetched, markers included. Undefined when the position did not
+ * move (nothing new in the partition).
+ */
+export function toConsumedBatch(
+  topic: string,
+  fetchedOffset: string,
+  data: FetchedPartition,
+): ConsumedBatch | undefined {
+  const last = data.messages.at(-1);
+  if (!last) return undefined;
+  const nextOffset = batchEnd(last);
+  if (nextOffset <= BigInt(fetchedOffset)) return undefined;
+  const visible = new Batch(topic, fetchedOffset, data).messages;
+  return {
+    partition: data.partition,
+    fetchedOffset,
+    nextOffset: nextOffset.toString(),
+    records: visible.map((message) =>
+      toIncoming(topic, data.partition, message as Parameters<typeof toIncoming>[2]),
+    ),
+    highWatermark: data.highWatermark,
+    // no group membership to keep alive
+    heartbeat: async () => undefined,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * What the partition reader does with a failure: retry it (leader moved, broker restarting or
+ * down, a timeout), resolve an offset out of range, wait a while for a topic that is missing (it
+ * may have just been created), or stop (what retrying cannot fix).
+ */
+
+import { chain } from './errors.ts';
+
+export type ReadErrorKind = 'retriable' | 'out-of-range' | 'topic-missing' | 'fatal';
+
+/** Broker answers that no retry will change. */
+const fatalTypes = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'SASL_AUTHENTICATION_FAILED',
+  'ILLEGAL_SASL_STATE',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'INVALID_TOPIC_EXCEPTION',
+  'UNSUPPORTED_VERSION',
+  'UNSUPPORTED_COMPRESSION_TYPE',
+]);
+const fatalNames = new Set(['KafkaJSSASLAuthenticationError']);
+const topicMissingTypes = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID']);
+
+/** A topic absent from the metadata for this long is taken as deleted (or never created). */
+export const topicMissingFatalAfterMs = 10_000;
+
+export function classifyReadError(error: unknown): ReadErrorKind {
+  const links = chain(error);
+  if (links.some((link) => link.name === 'KafkaJSOffsetOutOfRange')) return 'out-of-range';
+  if (links.some((link) => fatalTypes.has(link.type ?? '') || fatalNames.has(link.name ?? '')))
+    return 'fatal';
+  if (links.some((link) => topicMissingTypes.has(link.type ?? ''))) return 'topic-missing';
+  return 'retriable';
+}
+
+/** 100 ms after the first failure, doubling up to 2 s: a restarting broker is found quickly, a dead one is not hammered. */
+export function readBackoffMs(failures: number): number {
+  return Math.min(100 * 2 ** Math.max(0, failures - 1), 2000);
+}
