@@ -30,6 +30,7 @@ export const errorCodes = {
   ROUTER_OVERLOADED: { retriable: true },
   // local state
   STORE_IN_USE: { retriable: false },
+  STORE_CLOSED: { retriable: false },
   // operations
   APP_RUNNING: { retriable: false },
   // schemas and the registry

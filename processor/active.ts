@@ -1,28 +1,124 @@
 /**
- * Active processing: a consumer-group member whose tasks consume, process and commit the
- * partitions the group gives it. Used alone (no cluster) or as a slot's active.
+ * Active processing: tasks that consume, process and commit the partitions this instance owns.
+ * Two ways to own partitions:
+ * - by lease (cluster mode): the slot instance says which partitions it owns and under which
+ *   lease; this instance reads them itself (assigned reading, no consumer group) and commits
+ *   offsets to the app's group id, which has no members;
+ * - by consumer group (no cluster): Kafka's group protocol assigns partitions and moves them
+ *   when members come and go.
  */
-import type { AssignmentStrategy, TransactionalProducer } from '../common/kafka/index.ts';
+import type { Clock } from '../common/clock.ts';
+import type { TransactionalProducer } from '../common/kafka/index.ts';
 import type { ProcessorRuntime } from './runtime.ts';
-import { createTaskManager, type TaskManager } from './task/task-manager.ts';
+import type { OffsetCommitter } from './task/commit.ts';
+import { createTaskManager, type TaskInput, type TaskManager } from './task/task-manager.ts';
+import type { PartitionLease } from './task/task-starter.ts';
 import { consumerGroup } from './topics.ts';
 
 export interface ActiveProcessing {
   manager: TaskManager;
-  /** Stops consuming; with `commit`, commits pending work first; leaves the group. */
+  /** Starts processing partitions owned under `lease` (with producers already fenced, if any). */
+  own(
+    partitions: readonly number[],
+    lease: PartitionLease,
+    fenced?: ReadonlyMap<number, TransactionalProducer>,
+  ): void;
+  /** Stops processing partitions; with `commit`, commits their pending work first. */
+  disown(partitions: readonly number[], options: { commit: boolean }): Promise<void>;
+  /** When (clock.now()) Kafka last answered a fetch: this instance can reach it. */
+  lastFetchAt(): number | undefined;
+  /** Stops reading and closes every task; with `commit`, commits pending work first. */
   stop(options: { commit: boolean }): Promise<void>;
 }
 
-export async function startActive(
+function createManager(
+  runtime: ProcessorRuntime,
+  input: TaskInput,
+  atLeastOnce: Parameters<typeof createTaskManager>[0]['atLeastOnce'],
+  extra: { clock?: Clock; onFirstCommit?: (partition: number, ms: number) => void },
+): TaskManager {
+  const settings = runtime.config.processor;
+  return createTaskManager({
+    compiled: runtime.compiled,
+    kafka: runtime.kafka,
+    admin: runtime.admin,
+    serde: runtime.serde,
+    encodeSink: runtime.encodeSink,
+    guarantee: settings.guarantee,
+    atLeastOnce,
+    stateDir: settings.stateDir,
+    commitIntervalMs: runtime.commitIntervalMs,
+    cacheMaxEntries: settings.cacheMaxEntries,
+    logger: runtime.logger,
+    metrics: runtime.metrics,
+    input,
+    ...extra,
+  });
+}
+
+/** Cluster mode: the partitions given by `own` are read directly, without a consumer group. */
+export async function startAssignedProcessing(
   runtime: ProcessorRuntime,
   options: {
-    strategy?: AssignmentStrategy;
-    epoch: () => number;
-    canCommit: () => boolean;
-    /** Producers connected (so fencing older ones) when the instance took over its slot. */
-    fencedProducers?: Map<number, TransactionalProducer>;
+    clock?: Clock;
     onFatalError: (error: unknown) => void;
+    onFirstCommit?: (partition: number, ms: number) => void;
   },
+): Promise<ActiveProcessing> {
+  const { compiled, kafka, admin, config } = runtime;
+  const groupId = consumerGroup(runtime.appId);
+  const topic = compiled.source.topic;
+  const sharedProducer =
+    config.processor.guarantee === 'at_least_once' ? await kafka.createProducer() : undefined;
+  // the group has no members in cluster mode, so offsets are committed like an admin would
+  const commitOffsets: OffsetCommitter = (offsets) =>
+    admin.setCommittedOffsets(
+      groupId,
+      offsets.map(({ partition, offset }) => ({ topic, partition, offset })),
+    );
+  let manager: TaskManager | undefined;
+  const reader = kafka.createPartitionReader({
+    topic,
+    isolation: 'read_committed',
+    onBatch: (batch) => manager!.onBatch(batch),
+    onOutOfRange: (partition, requested, logStart) => {
+      runtime.logger.warn(
+        { partition, requested, logStart },
+        'input offset out of range (retention removed it): continuing from the log start',
+      );
+      return logStart;
+    },
+    onFatalError: options.onFatalError,
+  });
+  manager = createManager(
+    runtime,
+    reader,
+    sharedProducer ? { producer: sharedProducer, commitOffsets } : undefined,
+    options,
+  );
+  let stopped = false;
+  return {
+    manager,
+    own: (partitions, lease, fenced) => manager.own(partitions, lease, fenced),
+    async disown(partitions, { commit }) {
+      await Promise.all(partitions.map((partition) => reader.remove(partition)));
+      await manager.disown(partitions, { commit });
+    },
+    lastFetchAt: () => reader.lastFetchAt(),
+    async stop({ commit }) {
+      if (stopped) return;
+      stopped = true;
+      await reader.stop();
+      await manager.closeAll({ commit });
+      await sharedProducer?.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+/** Without a cluster: a consumer-group member; the group decides which partitions it owns. */
+export async function startGroupProcessing(
+  runtime: ProcessorRuntime,
+  options: { onFatalError: (error: unknown) => void },
 ): Promise<ActiveProcessing> {
   const { config, compiled, kafka } = runtime;
   const settings = config.processor;
@@ -32,41 +128,41 @@ export async function startActive(
     partitionsInParallel: settings.partitionsInParallel,
     isolation: 'read_committed',
     sessionTimeoutMs: settings.sessionTimeoutMs,
-    strategy: options.strategy,
   });
   const sharedProducer = settings.guarantee === 'at_least_once' ? await kafka.createProducer() : undefined;
-  const fenced = options.fencedProducers ?? new Map<number, TransactionalProducer>();
-  const manager = createTaskManager({
-    compiled,
-    kafka,
-    admin: runtime.admin,
-    serde: runtime.serde,
-    encodeSink: runtime.encodeSink,
-    guarantee: settings.guarantee,
-    atLeastOnce: sharedProducer ? { producer: sharedProducer, consumer } : undefined,
-    stateDir: settings.stateDir,
-    commitIntervalMs: runtime.commitIntervalMs,
-    cacheMaxEntries: settings.cacheMaxEntries,
-    epoch: options.epoch,
-    canCommit: options.canCommit,
-    takeFencedProducer: (partition) => {
-      const producer = fenced.get(partition);
-      fenced.delete(partition);
-      return producer;
-    },
-    logger: runtime.logger,
-    metrics: runtime.metrics,
+  const manager = createManager(
+    runtime,
     consumer,
-  });
+    sharedProducer
+      ? { producer: sharedProducer, commitOffsets: (offsets) => consumer.commitOffsets(offsets) }
+      : undefined,
+    {},
+  );
+  // the group is the only authority here: no lease, epoch 0
+  const unleased = { epoch: () => 0, canCommit: () => true };
+  let lastBatchAt: number | undefined;
   await consumer.start({
-    onAssignment: (partitions) => manager.onAssignment(partitions),
-    onBatch: (batch) => manager.onBatch(batch),
+    onAssignment(partitions) {
+      const wanted = new Set(partitions);
+      void manager.disown(
+        manager.owned().filter((partition) => !wanted.has(partition)),
+        { commit: false },
+      );
+      manager.own(partitions, unleased);
+    },
+    onBatch(batch) {
+      lastBatchAt = performance.now();
+      return manager.onBatch(batch);
+    },
     onFatalError: options.onFatalError,
   });
 
   let stopped = false;
   return {
     manager,
+    own: (partitions, lease, fenced) => manager.own(partitions, lease, fenced),
+    disown: (partitions, { commit }) => manager.disown(partitions, { commit }),
+    lastFetchAt: () => lastBatchAt,
     async stop({ commit }) {
       if (stopped) return;
       stopped = true;
@@ -74,8 +170,6 @@ export async function startActive(
       await manager.closeAll({ commit });
       await consumer.disconnect();
       await sharedProducer?.disconnect();
-      await Promise.all([...fenced.values()].map((producer) => producer.disconnect().catch(() => undefined)));
-      fenced.clear();
     },
   };
 }

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { LoadedConfig } from '../common/config/load.ts';
 import type { Logger } from '../common/log.ts';
-import { type ActiveProcessing, startActive } from './active.ts';
+import { type ActiveProcessing, startGroupProcessing } from './active.ts';
 import { type SlotInstance, startSlotInstance } from './coordination/slot-instance.ts';
 import { buildProcessorHttp } from './http-server.ts';
 import { registerQueryRoutes } from './query/query-routes.ts';
@@ -40,6 +40,8 @@ async function instanceStatus(
     role: instance?.role() ?? 'active',
     slot: instance?.slot,
     epoch: instance?.epoch(),
+    /** Leases held: the own slot's, and borrowed ones of slots without a live instance. */
+    leases: instance?.heldSlots() ?? [],
     recordsIn,
     tasks: (processing?.manager.owned() ?? []).map((partition) => ({
       partition,
@@ -50,7 +52,14 @@ async function instanceStatus(
   };
 }
 
-export async function startProcessor(loaded: LoadedConfig, logger: Logger): Promise<RunningProcessor> {
+export async function startProcessor(
+  loaded: LoadedConfig,
+  logger: Logger,
+  options: {
+    /** A failure the processor cannot recover from (reading stopped for good): the caller exits. */
+    onFatalError(error: unknown): void;
+  },
+): Promise<RunningProcessor> {
   const runtime = await prepareRuntime(loaded, logger);
   const { config } = runtime;
   let active: ActiveProcessing | undefined;
@@ -66,9 +75,9 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
     metrics: runtime.metricsRegistry,
     notReadyReason: () => {
       if (instance && instance.role() !== 'active')
-        return instance.role() === 'standby' ? undefined : 'starting';
+        return instance.role() === 'standby' ? undefined : instance.role();
       const current = processing();
-      if (!current) return 'not yet in the consumer group';
+      if (!current) return instance ? 'no lease held' : 'not yet in the consumer group';
       const starting = current.manager
         .owned()
         .filter((partition) => !current.manager.running().includes(partition));
@@ -109,16 +118,13 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
 
   try {
     if (pool) {
-      instance = await startSlotInstance(runtime, { address: advertised, pool });
-    } else {
-      active = await startActive(runtime, {
-        epoch: () => 0,
-        canCommit: () => true,
-        onFatalError: (error) => {
-          runtime.logger.fatal({ err: error }, 'the consumer stopped and will not recover: exiting');
-          process.exit(1);
-        },
+      instance = await startSlotInstance(runtime, {
+        address: advertised,
+        pool,
+        onFatalError: options.onFatalError,
       });
+    } else {
+      active = await startGroupProcessing(runtime, { onFatalError: options.onFatalError });
     }
   } catch (error) {
     await http.close();

@@ -19,6 +19,12 @@ export interface ProcessorMetrics {
   role: Gauge<'role'>;
   leaseEpoch: Gauge;
   standbyLag: Gauge;
+  /** Leases this instance holds: its own slot's, and other slots' it borrowed. */
+  leasesHeld: Gauge<'kind'>;
+  takeovers: Counter<'kind'>;
+  takeoverSeconds: Histogram<'kind'>;
+  /** Time since the active last made progress (0 while it does). */
+  noProgressSeconds: Gauge;
 }
 
 /** Bytes on disk of a store directory (RocksDB keeps a few dozen files there). */
@@ -111,7 +117,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     }),
     role: new Gauge({
       name: 'sluice_processor_role',
-      help: '1 for the role this instance has now (active, standby, starting, stopped)',
+      help: '1 for the role this instance has now (starting, standby, taking-over, active, demoting, stopped)',
       labelNames: ['role'],
       registers,
     }),
@@ -123,6 +129,30 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     standbyLag: new Gauge({
       name: 'sluice_processor_standby_changelog_lag_records',
       help: 'Changelog records a standby has not applied yet',
+      registers,
+    }),
+    leasesHeld: new Gauge({
+      name: 'sluice_processor_leases_held',
+      help: "Slot leases held by this instance: its own slot's (own) and other slots' (borrowed)",
+      labelNames: ['kind'],
+      registers,
+    }),
+    takeovers: new Counter({
+      name: 'sluice_processor_takeovers_total',
+      help: "Leases taken over: this instance's own slot (own) or another slot without a live instance (borrowed)",
+      labelNames: ['kind'],
+      registers,
+    }),
+    takeoverSeconds: new Histogram({
+      name: 'sluice_processor_takeover_seconds',
+      help: 'From the lease acquired to every task of the slot running (tailer stopped, fenced, restored)',
+      labelNames: ['kind'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120],
+      registers,
+    }),
+    noProgressSeconds: new Gauge({
+      name: 'sluice_processor_no_progress_seconds',
+      help: 'How long the active has made no progress (no fetch answered, or tasks failing); 0 while it does',
       registers,
     }),
   };

@@ -63,7 +63,12 @@ export function processorCommand(): Command {
       ];
       const loaded = loadConfig({ file: flags.config, overrides });
       const logger = createLogger({ name: 'sluice-processor', level: loaded.config.log.level });
-      const processor = await startProcessor(loaded, logger);
+      const processor = await startProcessor(loaded, logger, {
+        onFatalError(error) {
+          logger.fatal({ err: error }, 'reading stopped and will not recover: exiting');
+          process.exit(1);
+        },
+      });
       onShutdownSignal(() => processor.stop(), { logger });
     });
 }

@@ -115,7 +115,7 @@ export const processorSection = z
     partitionsInParallel: positiveInt.default(6),
     /** Aggregates kept in memory per partition before clean ones are evicted. */
     cacheMaxEntries: positiveInt.default(200_000),
-    /** Consumer group session timeout: how long a dead instance keeps its partitions (6 s is Kafka's minimum by default). */
+    /** Without a cluster only: the consumer group's session timeout, how long a dead instance keeps its partitions (6 s is Kafka's minimum by default). */
     sessionTimeoutMs: positiveInt.default(6000),
     http: z
       .object({ host: z.string().default('0.0.0.0'), port: port.default(9090) })
@@ -127,7 +127,7 @@ export const processorSection = z
 /**
  * High availability, keeping the seed's names (WSO2 cluster.config): processor slots, each with an
  * active and standbys elected through PostgreSQL heartbeats. Lease TTL = heartbeatInterval ×
- * heartbeatMaxRetry; the defaults (1000 ms × 3) detect a dead active in 3 s (the seed: 5000 × 5 = 25 s).
+ * heartbeatMaxRetry; the defaults (500 ms × 4) detect a dead active in 2 s (the seed: 5000 × 5 = 25 s).
  */
 export const clusterSection = z
   .object({
@@ -141,12 +141,22 @@ export const clusterSection = z
     slots: positiveInt.default(1),
     /** This instance's slot, or 'auto': the ordinal at the end of the host name (StatefulSet pods) mod S. */
     slot: z.union([z.number().int().min(0), z.literal('auto')]).default('auto'),
-    /** How often the active renews its lease (ms). */
-    heartbeatInterval: positiveInt.default(1000),
-    /** Renewals that may be missed before the lease expires. */
-    heartbeatMaxRetry: positiveInt.default(3),
+    /** How often the active renews its lease (ms); every lease query must answer within 80 % of it. */
+    heartbeatInterval: positiveInt.min(50).default(500),
+    /** Renewals that may be missed before the lease expires (TTL = heartbeatInterval × heartbeatMaxRetry). */
+    heartbeatMaxRetry: positiveInt.min(2).default(4),
     /** How often a standby checks whether the lease is free (ms); a release also notifies it at once. */
-    eventPollingInterval: positiveInt.default(500),
+    eventPollingInterval: positiveInt.default(250),
+    /**
+     * How long a slot's lease must have been free, beyond the TTL, before an active of another slot
+     * borrows it (processes the slot's partitions until an instance of that slot starts). @default the TTL
+     */
+    takeoverDelay: z.number().int().min(0).optional(),
+    /**
+     * An active that has made no progress for this long (no fetch answered by Kafka, or tasks that
+     * keep failing) hands its lease to a standby that can reach Kafka. @default 2000
+     */
+    progressTimeout: positiveInt.default(2000),
     /** The address other instances and `sluice status` use for this one. @default http://<hostname>:<http port> */
     advertisedAddress: z.string().optional(),
   })

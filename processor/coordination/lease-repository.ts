@@ -1,6 +1,10 @@
 /**
  * Every SQL statement about leases and members, one function each. Times come from the
  * database clock (now()) only, never from comparing the clocks of different machines.
+ *
+ * A lease is taken from another holder only after a full TTL without renewal *while the database
+ * was up*: the holder could not renew while Postgres was down, so after a restart every holder
+ * gets a TTL of grace (pg_postmaster_start_time()) before anyone may take its lease.
  */
 import type pg from 'pg';
 import { assertSchemaName } from './migrator.ts';
@@ -18,10 +22,13 @@ export interface LeaseRow {
 
 export interface MemberRow {
   instanceId: string;
+  /** The member's own slot (it may hold borrowed leases of other slots too). */
   slot: number;
-  role: 'active' | 'standby' | 'starting';
+  role: 'starting' | 'standby' | 'taking-over' | 'active' | 'demoting';
   address: string | null;
   changelogLag: number | null;
+  /** Whether the member can reach Kafka now. */
+  kafkaOk: boolean;
   ageMs: number;
 }
 
@@ -34,6 +41,19 @@ export interface LeaseRepository {
     holder: string,
     address: string,
     ttlMs: number,
+  ): Promise<number | undefined>;
+  /**
+   * Takes another slot's lease for an active of a different slot: only when it has been free (or
+   * expired) for `delayMs` longer than an own-slot instance would wait, and no live member of that
+   * slot exists (seen within the TTL). Returns the new epoch, or undefined.
+   */
+  borrow(
+    appId: string,
+    slot: number,
+    holder: string,
+    address: string,
+    ttlMs: number,
+    delayMs: number,
   ): Promise<number | undefined>;
   /** Renews a lease we hold at `epoch`; undefined means we do not hold it any more. */
   renew(
@@ -51,44 +71,76 @@ export interface LeaseRepository {
   members(appId: string): Promise<MemberRow[]>;
 }
 
-export function createLeaseRepository(pool: pg.Pool, schema: string): LeaseRepository {
+/**
+ * @param queryTimeoutMs bound of every lease and member statement (the lease path must never wait
+ *   longer than a heartbeat on a database that does not answer); none when unset.
+ */
+export function createLeaseRepository(
+  pool: pg.Pool,
+  schema: string,
+  queryTimeoutMs?: number,
+): LeaseRepository {
   const s = assertSchemaName(schema);
+  const query = <R extends pg.QueryResultRow>(text: string, values: unknown[], timeoutMs = queryTimeoutMs) =>
+    pool.query<R>({ text, values, query_timeout: timeoutMs } as pg.QueryConfig);
+  // the holder may be taken over: no renewal for a TTL, and the database up for a TTL at least
+  const expired = (ttlParam: string) =>
+    `renewed_at < now() - make_interval(secs => ${ttlParam} / 1000.0)
+     AND pg_postmaster_start_time() < now() - make_interval(secs => ${ttlParam} / 1000.0)`;
   return {
     async ensureSlots(appId, slots) {
-      await pool.query(
+      await query(
         `INSERT INTO ${s}.leases (app_id, slot) SELECT $1, generate_series(0, $2 - 1) ON CONFLICT DO NOTHING`,
         [appId, slots],
       );
     },
 
     async acquire(appId, slot, holder, address, ttlMs) {
-      const { rows } = await pool.query<{ epoch: string }>(
+      const { rows } = await query<{ epoch: string }>(
         `UPDATE ${s}.leases
-            SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now()
+            SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now(), released_at = NULL
           WHERE app_id = $1 AND slot = $2
-            AND (holder IS NULL OR renewed_at < now() - make_interval(secs => $5 / 1000.0))
+            AND (holder IS NULL OR (${expired('$5')}))
         RETURNING epoch`,
         [appId, slot, holder, address, ttlMs],
       );
       return rows[0] ? Number(rows[0].epoch) : undefined;
     },
 
+    async borrow(appId, slot, holder, address, ttlMs, delayMs) {
+      const { rows } = await query<{ epoch: string }>(
+        `UPDATE ${s}.leases
+            SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now(), released_at = NULL
+          WHERE app_id = $1 AND slot = $2
+            AND (CASE WHEN holder IS NULL
+                      THEN coalesce(released_at, '-infinity') < now() - make_interval(secs => $6 / 1000.0)
+                      ELSE ${expired('($5 + $6)')} END)
+            AND NOT EXISTS (
+              SELECT 1 FROM ${s}.members
+               WHERE app_id = $1 AND slot = $2 AND instance_id <> $3
+                 AND seen_at > now() - make_interval(secs => $5 / 1000.0))
+        RETURNING epoch`,
+        [appId, slot, holder, address, ttlMs, delayMs],
+      );
+      return rows[0] ? Number(rows[0].epoch) : undefined;
+    },
+
     async renew(appId, slot, holder, epoch, timeoutMs) {
-      const { rows } = await pool.query<{ epoch: string }>({
-        text: `UPDATE ${s}.leases SET renewed_at = now()
-                WHERE app_id = $1 AND slot = $2 AND holder = $3 AND epoch = $4
-              RETURNING epoch`,
-        values: [appId, slot, holder, epoch],
-        // a renewal that does not answer in time counts as lost (see lease.ts)
-        query_timeout: timeoutMs,
-      } as pg.QueryConfig);
+      const { rows } = await query<{ epoch: string }>(
+        `UPDATE ${s}.leases SET renewed_at = now()
+          WHERE app_id = $1 AND slot = $2 AND holder = $3 AND epoch = $4
+        RETURNING epoch`,
+        [appId, slot, holder, epoch],
+        // a renewal that does not answer in time counts as failed (see lease.ts)
+        timeoutMs,
+      );
       return rows[0] ? Number(rows[0].epoch) : undefined;
     },
 
     async release(appId, slot, holder, epoch) {
-      const { rows } = await pool.query(
+      const { rows } = await query(
         `WITH released AS (
-           UPDATE ${s}.leases SET holder = NULL, holder_address = NULL, renewed_at = NULL
+           UPDATE ${s}.leases SET holder = NULL, holder_address = NULL, renewed_at = NULL, released_at = now()
             WHERE app_id = $1 AND slot = $2 AND holder = $3 AND epoch = $4
            RETURNING slot)
          SELECT pg_notify('${leaseChannel}', $1 || ':' || slot) FROM released`,
@@ -98,7 +150,7 @@ export function createLeaseRepository(pool: pg.Pool, schema: string): LeaseRepos
     },
 
     async leases(appId) {
-      const { rows } = await pool.query<{
+      const { rows } = await query<{
         slot: number;
         holder: string | null;
         holder_address: string | null;
@@ -120,32 +172,38 @@ export function createLeaseRepository(pool: pg.Pool, schema: string): LeaseRepos
     },
 
     async upsertMember(appId, member) {
-      await pool.query(
-        `INSERT INTO ${s}.members (app_id, instance_id, slot, role, address, changelog_lag, seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6, now())
+      await query(
+        `INSERT INTO ${s}.members (app_id, instance_id, slot, role, address, changelog_lag, kafka_ok, seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now())
          ON CONFLICT (app_id, instance_id) DO UPDATE
-            SET slot = $3, role = $4, address = $5, changelog_lag = $6, seen_at = now()`,
-        [appId, member.instanceId, member.slot, member.role, member.address, member.changelogLag],
+            SET slot = $3, role = $4, address = $5, changelog_lag = $6, kafka_ok = $7, seen_at = now()`,
+        [
+          appId,
+          member.instanceId,
+          member.slot,
+          member.role,
+          member.address,
+          member.changelogLag,
+          member.kafkaOk,
+        ],
       );
     },
 
     async removeMember(appId, instanceId) {
-      await pool.query(`DELETE FROM ${s}.members WHERE app_id = $1 AND instance_id = $2`, [
-        appId,
-        instanceId,
-      ]);
+      await query(`DELETE FROM ${s}.members WHERE app_id = $1 AND instance_id = $2`, [appId, instanceId]);
     },
 
     async members(appId) {
-      const { rows } = await pool.query<{
+      const { rows } = await query<{
         instance_id: string;
         slot: number;
         role: MemberRow['role'];
         address: string | null;
         changelog_lag: string | null;
+        kafka_ok: boolean;
         age_ms: number;
       }>(
-        `SELECT instance_id, slot, role, address, changelog_lag,
+        `SELECT instance_id, slot, role, address, changelog_lag, kafka_ok,
                 (EXTRACT(EPOCH FROM now() - seen_at) * 1000)::float8 AS age_ms
            FROM ${s}.members WHERE app_id = $1 ORDER BY slot, role, instance_id`,
         [appId],
@@ -156,6 +214,7 @@ export function createLeaseRepository(pool: pg.Pool, schema: string): LeaseRepos
         role: row.role,
         address: row.address,
         changelogLag: row.changelog_lag === null ? null : Number(row.changelog_lag),
+        kafkaOk: row.kafka_ok,
         ageMs: Math.round(row.age_ms),
       }));
     },

@@ -1,10 +1,19 @@
 /**
- * The active's hold on its slot's lease: renews every heartbeat interval and says whether the
- * holder may still commit. Lost when a renewal finds another holder, or when no renewal has
- * succeeded for a TTL while Postgres answered or stayed silent. When Postgres refuses
- * connections (it is down: nobody can take the lease) the holder keeps going and keeps trying.
- * Elapsed time is measured on this machine only; the database decides expiry with its own clock.
+ * The holder's side of one slot lease, as a state machine:
+ *
+ *   held ──► degraded (a renewal failed: refused, unreachable, timed out) ──► held (renewed again)
+ *     │          │
+ *     └──────────┴──► lost (Postgres says another instance holds it)  |  released (we gave it up)
+ *
+ * The holder renews every heartbeat interval, from the moment it acquired the lease. It may
+ * commit only while its last renewal that Postgres confirmed was *sent* less than a TTL ago by
+ * this machine's clock: Postgres stamped that renewal later than we sent it, so our deadline
+ * always falls before the database's, whatever the reason renewals stopped. "Postgres is down for
+ * everybody" is never assumed (when only this instance is cut off, a standby takes the lease
+ * after the TTL). A degraded lease whose deadline passed stays ours until Postgres answers: a
+ * renewal then either confirms it (nobody took it, e.g. after a database restart) or loses it.
  */
+import { type Clock, systemClock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';
 import type { LeaseRepository } from './lease-repository.ts';
 
@@ -14,25 +23,30 @@ export interface LeaseSettings {
   ttlMs: number;
 }
 
+export type LeaseState = 'held' | 'degraded' | 'lost' | 'released';
+
+const transitions: Record<LeaseState, readonly LeaseState[]> = {
+  held: ['degraded', 'lost', 'released'],
+  degraded: ['held', 'lost', 'released'],
+  lost: [],
+  released: [],
+};
+
 export interface HeldLease {
+  readonly slot: number;
   readonly epoch: number;
-  /** True while the holder may commit: renewed within the TTL, or Postgres is down. */
+  state(): LeaseState;
+  /** True while the holder may commit: held or degraded, and within a TTL of the last confirmed renewal. */
   canCommit(): boolean;
-  isLost(): boolean;
-  /** Called once when the lease is lost. */
+  /** Called once when the lease is lost (not when it is released). */
   onLost(listener: (reason: string) => void): void;
-  /** Stops renewing and gives the lease up (clean shutdown). */
+  /** Stops renewing and gives the lease up, so a standby takes over at once (clean hand-over). */
   release(): Promise<void>;
-  /** Stops renewing without releasing (the lease then expires). */
-  stop(): void;
 }
 
-const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
-
-/** Postgres is down (refuses connections, shutting down), as opposed to slow or unreachable in silence. */
-export function isPostgresDown(error: unknown): boolean {
-  const code = (error as { code?: string })?.code;
-  return code !== undefined && unreachableCodes.has(code);
+/** A renewal must answer well within one heartbeat, so a slow database cannot delay the next. */
+export function leaseQueryTimeoutMs(settings: LeaseSettings): number {
+  return Math.max(100, Math.floor(settings.heartbeatIntervalMs * 0.8));
 }
 
 export function holdLease(options: {
@@ -41,78 +55,81 @@ export function holdLease(options: {
   slot: number;
   holder: string;
   epoch: number;
+  /** When the acquiring statement was sent (clock.now()): the lease is confirmed as of then. */
+  acquiredAt: number;
   settings: LeaseSettings;
   logger: Logger;
+  clock?: Clock;
 }): HeldLease {
-  const { repository, appId, slot, holder, epoch, settings, logger } = options;
-  let lastRenewed = performance.now();
-  let postgresDown = false;
-  let lost = false;
-  let stopped = false;
-  const listeners: ((reason: string) => void)[] = [];
+  const { repository, appId, slot, holder, epoch, settings } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.logger.child({ slot, epoch });
+  let state: LeaseState = 'held';
+  let confirmedAt = options.acquiredAt;
+  let expiryLogged = false;
+  let renewing = false;
+  const lostListeners: ((reason: string) => void)[] = [];
 
-  const lose = (reason: string) => {
-    if (lost) return;
-    lost = true;
-    clearInterval(timer);
-    logger.warn({ slot, epoch, reason }, 'lease lost');
-    for (const listener of listeners) listener(reason);
+  const become = (next: LeaseState, reason: string) => {
+    if (!transitions[state].includes(next))
+      throw new Error(`lease ${slot}: illegal transition ${state} → ${next}`);
+    log.info({ from: state, to: next, reason }, `lease ${next}`);
+    state = next;
   };
+  const isOver = () => state === 'lost' || state === 'released';
+  const withinTtl = () => clock.now() - confirmedAt < settings.ttlMs;
 
   const renew = async () => {
-    if (lost || stopped) return;
-    const elapsed = performance.now() - lastRenewed;
+    const sentAt = clock.now();
     try {
-      const renewed = await repository.renew(
-        appId,
-        slot,
-        holder,
-        epoch,
-        Math.max(200, settings.ttlMs - elapsed),
-      );
-      if (renewed === undefined) return lose('another instance holds the lease');
-      lastRenewed = performance.now();
-      if (postgresDown) logger.info({ slot }, 'Postgres is back: lease renewed');
-      postgresDown = false;
-    } catch (error) {
-      if (isPostgresDown(error)) {
-        if (!postgresDown)
-          logger.warn({ slot, err: error }, 'Postgres is down: continuing as active, retrying');
-        postgresDown = true;
+      const renewed = await repository.renew(appId, slot, holder, epoch, leaseQueryTimeoutMs(settings));
+      if (isOver()) return;
+      if (renewed === undefined) {
+        timer.cancel();
+        become('lost', 'another instance holds the lease');
+        for (const listener of lostListeners) listener('another instance holds the lease');
         return;
       }
-      postgresDown = false;
-      if (performance.now() - lastRenewed >= settings.ttlMs)
-        lose(`no renewal for ${settings.ttlMs} ms (${String(error)})`);
+      confirmedAt = sentAt;
+      expiryLogged = false;
+      if (state === 'degraded') become('held', 'renewed again');
+    } catch (error) {
+      if (isOver()) return;
+      if (state === 'held') {
+        log.warn({ err: error }, 'cannot renew the lease; committing until it would expire, retrying');
+        become('degraded', (error as Error).message ?? String(error));
+      }
+      if (!withinTtl() && !expiryLogged) {
+        expiryLogged = true;
+        log.warn(
+          { ttlMs: settings.ttlMs },
+          'lease expired by our clock: no more commits until Postgres confirms it is still ours',
+        );
+      }
     }
   };
 
-  let renewing = false;
-  const timer = setInterval(() => {
-    if (renewing) return;
+  const timer = clock.every(settings.heartbeatIntervalMs, () => {
+    if (renewing || isOver()) return;
     renewing = true;
-    renew().finally(() => {
+    void renew().finally(() => {
       renewing = false;
     });
-  }, settings.heartbeatIntervalMs);
-  timer.unref();
+  });
 
   return {
+    slot,
     epoch,
-    canCommit: () => !lost && (postgresDown || performance.now() - lastRenewed < settings.ttlMs),
-    isLost: () => lost,
-    onLost: (listener) => void listeners.push(listener),
+    state: () => state,
+    canCommit: () => !isOver() && withinTtl(),
+    onLost: (listener) => void lostListeners.push(listener),
     async release() {
-      stopped = true;
-      clearInterval(timer);
-      if (lost) return;
+      if (isOver()) return;
+      timer.cancel();
+      become('released', 'given up');
       await repository.release(appId, slot, holder, epoch).catch((error) => {
-        logger.warn({ slot, err: error }, 'could not release the lease; it will expire');
+        log.warn({ err: error }, 'could not release the lease; it will expire');
       });
-    },
-    stop() {
-      stopped = true;
-      clearInterval(timer);
     },
   };
 }

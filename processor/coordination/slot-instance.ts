@@ -1,47 +1,50 @@
 /**
- * A processor instance started for one slot: it is the slot's active (holds the lease, consumes,
- * commits) or a standby (follows the slot's changelogs, waits for the lease). The lease in
- * PostgreSQL says who should be active; Kafka's fencing keeps a stale active from committing.
+ * A processor instance of one slot (cluster mode). The slot's lease in PostgreSQL is the only
+ * owner of the slot's partitions: its holder reads them itself and commits offsets to the app's
+ * group id (which has no members), so failover is detection (the TTL) + fencing + the first
+ * commit, with no Kafka rebalance anywhere. Kafka's transactional fencing keeps a stale holder
+ * from committing.
  *
- *   starting ──► standby ◄──► active ──► stopped
- *       └────────────────────────┘
+ * Roles (slot-role.ts): a standby tails the slot's changelogs and polls for the lease; the
+ * holder is active. An active also borrows the lease of a slot that has had no live instance
+ * for the takeover delay, and hands it back when an instance of that slot appears. An active
+ * that makes no progress (cut off from Kafka, tasks failing) hands its lease to a standby that
+ * can reach Kafka.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
+import { type Clock, systemClock } from '../../common/clock.ts';
 import type { TransactionalProducer } from '../../common/kafka/index.ts';
-import { type ActiveProcessing, startActive } from '../active.ts';
+import { type ActiveProcessing, startAssignedProcessing } from '../active.ts';
 import type { ProcessorRuntime } from '../runtime.ts';
 import { type ChangelogTailer, startChangelogTailer } from '../standby/changelog-tailer.ts';
+import type { KeyValueStore } from '../state/store.ts';
 import { changelogTopic, transactionalId } from '../topics.ts';
-import { type HeldLease, holdLease } from './lease.ts';
-import { createLeaseRepository, leaseChannel } from './lease-repository.ts';
+import { type HeldLease, holdLease, type LeaseSettings, leaseQueryTimeoutMs } from './lease.ts';
+import { createLeaseRepository, type LeaseRepository, type MemberRow } from './lease-repository.ts';
 import { migrate } from './migrator.ts';
-import { slotAssignmentStrategy } from './slot-assignment.ts';
-
-export type Role = 'starting' | 'standby' | 'active' | 'stopped';
-
-const transitions: Record<Role, readonly Role[]> = {
-  starting: ['standby', 'active', 'stopped'],
-  standby: ['active', 'stopped'],
-  active: ['standby', 'stopped'],
-  stopped: [],
-};
+import { createProgressWatch, type ProgressWatch } from './progress-watch.ts';
+import { listenForReleases } from './release-listener.ts';
+import { createSlotRoleMachine, type SlotRole, slotRoles } from './slot-role.ts';
 
 export interface SlotInstance {
   readonly instanceId: string;
   readonly slot: number;
-  role(): Role;
+  role(): SlotRole;
+  /** The epoch of this instance's own slot lease while it holds it. */
   epoch(): number | undefined;
-  /** The active processing while active. */
+  /** Slots whose leases this instance holds (its own first), with their epochs. */
+  heldSlots(): { slot: number; epoch: number; borrowed: boolean }[];
+  /** The active processing while this instance holds leases. */
   active(): ActiveProcessing | undefined;
-  /** The HTTP address of the active owning a partition (its slot's lease holder). */
+  /** The HTTP address of the instance owning a partition (its slot's lease holder). */
   ownerAddress(partition: number): Promise<string | undefined>;
   /** A standby's store for one of its slot's partitions (state queries with allowStale). */
-  standbyStore(partition: number): import('../state/store.ts').KeyValueStore | undefined;
+  standbyStore(partition: number): KeyValueStore | undefined;
   /** Standby: changelog records behind; active: 0. */
   lag(): Promise<number | undefined>;
-  /** Clean stop: an active commits, leaves the group and releases the lease (notifying standbys). */
+  /** Clean stop: an active commits and releases its leases (notifying standbys at once). */
   stop(): Promise<void>;
 }
 
@@ -58,121 +61,213 @@ export function resolveSlot(slot: number | 'auto', slots: number, host = hostnam
   return Number(ordinal[1]) % slots;
 }
 
+interface HeldSlot {
+  slot: number;
+  lease: HeldLease;
+  partitions: number[];
+  borrowed: boolean;
+}
+
+/** How long demotion waits for Kafka clients to close before the standby starts anyway. */
+const closeBoundMs = 5000;
+
 export async function startSlotInstance(
   runtime: ProcessorRuntime,
-  options: { address: string; pool: pg.Pool },
+  options: { address: string; pool: pg.Pool; onFatalError: (error: unknown) => void; clock?: Clock },
 ): Promise<SlotInstance> {
   const { address, pool } = options;
-  const { config, logger, appId, kafka, admin, compiled } = runtime;
+  const clock = options.clock ?? systemClock;
+  const { config, logger, appId, kafka, admin, compiled, metrics } = runtime;
   const cluster = config.cluster;
   const slots = cluster.slots;
   const slot = resolveSlot(cluster.slot, slots);
   const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = logger.child({ slot, instance: instanceId });
-  const settings = {
+  const settings: LeaseSettings = {
     heartbeatIntervalMs: cluster.heartbeatInterval,
     ttlMs: cluster.heartbeatInterval * cluster.heartbeatMaxRetry,
   };
+  const takeoverDelayMs = cluster.takeoverDelay ?? settings.ttlMs;
   await migrate(pool, config.database.schema);
-  const repository = createLeaseRepository(pool, config.database.schema);
-  await repository.ensureSlots(appId, slots);
-  const slotPartitions = Array.from({ length: runtime.sourcePartitions }, (_, p) => p).filter(
-    (p) => p % slots === slot,
+  const repository: LeaseRepository = createLeaseRepository(
+    pool,
+    config.database.schema,
+    leaseQueryTimeoutMs(settings),
   );
+  await repository.ensureSlots(appId, slots);
+  const partitionsOf = (of: number) =>
+    Array.from({ length: runtime.sourcePartitions }, (_, p) => p).filter((p) => p % slots === of);
+  const storeName = compiled.grouping?.store;
 
-  let role: Role = 'starting';
-  let lease: HeldLease | undefined;
+  const role = createSlotRoleMachine(({ from, to, reason }) => {
+    log.info({ from, to, reason, epoch: held.get(slot)?.lease.epoch }, `now ${to}`);
+    for (const name of slotRoles) metrics.role.set({ role: name }, name === to ? 1 : 0);
+    metrics.leaseEpoch.set(held.get(slot)?.lease.epoch ?? 0);
+  });
+  const held = new Map<number, HeldSlot>();
   let active: ActiveProcessing | undefined;
   let tailer: ChangelogTailer | undefined;
+  let tailerStarting: Promise<void> | undefined;
+  let watch: ProgressWatch | undefined;
+  let lastStalledMs = 0;
+  let stopping = false;
+
   let queue: Promise<unknown> = Promise.resolve();
-  const serially = (work: () => Promise<void>) => {
+  /** Role changes run one at a time, in the order asked. */
+  const serially = (what: string, work: () => Promise<void>) => {
     const next = queue.then(work);
-    queue = next.catch((error) => log.error({ err: error }, 'role change failed'));
+    queue = next.catch((error) => log.error({ err: error }, `${what} failed`));
     return next;
   };
-  const become = (next: Role) => {
-    if (!transitions[role].includes(next))
-      throw new Error(`slot ${slot}: illegal transition ${role} → ${next}`);
-    log.info({ from: role, to: next, epoch: lease?.epoch }, `now ${next}`);
-    runtime.metrics.role.set({ role }, 0);
-    role = next;
-    runtime.metrics.role.set({ role: next }, 1);
-    runtime.metrics.leaseEpoch.set(next === 'active' ? (lease?.epoch ?? 0) : 0);
+  const updateHeldGauge = () => {
+    const borrowed = [...held.values()].filter((entry) => entry.borrowed).length;
+    metrics.leasesHeld.set({ kind: 'own' }, held.size - borrowed);
+    metrics.leasesHeld.set({ kind: 'borrowed' }, borrowed);
   };
 
-  const becomeStandby = async () => {
-    const store = compiled.grouping?.store;
-    if (store) {
-      tailer = await startChangelogTailer({
-        kafka,
-        admin,
-        appId,
-        store,
-        changelogTopic: changelogTopic(appId, store),
-        partitions: slotPartitions,
-        stateDir: config.processor.stateDir,
-        logger: log,
-      });
-    }
-    if (role !== 'standby') become('standby');
-  };
-
-  const becomeActive = async (epoch: number) => {
-    await tailer?.stop();
-    tailer = undefined;
-    const held = holdLease({ repository, appId, slot, holder: instanceId, epoch, settings, logger: log });
-    lease = held;
-    // queued behind this takeover: a loss during it demotes right after
-    held.onLost(() => void serially(() => demote(held)));
-    const fenced = new Map<number, TransactionalProducer>();
-    try {
-      // fence the previous active's producers now, before the group hands the partitions over
-      if (config.processor.guarantee === 'exactly_once') {
-        await Promise.all(
-          slotPartitions.map(async (partition) => {
-            fenced.set(
-              partition,
-              await kafka.createTransactionalProducer(
-                transactionalId(appId, compiled.source.topic, partition),
-              ),
-            );
-          }),
-        );
+  // ── standby ────────────────────────────────────────────────────────────────────────────────
+  /** Follows the slot's changelogs in the background, retrying until the stores can be opened. */
+  const startTailer = () => {
+    if (!storeName || tailer || tailerStarting) return;
+    tailerStarting = (async () => {
+      while (!stopping && (role.current() === 'standby' || role.current() === 'starting')) {
+        try {
+          tailer = await startChangelogTailer({
+            kafka,
+            admin,
+            appId,
+            store: storeName,
+            changelogTopic: changelogTopic(appId, storeName),
+            partitions: partitionsOf(slot),
+            stateDir: config.processor.stateDir,
+            logger: log,
+          });
+          // became active (or stopped) while it started: it is not needed any more
+          if (role.current() !== 'standby' && role.current() !== 'starting') await stopTailer();
+          return;
+        } catch (error) {
+          log.warn({ err: error }, 'standby cannot follow the changelog yet; retrying in 1 s');
+          await new Promise((resolve) => clock.after(1000, () => resolve(undefined)));
+        }
       }
-      active = await startActive(runtime, {
-        strategy: slotAssignmentStrategy({ slot, epoch }, slots),
-        epoch: () => epoch,
-        canCommit: () => held.canCommit(),
-        fencedProducers: fenced,
-        onFatalError: (error) => {
-          log.fatal({ err: error }, 'the consumer stopped and will not recover: exiting');
-          process.exit(1);
-        },
-      });
-    } catch (error) {
-      // never sit on a lease without processing: give it back so this or another standby retries
-      log.error({ err: error, epoch }, 'taking over failed: releasing the lease and waiting as a standby');
-      await Promise.all([...fenced.values()].map((producer) => producer.disconnect().catch(() => undefined)));
-      await held.release();
-      lease = undefined;
-      await becomeStandby();
-      return;
-    }
-    become('active');
+    })().finally(() => {
+      tailerStarting = undefined;
+    });
+  };
+  const stopTailer = async () => {
+    const stopped = tailer;
+    tailer = undefined;
+    await stopped?.stop();
+  };
+  /** A standby takes the lease only when it can reach Kafka (it would do no better otherwise). */
+  const standbyCanReachKafka = () => {
+    if (!storeName) return true;
+    const fetched = tailer?.lastFetchAt();
+    return fetched !== undefined && clock.now() - fetched < cluster.progressTimeout;
   };
 
-  /** The lease is gone: stop processing at once (nothing uncommitted is committed) and wait as a standby. */
-  const demote = async (held: HeldLease) => {
-    if (role !== 'active' || lease !== held) return;
-    await active?.stop({ commit: false });
-    active = undefined;
-    lease = undefined;
-    await becomeStandby();
+  // ── active ─────────────────────────────────────────────────────────────────────────────────
+  const fence = async (partitions: readonly number[]) => {
+    const fenced = new Map<number, TransactionalProducer>();
+    if (config.processor.guarantee !== 'exactly_once') return fenced;
+    try {
+      await Promise.all(
+        partitions.map(async (partition) => {
+          fenced.set(
+            partition,
+            await kafka.createTransactionalProducer(transactionalId(appId, compiled.source.topic, partition)),
+          );
+        }),
+      );
+      return fenced;
+    } catch (error) {
+      await Promise.all([...fenced.values()].map((producer) => producer.disconnect().catch(() => undefined)));
+      throw error;
+    }
+  };
+
+  const ensureActive = async () => {
+    active ??= await startAssignedProcessing(runtime, {
+      clock,
+      onFatalError: options.onFatalError,
+      onFirstCommit: (partition, ms) => log.info({ partition, ms }, 'takeover step: first commit'),
+    });
+    return active;
+  };
+
+  /** Logs when every task of a newly held slot runs, with the time since the lease was acquired. */
+  const reportWhenRunning = (entry: HeldSlot, acquiredAt: number) => {
+    const kind = entry.borrowed ? 'borrowed' : 'own';
+    const check = clock.every(50, () => {
+      if (held.get(entry.slot) !== entry || !active) return check.cancel();
+      const running = new Set(active.manager.running());
+      if (!entry.partitions.every((partition) => running.has(partition))) return;
+      check.cancel();
+      const ms = Math.round(clock.now() - acquiredAt);
+      metrics.takeoverSeconds.observe({ kind }, ms / 1000);
+      log.info({ takenSlot: entry.slot, ms }, 'takeover step: every task restored and running');
+    });
+  };
+
+  /** Takes up a slot whose lease was just acquired: fence, then process its partitions. */
+  const takeUp = async (of: number, epoch: number, acquiredAt: number, borrowed: boolean) => {
+    const lease = holdLease({
+      repository,
+      appId,
+      slot: of,
+      holder: instanceId,
+      epoch,
+      acquiredAt,
+      settings,
+      logger: log,
+      clock,
+    });
+    const entry: HeldSlot = { slot: of, lease, partitions: partitionsOf(of), borrowed };
+    held.set(of, entry);
+    updateHeldGauge();
+    lease.onLost((reason) => {
+      void serially('giving up a lost lease', () =>
+        of === slot
+          ? demote(`lease lost: ${reason}`, { release: false })
+          : dropBorrowed(entry, { commit: false }),
+      );
+    });
+    const step = (name: string) =>
+      log.info({ takenSlot: of, epoch, ms: Math.round(clock.now() - acquiredAt) }, `takeover step: ${name}`);
+    step('lease acquired, renewing');
+    try {
+      if (!borrowed) {
+        await stopTailer();
+        step('tailer stopped');
+      }
+      const fenced = await fence(entry.partitions);
+      step('fenced');
+      const processing = await ensureActive();
+      if (lease.state() === 'lost') throw new Error('the lease was lost during the takeover');
+      processing.own(
+        entry.partitions,
+        { epoch: () => lease.epoch, canCommit: () => lease.canCommit() },
+        fenced,
+      );
+      step('tasks started (restoring, then reading from the committed offsets)');
+      reportWhenRunning(entry, acquiredAt);
+      metrics.takeovers.inc({ kind: borrowed ? 'borrowed' : 'own' });
+    } catch (error) {
+      log.error({ err: error, takenSlot: of, epoch }, 'taking over failed: releasing the lease');
+      held.delete(of);
+      updateHeldGauge();
+      await active?.disown(entry.partitions, { commit: false });
+      await lease.release();
+      throw error;
+    }
   };
 
   const tryAcquire = () =>
-    serially(async () => {
-      if (role !== 'standby' && role !== 'starting') return;
+    serially('checking the lease', async () => {
+      const current = role.current();
+      if (stopping || (current !== 'standby' && current !== 'starting')) return;
+      if (current === 'standby' && !standbyCanReachKafka()) return;
+      const sentAt = clock.now();
       let epoch: number | undefined;
       try {
         epoch = await repository.acquire(appId, slot, instanceId, address, settings.ttlMs);
@@ -180,97 +275,201 @@ export async function startSlotInstance(
         log.warn({ err: error }, 'cannot reach Postgres to check the lease');
         return;
       }
-      if (epoch !== undefined) await becomeActive(epoch);
+      if (epoch === undefined) return;
+      role.to('taking-over', `lease acquired at epoch ${epoch}`);
+      try {
+        await takeUp(slot, epoch, sentAt, false);
+      } catch {
+        await stopActiveIfIdle();
+        role.to('standby', 'the takeover failed');
+        startTailer();
+        return;
+      }
+      watch = createProgressWatch({ clock, intervalMs: settings.heartbeatIntervalMs });
+      role.to('active', 'slot taken over');
     });
 
-  // standbys hear a released lease at once; polling covers expiry and lost notifications
-  const listener = listenForReleases(config.database.url, appId, slot, () => void tryAcquire(), log);
-  const poll = setInterval(() => void tryAcquire(), cluster.eventPollingInterval);
-  poll.unref();
+  const stopActiveIfIdle = async () => {
+    if (held.size > 0 || !active) return;
+    const stopping = active;
+    active = undefined;
+    await boundedClose(stopping.stop({ commit: false }));
+  };
+
+  const boundedClose = async (closing: Promise<void>) => {
+    const timedOut = await Promise.race([
+      closing.then(() => false),
+      new Promise<boolean>((resolve) => clock.after(closeBoundMs, () => resolve(true))),
+    ]).catch(() => false);
+    if (timedOut)
+      log.warn({ boundMs: closeBoundMs }, 'Kafka clients still closing; going on without waiting');
+  };
+
+  /**
+   * The own lease is gone (lost) or given away (release): commits stop at once (a lost lease
+   * refuses them; released ones too), the role says so, and the Kafka clients close in the
+   * background, bounded, before the instance follows the changelog again as a standby.
+   */
+  const demote = async (reason: string, { release }: { release: boolean }) => {
+    const current = role.current();
+    if (current !== 'active' && current !== 'taking-over') return;
+    role.to('demoting', reason);
+    watch = undefined;
+    const leases = [...held.values()];
+    held.clear();
+    updateHeldGauge();
+    // borrowed slots go back to the pool: another active may borrow them after the delay
+    await Promise.all(
+      leases.filter((entry) => release || entry.borrowed).map((entry) => entry.lease.release()),
+    );
+    const stopping = active;
+    active = undefined;
+    if (stopping) await boundedClose(stopping.stop({ commit: false }));
+    role.to('standby', 'demoted');
+    startTailer();
+  };
+
+  const dropBorrowed = async (entry: HeldSlot, { commit }: { commit: boolean }) => {
+    if (held.get(entry.slot) !== entry) return;
+    held.delete(entry.slot);
+    updateHeldGauge();
+    await active?.disown(entry.partitions, { commit });
+    await entry.lease.release();
+    log.info(
+      { borrowedSlot: entry.slot, commit },
+      commit ? 'borrowed slot handed back' : 'borrowed slot dropped',
+    );
+  };
+
+  /** Every heartbeat while active: progress, borrowing free slots and handing borrowed ones back. */
+  const superviseActive = () =>
+    serially('supervising the active', async () => {
+      if (stopping || role.current() !== 'active' || !active || !watch) return;
+      const stalledMs = watch.check({
+        lastFetchAt: active.lastFetchAt(),
+        failingSince: active.manager.failingSince(),
+      });
+      lastStalledMs = stalledMs;
+      metrics.noProgressSeconds.set(stalledMs / 1000);
+      let members: MemberRow[];
+      try {
+        members = await repository.members(appId);
+      } catch {
+        return; // Postgres unreachable: the lease machine handles it
+      }
+      const live = members.filter(
+        (member) => member.instanceId !== instanceId && member.ageMs < settings.ttlMs,
+      );
+      if (stalledMs > cluster.progressTimeout) {
+        const better = live.find(
+          (member) => member.slot === slot && member.role === 'standby' && member.kafkaOk,
+        );
+        if (better) {
+          log.warn(
+            { stalledMs, standby: better.instanceId },
+            'no progress on the slot for longer than progressTimeout: handing the lease to a standby that reaches Kafka',
+          );
+          await demote('no progress', { release: true });
+          return;
+        }
+      }
+      for (const entry of [...held.values()].filter((candidate) => candidate.borrowed)) {
+        if (live.some((member) => member.slot === entry.slot)) await dropBorrowed(entry, { commit: true });
+      }
+      if (stalledMs > cluster.progressTimeout) return; // borrowing more would not help
+      for (let other = 0; other < slots; other++) {
+        if (other === slot || held.has(other) || live.some((member) => member.slot === other)) continue;
+        const sentAt = clock.now();
+        const epoch = await repository
+          .borrow(appId, other, instanceId, address, settings.ttlMs, takeoverDelayMs)
+          .catch(() => undefined);
+        if (epoch === undefined) continue;
+        log.warn({ borrowedSlot: other, epoch }, 'slot has no live instance: borrowing its lease');
+        await takeUp(other, epoch, sentAt, true).catch(() => undefined);
+      }
+    });
+
+  /** What this member tells the others: can it reach Kafka now? */
+  const kafkaOk = () => {
+    const current = role.current();
+    if (current === 'standby') return standbyCanReachKafka();
+    return current === 'active' && lastStalledMs <= cluster.progressTimeout;
+  };
 
   const reportMember = async () => {
-    const lag = role === 'standby' ? await tailer?.lag().catch(() => null) : 0;
-    runtime.metrics.standbyLag.set(lag ?? 0);
+    const current = role.current();
+    const lag = current === 'standby' ? await tailer?.lag().catch(() => null) : 0;
+    metrics.standbyLag.set(lag ?? 0);
     await repository
       .upsertMember(appId, {
         instanceId,
         slot,
-        role: role === 'stopped' ? 'standby' : role,
+        role: current === 'stopped' ? 'standby' : current,
         address,
         changelogLag: lag ?? null,
+        kafkaOk: kafkaOk(),
       })
       .catch(() => undefined);
   };
-  const memberTimer = setInterval(() => void reportMember(), cluster.heartbeatInterval);
-  memberTimer.unref();
 
-  await tryAcquire();
-  if (role === 'starting') await serially(becomeStandby);
+  // standbys hear a released lease at once; polling covers expiry and lost notifications
+  const listener = listenForReleases({
+    url: config.database.url,
+    appId,
+    onRelease: (released) => {
+      if (released === slot) void tryAcquire();
+    },
+    logger: log,
+    connectTimeoutMs: settings.ttlMs,
+  });
+  const timers = [
+    clock.every(cluster.eventPollingInterval, () => void tryAcquire()),
+    clock.every(settings.heartbeatIntervalMs, () => {
+      void reportMember();
+      void superviseActive();
+    }),
+  ];
+
   await reportMember();
+  await tryAcquire();
+  if (role.current() === 'starting') {
+    role.to('standby', 'the lease is held by another instance');
+    startTailer();
+  }
 
   return {
     instanceId,
     slot,
-    role: () => role,
-    epoch: () => lease?.epoch,
+    role: () => role.current(),
+    epoch: () => held.get(slot)?.lease.epoch,
+    heldSlots: () =>
+      [...held.values()]
+        .sort((a, b) => Number(a.borrowed) - Number(b.borrowed) || a.slot - b.slot)
+        .map(({ slot: of, lease, borrowed }) => ({ slot: of, epoch: lease.epoch, borrowed })),
     active: () => active,
     async ownerAddress(partition) {
       const leases = await repository.leases(appId).catch(() => []);
       return leases.find((lease) => lease.slot === partition % slots)?.holderAddress ?? undefined;
     },
-    standbyStore: (partition) => (role === 'standby' ? tailer?.storeFor(partition) : undefined),
-    lag: async () => (role === 'standby' ? tailer?.lag() : 0),
+    standbyStore: (partition) => (role.current() === 'standby' ? tailer?.storeFor(partition) : undefined),
+    lag: async () => (role.current() === 'standby' ? tailer?.lag() : 0),
     stop: () =>
-      serially(async () => {
-        if (role === 'stopped') return;
-        clearInterval(poll);
-        clearInterval(memberTimer);
+      serially('stopping', async () => {
+        if (stopping) return;
+        stopping = true;
+        for (const timer of timers) timer.cancel();
         await listener.close();
-        if (role === 'active') {
-          await active?.stop({ commit: true });
-          await lease?.release();
+        if (active) {
+          const leases = [...held.values()];
+          await active.stop({ commit: true });
+          active = undefined;
+          held.clear();
+          await Promise.all(leases.map((entry) => entry.lease.release()));
         }
-        await tailer?.stop();
-        become('stopped');
+        await tailerStarting;
+        await stopTailer();
+        role.to('stopped', 'shutdown');
         await repository.removeMember(appId, instanceId).catch(() => undefined);
       }),
-  };
-}
-
-/** LISTENs for lease releases of this slot, reconnecting when Postgres goes away. */
-function listenForReleases(
-  url: string,
-  appId: string,
-  slot: number,
-  onRelease: () => void,
-  log: ProcessorRuntime['logger'],
-): { close(): Promise<void> } {
-  let client: pg.Client | undefined;
-  let closed = false;
-  const connect = async () => {
-    if (closed) return;
-    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-    next.on('notification', (message) => {
-      if (message.payload === `${appId}:${slot}`) onRelease();
-    });
-    next.on('error', () => undefined);
-    next.on('end', () => {
-      if (!closed) setTimeout(() => void connect(), 1000).unref();
-    });
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${leaseChannel}`);
-      client = next;
-    } catch (error) {
-      log.debug({ err: error }, 'cannot LISTEN for lease releases yet; retrying');
-      await next.end().catch(() => undefined);
-    }
-  };
-  void connect();
-  return {
-    async close() {
-      closed = true;
-      await client?.end().catch(() => undefined);
-    },
   };
 }

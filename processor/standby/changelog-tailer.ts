@@ -1,11 +1,15 @@
 /**
  * A standby's warm state: follows its slot's changelog partitions (read_committed) into its own
  * RocksDB stores, exactly as a restore would, so that taking over only replays the last few
- * records. Reports how far behind the changelog end it is.
+ * records. Reports how far behind the changelog end it is, and whether it can reach Kafka.
+ *
+ * Stopping is final and bounded: once stop() resolves no batch is applied any more (the reader
+ * guarantees no callback after its stop) and the stores are closed.
  */
 import type { KafkaAdmin, KafkaClient } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { KeyValueStore } from '../state/store.ts';
+import { toStoreChanges } from '../state/store.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
 
 export interface ChangelogTailer {
@@ -13,6 +17,8 @@ export interface ChangelogTailer {
   storeFor(partition: number): KeyValueStore | undefined;
   /** Changelog records (offsets) not yet applied, summed over the slot's partitions. */
   lag(): Promise<number>;
+  /** When (performance.now()) Kafka last answered the tailer: this standby can reach it. */
+  lastFetchAt(): number | undefined;
   /** Stops following and closes the stores (they keep their positions). */
   stop(): Promise<void>;
 }
@@ -31,43 +37,39 @@ export async function startChangelogTailer(options: {
   const offsets = await admin.topicOffsets(changelogTopic);
   const stores = new Map<number, KeyValueStore>();
   const positions = new Map<number, string>();
-  for (const partition of partitions) {
-    const high = offsets.find((entry) => entry.partition === partition)?.high ?? '0';
-    const path = storePath(options.stateDir, options.appId, options.store, partition);
-    const opened = await openCheckedStore(path, { high }, logger.child({ partition }));
-    stores.set(partition, opened.store);
-    positions.set(
-      partition,
-      opened.from ?? offsets.find((entry) => entry.partition === partition)?.low ?? '0',
-    );
+  try {
+    for (const partition of partitions) {
+      const entry = offsets.find((candidate) => candidate.partition === partition);
+      const path = storePath(options.stateDir, options.appId, options.store, partition);
+      const opened = await openCheckedStore(path, { high: entry?.high ?? '0' }, logger.child({ partition }));
+      stores.set(partition, opened.store);
+      positions.set(partition, opened.from ?? entry?.low ?? '0');
+    }
+  } catch (error) {
+    await Promise.all([...stores.values()].map((store) => store.close()));
+    throw error;
   }
 
-  const abort = new AbortController();
-  const following = kafka
-    .readTopic({
-      topic: changelogTopic,
-      partitions,
-      from: positions,
-      until: 'follow',
-      isolation: 'read_committed',
-      signal: abort.signal,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      onPosition: (partition, next) => positions.set(partition, next),
-      onBatch: async (records, partition, next) => {
-        await stores.get(partition)!.write(
-          {
-            puts: records.filter((r) => r.value !== null).map((r) => [r.key!, r.value!] as const),
-            deletes: records.filter((r) => r.value === null).map((r) => r.key!),
-          },
-          next,
-        );
-      },
-    })
-    .catch((error) => logger.error({ err: error }, 'standby stopped following the changelog'));
+  const reader = kafka.createPartitionReader({
+    topic: changelogTopic,
+    isolation: 'read_committed',
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    async onBatch(batch) {
+      if (batch.records.length > 0) {
+        await stores
+          .get(batch.partition)!
+          .write(toStoreChanges(batch.records.map(changelogEntry)), batch.nextOffset);
+      }
+      positions.set(batch.partition, batch.nextOffset);
+    },
+    onFatalError: (error) => logger.error({ err: error }, 'standby stopped following the changelog'),
+  });
+  for (const [partition, position] of positions) reader.seek(partition, position);
   logger.info({ partitions }, 'standby following the changelog');
 
+  let stopping: Promise<void> | undefined;
   return {
-    storeFor: (partition) => stores.get(partition),
+    storeFor: (partition) => (stopping ? undefined : stores.get(partition)),
     async lag() {
       const ends = await admin.topicOffsets(changelogTopic);
       let lag = 0n;
@@ -78,10 +80,20 @@ export async function startChangelogTailer(options: {
       }
       return Number(lag);
     },
-    async stop() {
-      abort.abort();
-      await following;
-      await Promise.all([...stores.values()].map((store) => store.close()));
+    lastFetchAt: () => reader.lastFetchAt(),
+    stop() {
+      stopping ??= (async () => {
+        await reader.stop();
+        await Promise.all([...stores.values()].map((store) => store.close()));
+      })();
+      return stopping;
     },
   };
+}
+
+function changelogEntry(record: { key: Buffer | null; value: Buffer | null }): {
+  key: Buffer;
+  value: Buffer | null;
+} {
+  return { key: record.key!, value: record.value };
 }

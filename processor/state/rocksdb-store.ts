@@ -1,6 +1,10 @@
 /**
  * KeyValueStore on RocksDB (the `rocksdb` binding). Data keys live under prefix 0x01 and
  * metadata under 0x00, so no user key can overwrite the changelog position.
+ *
+ * The binding crashes the process (SIGSEGV) on an operation against a closed database, so the
+ * store refuses every call after close() with STORE_CLOSED, and close() waits for the operations
+ * already started.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,7 +55,15 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
   try {
     await promised((callback) => db.open({ createIfMissing: true }, callback));
   } catch (error) {
-    if (/lock/i.test((error as Error).message)) {
+    const message = (error as Error).message;
+    if (/lock hold by current process/i.test(message)) {
+      throw new SluiceError(
+        'STORE_IN_USE',
+        `the store ${path} is still open in this process (a previous task or standby for the partition has not closed it yet)`,
+        { cause: error },
+      );
+    }
+    if (/lock/i.test(message)) {
       throw new SluiceError(
         'STORE_IN_USE',
         `the store ${path} is open in another process (RocksDB holds its LOCK): stop that instance first, or use another state directory`,
@@ -61,11 +73,28 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
     throw error;
   }
 
+  let closing: Promise<void> | undefined;
+  const openIterators = new Set<() => Promise<void>>();
+  const inFlight = new Set<Promise<unknown>>();
+  /** Runs one native operation, unless the store is closed; close() waits for those started. */
+  const guarded = <T>(what: string, operation: () => Promise<T>): Promise<T> => {
+    if (closing) {
+      return Promise.reject(new SluiceError('STORE_CLOSED', `cannot ${what}: the store ${path} is closed`));
+    }
+    const running = operation();
+    inFlight.add(running);
+    const forget = () => inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
+  };
+
   return {
     path,
     async get(key) {
       try {
-        return await promised<Buffer>((callback) => db.get(dataKey(key), { asBuffer: true }, callback));
+        return await guarded('read', () =>
+          promised<Buffer>((callback) => db.get(dataKey(key), { asBuffer: true }, callback)),
+        );
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -73,18 +102,24 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
-      return promised((callback) => db.getMany(keys.map(dataKey), { asBuffer: true }, callback));
+      return guarded('read', () =>
+        promised((callback) => db.getMany(keys.map(dataKey), { asBuffer: true }, callback)),
+      );
     },
-    async write(changes: StoreChanges, changelogPosition: string) {
-      const batch = db.batch();
-      for (const [key, value] of changes.puts) batch.put(dataKey(key), value);
-      for (const key of changes.deletes) batch.del(dataKey(key));
-      batch.put(POSITION_KEY, Buffer.from(changelogPosition));
-      await promised((callback) => batch.write(callback));
+    write(changes: StoreChanges, changelogPosition: string) {
+      return guarded('write', () => {
+        const batch = db.batch();
+        for (const [key, value] of changes.puts) batch.put(dataKey(key), value);
+        for (const key of changes.deletes) batch.del(dataKey(key));
+        batch.put(POSITION_KEY, Buffer.from(changelogPosition));
+        return promised((callback) => batch.write(callback));
+      });
     },
     async changelogPosition() {
       try {
-        const raw = await promised<Buffer>((callback) => db.get(POSITION_KEY, { asBuffer: true }, callback));
+        const raw = await guarded('read', () =>
+          promised<Buffer>((callback) => db.get(POSITION_KEY, { asBuffer: true }, callback)),
+        );
         const text = raw.toString('utf8');
         return /^\d{1,19}$/.test(text) ? text : undefined;
       } catch (error) {
@@ -93,28 +128,46 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
       }
     },
     async *range(bounds) {
+      if (closing) throw new SluiceError('STORE_CLOSED', `cannot read: the store ${path} is closed`);
       const iterator = db.iterator({
         gte: bounds.gte ? dataKey(bounds.gte) : Buffer.of(DATA),
         lt: bounds.lt ? dataKey(bounds.lt) : Buffer.of(DATA + 1),
         keyAsBuffer: true,
         valueAsBuffer: true,
       });
+      // close() ends iterators still open (an abandoned range), so each is ended exactly once
+      const end = () => {
+        if (!openIterators.delete(end)) return Promise.resolve();
+        return promised<void>((callback) => iterator.end(callback));
+      };
+      openIterators.add(end);
       try {
         for (;;) {
-          const entry = await new Promise<[Buffer, Buffer] | undefined>((resolve, reject) =>
-            iterator.next((error, key, value) => {
-              if (error) reject(error);
-              else resolve(key === undefined ? undefined : [key.subarray(1), value as Buffer]);
-            }),
+          const entry = await guarded(
+            'read',
+            () =>
+              new Promise<[Buffer, Buffer] | undefined>((resolve, reject) =>
+                iterator.next((error, key, value) => {
+                  if (error) reject(error);
+                  else resolve(key === undefined ? undefined : [key.subarray(1), value as Buffer]);
+                }),
+              ),
           );
           if (!entry) return;
           yield entry;
         }
       } finally {
-        await promised((callback) => iterator.end(callback));
+        await end();
       }
     },
-    close: () => promised((callback) => db.close(callback)),
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([...inFlight]);
+        await Promise.allSettled([...openIterators].map((endIterator) => endIterator()));
+        await promised((callback) => db.close(callback));
+      })();
+      return closing;
+    },
   };
 }
 

@@ -17,6 +17,10 @@ export interface StatusReport {
     holderAddress: string | null;
     epoch: number;
     leaseAgeMs: number | null;
+    /** The holder's role as it last reported it ('taking-over', 'active', ...); null when unknown. */
+    holderRole: string | null;
+    /** Set when the slot is borrowed: the slot of the active that holds its lease. */
+    borrowedBySlot: number | null;
     standbys: {
       instanceId: string;
       address: string | null;
@@ -59,21 +63,26 @@ export async function buildStatusReport(options: {
   if (options.pool) {
     const repository = createLeaseRepository(options.pool, options.schema);
     const [leases, members] = await Promise.all([repository.leases(appId), repository.members(appId)]);
-    slots = leases.map((lease) => ({
-      slot: lease.slot,
-      holder: lease.holder,
-      holderAddress: lease.holderAddress,
-      epoch: lease.epoch,
-      leaseAgeMs: lease.ageMs,
-      standbys: members
-        .filter((member) => member.slot === lease.slot && member.role === 'standby')
-        .map((member) => ({
-          instanceId: member.instanceId,
-          address: member.address,
-          changelogLag: member.changelogLag,
-          seenAgoMs: member.ageMs,
-        })),
-    }));
+    slots = leases.map((lease) => {
+      const holder = members.find((member) => member.instanceId === lease.holder);
+      return {
+        slot: lease.slot,
+        holder: lease.holder,
+        holderAddress: lease.holderAddress,
+        epoch: lease.epoch,
+        leaseAgeMs: lease.ageMs,
+        holderRole: holder?.role ?? null,
+        borrowedBySlot: holder && holder.slot !== lease.slot ? holder.slot : null,
+        standbys: members
+          .filter((member) => member.slot === lease.slot && member.role === 'standby')
+          .map((member) => ({
+            instanceId: member.instanceId,
+            address: member.address,
+            changelogLag: member.changelogLag,
+            seenAgoMs: member.ageMs,
+          })),
+      };
+    });
   }
   return {
     app: appId,
@@ -92,8 +101,12 @@ export function renderStatus(report: StatusReport): string {
     lines.push('', 'slot  epoch  lease age  holder');
     for (const slot of report.slots) {
       const age = slot.leaseAgeMs === null ? '-' : `${(slot.leaseAgeMs / 1000).toFixed(1)} s`;
+      const how = [
+        slot.holderRole && slot.holderRole !== 'active' ? slot.holderRole : undefined,
+        slot.borrowedBySlot === null ? undefined : `borrowed by slot ${slot.borrowedBySlot}`,
+      ].filter(Boolean);
       lines.push(
-        `${String(slot.slot).padEnd(6)}${String(slot.epoch).padEnd(7)}${age.padEnd(11)}${slot.holder ?? '(none: released or never taken)'}`,
+        `${String(slot.slot).padEnd(6)}${String(slot.epoch).padEnd(7)}${age.padEnd(11)}${slot.holder ?? '(none: released or never taken)'}${how.length > 0 ? ` (${how.join(', ')})` : ''}`,
       );
       for (const standby of slot.standbys) {
         lines.push(`      standby ${standby.instanceId}  changelog lag ${standby.changelogLag ?? '?'}`);

@@ -15,7 +15,6 @@
  * processes those records again: duplicates and double counts, never a loss.
  */
 import type {
-  GroupConsumer,
   KafkaProducer,
   OutgoingRecord,
   PartitionWrite,
@@ -24,9 +23,12 @@ import type {
 import { changelogRecords } from '../changelog/changelog-records.ts';
 import type { Change } from '../state/write-cache.ts';
 
+/** Commits input offsets outside a transaction (at-least-once): the group member, or the admin client. */
+export type OffsetCommitter = (offsets: readonly { partition: number; offset: string }[]) => Promise<void>;
+
 export type CommitChannel =
   | { guarantee: 'exactly_once'; producer: TransactionalProducer; groupId: string }
-  | { guarantee: 'at_least_once'; producer: KafkaProducer; consumer: GroupConsumer };
+  | { guarantee: 'at_least_once'; producer: KafkaProducer; commitOffsets: OffsetCommitter };
 
 export interface CommitWork {
   inputTopic: string;
@@ -86,7 +88,7 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
   if (work.outputs.length > 0) await channel.producer.send(work.outputs);
   const writes = changelog.length > 0 ? await channel.producer.send(changelog) : [];
   // 2. + 3.
-  await channel.consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ partition, offset })));
+  await channel.commitOffsets(offsets.map(({ partition, offset }) => ({ partition, offset })));
   // 4.
   await work.flushStore(changelogPositionAfter(writes, work));
 }

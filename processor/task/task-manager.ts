@@ -1,24 +1,41 @@
 /**
- * Keeps one task per owned partition: starts tasks for partitions the group assigns, closes
- * those it takes away, routes batches, restarts a task that failed, and drives the commit timer.
- * kafkajs has no blocking revoke hook: a partition taken away mid-work loses its uncommitted
- * work, and the transaction (fenced by the new owner) keeps that safe.
+ * Keeps one task per owned partition. The owner (a lease holder, or a consumer-group member
+ * without leases) says which partitions it owns and under which lease; the manager starts their
+ * tasks, routes batches, drives the commit timer, and restarts a task that failed or was fenced,
+ * with backoff, for as long as the partition is owned. A task (re)starts only while its lease
+ * allows commits: a stale owner never fences the rightful one.
  */
+import { type Clock, systemClock } from '../../common/clock.ts';
 import { isSluiceError } from '../../common/errors.ts';
-import type { ConsumedBatch, GroupConsumer } from '../../common/kafka/index.ts';
+import type { ConsumedBatch, TransactionalProducer } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { Task } from './task.ts';
-import { type StartedTask, startTask, type TaskStarterOptions } from './task-starter.ts';
+import { type PartitionLease, type StartedTask, startTask, type TaskStarterOptions } from './task-starter.ts';
 
-interface Slot {
+/** Where the tasks' input comes from: a seek makes the next batch of a partition start there. */
+export interface TaskInput {
+  seek(partition: number, offset: string): void;
+}
+
+interface Entry {
   partition: number;
+  lease: PartitionLease;
   started: Promise<StartedTask>;
+  /** Consecutive failed starts or runs; reset by a successful commit. */
+  attempt: number;
 }
 
 export interface TaskManager {
-  onAssignment(partitions: readonly number[]): void;
+  /** Starts tasks for newly owned partitions (producers already fenced for them may be given). */
+  own(
+    partitions: readonly number[],
+    lease: PartitionLease,
+    fenced?: ReadonlyMap<number, TransactionalProducer>,
+  ): void;
+  /** Closes the tasks of partitions no longer owned; with `commit`, their pending work first. */
+  disown(partitions: readonly number[], options: { commit: boolean }): Promise<void>;
   onBatch(batch: ConsumedBatch): Promise<void>;
   /** Partitions with a running task. */
   running(): number[];
@@ -26,128 +43,191 @@ export interface TaskManager {
   owned(): number[];
   /** The committed store of a running task. */
   storeFor(partition: number): KeyValueStore | undefined;
+  /** Since when (clock.now()) some owned partition keeps failing to start or run; undefined when none does. */
+  failingSince(): number | undefined;
   /** Commits and closes every task (clean shutdown), or just closes them. */
   closeAll(options: { commit: boolean }): Promise<void>;
 }
 
+/** How long a batch is held back while its lease may not commit, before it is fetched again. */
+const holdMs = 200;
+
 export function createTaskManager(
-  options: TaskStarterOptions & { consumer: GroupConsumer; logger: Logger; metrics: ProcessorMetrics },
+  options: TaskStarterOptions & {
+    input: TaskInput;
+    logger: Logger;
+    metrics: ProcessorMetrics;
+    clock?: Clock;
+    /** Told once per task start when its first commit succeeds, with the time since the start began. */
+    onFirstCommit?: (partition: number, ms: number) => void;
+  },
 ): TaskManager {
-  const slots = new Map<number, Slot>();
+  const entries = new Map<number, Entry>();
   const runningTasks = new Map<number, Task>();
-  const { consumer, logger, metrics } = options;
+  const failing = new Map<number, number>();
+  const { input, logger, metrics } = options;
+  const clock = options.clock ?? systemClock;
 
   const updateGauges = () => {
     metrics.tasks.set({ state: 'running' }, runningTasks.size);
-    metrics.tasks.set({ state: 'starting' }, slots.size - runningTasks.size);
+    metrics.tasks.set({ state: 'starting' }, entries.size - runningTasks.size);
   };
 
-  const start = (partition: number, attempt = 0): Slot => {
-    const started = (async () => {
-      const result = await startTask(options, partition);
+  const backoffMs = (attempt: number) => Math.min(10_000, 200 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+
+  const start = (
+    partition: number,
+    lease: PartitionLease,
+    attempt: number,
+    fencedProducer?: TransactionalProducer,
+  ): Entry => {
+    const begunAt = clock.now();
+    let committed = false;
+    const entry: Entry = { partition, lease, attempt, started: undefined as unknown as Promise<StartedTask> };
+    entry.started = (async () => {
+      const result = await startTask(options, partition, lease, {
+        fencedProducer,
+        onCommit: () => {
+          entry.attempt = 0;
+          if (committed) return;
+          committed = true;
+          options.onFirstCommit?.(partition, clock.now() - begunAt);
+        },
+      });
+      if (entries.get(partition) !== entry) {
+        // disowned while starting: close what was opened
+        await result.task.close({ commit: false });
+        await result.producer?.disconnect().catch(() => undefined);
+        throw new Error(`partition ${partition} was disowned while its task started`);
+      }
       runningTasks.set(partition, result.task);
-      consumer.seek(partition, result.task.seekTarget ?? result.task.inputPosition);
+      failing.delete(partition);
+      input.seek(partition, result.task.seekTarget ?? result.task.inputPosition);
       updateGauges();
       return result;
     })();
-    const slot: Slot = { partition, started };
-    started.catch((error) => {
-      if (slots.get(partition) !== slot) return;
-      const delay = Math.min(10_000, 500 * 2 ** attempt);
-      logger.error({ partition, err: error, retryInMs: delay }, 'task failed to start');
-      setTimeout(() => {
-        if (slots.get(partition) === slot) slots.set(partition, start(partition, attempt + 1));
-      }, delay).unref();
+    entry.started.catch((error) => {
+      if (entries.get(partition) !== entry) return;
+      if (!failing.has(partition)) failing.set(partition, clock.now());
+      const delay = backoffMs(attempt);
+      logger.error({ partition, err: error, retryInMs: Math.round(delay) }, 'task failed to start');
+      restartLater(entry, delay);
     });
-    slots.set(partition, slot);
+    entries.set(partition, entry);
     updateGauges();
-    return slot;
+    return entry;
+  };
+
+  /** Starts the partition's task again after `delay`, once its lease allows commits. */
+  const restartLater = (entry: Entry, delay: number) => {
+    clock.after(delay, () => {
+      if (entries.get(entry.partition) !== entry) return;
+      if (!entry.lease.canCommit()) return restartLater(entry, holdMs);
+      start(entry.partition, entry.lease, entry.attempt + 1);
+    });
   };
 
   const close = async (partition: number, commit: boolean) => {
-    const slot = slots.get(partition);
-    slots.delete(partition);
+    const entry = entries.get(partition);
+    entries.delete(partition);
     runningTasks.delete(partition);
+    failing.delete(partition);
     updateGauges();
-    const result = await slot?.started.catch(() => undefined);
+    const result = await entry?.started.catch(() => undefined);
     if (!result) return;
     await result.task.close({ commit });
     await result.producer?.disconnect().catch(() => undefined);
   };
 
   /**
-   * After a failed batch or commit. Fenced means another instance owns the partition now: stop,
-   * and start again only if a later assignment gives it back. Anything else: start afresh from
-   * the store and changelog (the uncommitted work is redone).
+   * After a failed batch or commit: the partition is still ours, so its task starts afresh from
+   * the store and changelog (the uncommitted work is redone), after a backoff. Fenced means some
+   * other producer took the transactional id: our restart fences it back, but only while our
+   * lease allows commits.
    */
-  const recover = async (partition: number, error: unknown) => {
-    if (isSluiceError(error, 'KAFKA_FENCED')) {
-      logger.warn(
-        { partition },
-        'fenced by a newer owner: closing the task until the partition is assigned again',
-      );
-      await close(partition, false);
-      return;
-    }
-    logger.warn({ partition, err: error }, 'restarting the task from its store and changelog');
-    await close(partition, false);
-    start(partition);
+  const recover = async (entry: Entry, error: unknown) => {
+    const { partition } = entry;
+    if (!failing.has(partition)) failing.set(partition, clock.now());
+    const delay = backoffMs(entry.attempt);
+    logger.warn(
+      { partition, err: error, retryInMs: Math.round(delay) },
+      isSluiceError(error, 'KAFKA_FENCED')
+        ? 'fenced by another producer: restarting the task under our lease'
+        : 'task failed: restarting it from its store and changelog',
+    );
+    runningTasks.delete(partition);
+    updateGauges();
+    const result = await entry.started.catch(() => undefined);
+    await result?.task.close({ commit: false });
+    await result?.producer?.disconnect().catch(() => undefined);
+    if (entries.get(partition) === entry) restartLater(entry, delay);
   };
 
-  const timer = setInterval(() => {
+  const commitTimer = clock.every(25, () => {
     for (const [partition, task] of runningTasks) {
       task.commitIfDue().catch((error) => {
-        if (runningTasks.get(partition) === task) void recover(partition, error);
+        const entry = entries.get(partition);
+        if (entry && runningTasks.get(partition) === task) void recover(entry, error);
       });
     }
-  }, 25);
-  timer.unref();
+  });
 
   return {
-    onAssignment(partitions) {
-      const wanted = new Set(partitions);
-      for (const partition of [...slots.keys()]) {
-        if (!wanted.has(partition)) {
-          logger.info({ partition }, 'partition revoked');
-          void close(partition, false);
-        }
-      }
-      for (const partition of wanted) {
-        if (!slots.has(partition)) {
-          logger.info({ partition }, 'partition assigned');
-          start(partition);
-        }
+    own(partitions, lease, fenced) {
+      for (const partition of partitions) {
+        if (entries.has(partition)) continue;
+        logger.info({ partition }, 'partition owned');
+        start(partition, lease, 0, fenced?.get(partition));
       }
     },
 
+    async disown(partitions, { commit }) {
+      await Promise.all(
+        partitions
+          .filter((partition) => entries.has(partition))
+          .map((partition) => {
+            logger.info({ partition }, 'partition released');
+            return close(partition, commit);
+          }),
+      );
+    },
+
     async onBatch(batch) {
-      const slot = slots.get(batch.partition);
-      if (!slot) return;
-      // keep the membership alive while the task restores
-      const heartbeat = setInterval(() => void batch.heartbeat().catch(() => undefined), 1000);
+      const entry = entries.get(batch.partition);
+      if (!entry) return;
       let started: StartedTask;
       try {
-        started = await slot.started;
+        started = await entry.started;
       } catch {
         return;
-      } finally {
-        clearInterval(heartbeat);
       }
-      if (slots.get(batch.partition) !== slot || started.task.status !== 'running') return;
+      const { task } = started;
+      if (entries.get(batch.partition) !== entry || task.status !== 'running') return;
+      if (!entry.lease.canCommit()) {
+        // nothing processed may pile up in memory while we may not commit: fetch it again later
+        await new Promise((resolve) => clock.after(holdMs, () => resolve(undefined)));
+        if (entries.get(batch.partition) === entry && task.status === 'running') {
+          input.seek(batch.partition, task.refetch());
+        }
+        return;
+      }
       try {
-        await started.task.processBatch(batch);
+        await task.processBatch(batch);
       } catch (error) {
-        if (slots.get(batch.partition) === slot) await recover(batch.partition, error);
+        if (entries.get(batch.partition) === entry && runningTasks.get(batch.partition) === task) {
+          await recover(entry, error);
+        }
       }
     },
 
     running: () => [...runningTasks.keys()].sort((a, b) => a - b),
-    owned: () => [...slots.keys()].sort((a, b) => a - b),
+    owned: () => [...entries.keys()].sort((a, b) => a - b),
     storeFor: (partition) => runningTasks.get(partition)?.store,
+    failingSince: () => (failing.size === 0 ? undefined : Math.min(...failing.values())),
 
     async closeAll({ commit }) {
-      clearInterval(timer);
-      await Promise.all([...slots.keys()].map((partition) => close(partition, commit)));
+      commitTimer.cancel();
+      await Promise.all([...entries.keys()].map((partition) => close(partition, commit)));
     },
   };
 }

@@ -7,6 +7,8 @@
  *   3. replay the changelog from that position to its end;
  *   4. read the group's committed input offset (after fencing, so it includes the old owner's
  *      last commit) and open the task there.
+ * A start is atomic: a failure at any step closes what the earlier steps opened (store and
+ * producer), so a retry never finds the store still locked by this process.
  */
 import type {
   KafkaAdmin,
@@ -22,8 +24,16 @@ import type { ProcessorMetrics } from '../metrics.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
 import { changelogTopic, consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
-import type { CommitChannel } from './commit.ts';
+import type { CommitChannel, OffsetCommitter } from './commit.ts';
 import { Task } from './task.ts';
+
+/** The right to commit for a partition: the lease of its slot (or a fixed one without leases). */
+export interface PartitionLease {
+  /** The lease epoch written into changelog headers (0 without leases). */
+  epoch(): number;
+  /** False while this instance may not commit (its lease is lost or unconfirmed): work waits. */
+  canCommit(): boolean;
+}
 
 export interface TaskStarterOptions {
   compiled: CompiledApp;
@@ -32,15 +42,11 @@ export interface TaskStarterOptions {
   serde: Serde;
   encodeSink: (value: unknown) => Buffer;
   guarantee: 'exactly_once' | 'at_least_once';
-  /** The shared producer and consumer for at-least-once commits. */
-  atLeastOnce?: { producer: KafkaProducer; consumer: import('../../common/kafka/index.ts').GroupConsumer };
+  /** The shared producer and the offset committer for at-least-once commits. */
+  atLeastOnce?: { producer: KafkaProducer; commitOffsets: OffsetCommitter };
   stateDir: string;
   commitIntervalMs: number;
   cacheMaxEntries: number;
-  epoch: () => number;
-  canCommit: () => boolean;
-  /** A producer already connected (fenced) for this partition when the instance took over. */
-  takeFencedProducer?: (partition: number) => TransactionalProducer | undefined;
   logger: Logger;
   metrics: ProcessorMetrics;
 }
@@ -52,7 +58,17 @@ export interface StartedTask {
   producer?: TransactionalProducer;
 }
 
-export async function startTask(options: TaskStarterOptions, partition: number): Promise<StartedTask> {
+export async function startTask(
+  options: TaskStarterOptions,
+  partition: number,
+  lease: PartitionLease,
+  extra: {
+    /** A producer already connected (so fencing older ones) when the instance took the lease. */
+    fencedProducer?: TransactionalProducer;
+    /** Told after every successful commit of the task. */
+    onCommit?: () => void;
+  } = {},
+): Promise<StartedTask> {
   const { compiled, kafka, admin, logger } = options;
   const appId = compiled.app.id;
   const topic = compiled.source.topic;
@@ -63,17 +79,17 @@ export async function startTask(options: TaskStarterOptions, partition: number):
   let channel: CommitChannel;
   if (options.guarantee === 'exactly_once') {
     producer =
-      options.takeFencedProducer?.(partition) ??
+      extra.fencedProducer ??
       (await kafka.createTransactionalProducer(transactionalId(appId, topic, partition)));
     channel = { guarantee: 'exactly_once', producer, groupId: consumerGroup(appId) };
   } else {
-    if (!options.atLeastOnce) throw new Error('at_least_once needs the shared producer and consumer');
+    if (!options.atLeastOnce) throw new Error('at_least_once needs the shared producer and offset committer');
     channel = { guarantee: 'at_least_once', ...options.atLeastOnce };
   }
 
+  let store: KeyValueStore | undefined;
   try {
     // 2. + 3.
-    let store: KeyValueStore | undefined;
     let restored = 0;
     const storeName = compiled.grouping?.store;
     const changelog = storeName ? changelogTopic(appId, storeName) : undefined;
@@ -121,8 +137,9 @@ export async function startTask(options: TaskStarterOptions, partition: number):
       channel,
       commitIntervalMs: options.commitIntervalMs,
       cacheMaxEntries: options.cacheMaxEntries,
-      epoch: options.epoch,
-      canCommit: options.canCommit,
+      epoch: () => lease.epoch(),
+      canCommit: () => lease.canCommit(),
+      onCommit: extra.onCommit,
       logger: log,
       metrics: options.metrics,
     });
@@ -130,6 +147,7 @@ export async function startTask(options: TaskStarterOptions, partition: number):
     log.info({ position, restored }, 'task running');
     return { task, restored, producer };
   } catch (error) {
+    await store?.close().catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     throw error;
   }

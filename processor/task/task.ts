@@ -46,6 +46,8 @@ export interface TaskOptions {
   epoch: () => number;
   /** False while this instance may not commit (its lease is lost or unconfirmed): work waits. */
   canCommit: () => boolean;
+  /** Told after every successful commit. */
+  onCommit?: () => void;
   logger: Logger;
   metrics: ProcessorMetrics;
 }
@@ -127,6 +129,15 @@ export class Task {
   /** The offset the consumer must fetch from next (the task asks for it with a seek). */
   get seekTarget(): string | undefined {
     return this.awaitingFetchFrom;
+  }
+
+  /**
+   * Drops batches until one fetched from the task's position arrives, and returns that position:
+   * the caller seeks there (used to hold input back while the task may not commit).
+   */
+  refetch(): string {
+    this.awaitingFetchFrom = this.position;
+    return this.position;
   }
 
   processBatch(batch: ConsumedBatch): Promise<void> {
@@ -330,6 +341,7 @@ export class Task {
     this.committedStreamTime = streamTime;
     this.options.metrics.commitSeconds.observe((performance.now() - started) / 1000);
     if (this.cache) this.options.metrics.cacheEntries.set({ partition: this.partition }, this.cache.size);
+    this.options.onCommit?.();
   }
 
   private fail(error: unknown): void {

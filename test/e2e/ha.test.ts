@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresService } from '../../dev/postgres-service.ts';
 import { takeRequests } from '../../schemas/request-generator.ts';
@@ -102,7 +103,7 @@ describe('high availability', () => {
     await assertExactOutput(fixture);
   });
 
-  it('keeps actives processing while Postgres restarts; leases recover afterwards', {
+  it('pauses commits while Postgres is stopped for longer than the TTL: no failover, no lease change', {
     timeout: 240_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-private-pg-'));
@@ -117,26 +118,36 @@ describe('high availability', () => {
     const cluster = slotCluster(fixture, 1, 2);
     await cluster.start(0);
     await cluster.waitForActives();
-    await cluster.start(0);
+    const standby = await cluster.start(0);
     const active = (await cluster.activeOf(0))!;
     await fixture.produce(events(34, 6000));
     await fixture.waitCaughtUp();
 
     await postgres.stop();
+    // the active's lease expires by its own clock a TTL (2 s) after its last confirmed renewal:
+    // from then on it must not commit, since it cannot know that nobody else took the lease
+    await waitFor("the lease to expire by the active's clock", () =>
+      /lease expired by our clock/.test(active.process.output()),
+    );
     await fixture.produce(events(35, 6000));
-    await fixture.waitCaughtUp(); // processing went on without Postgres
+    await sleep(3000); // long enough to process 6 000 events many times over: nothing is committed
+    expect(await fixture.caughtUp()).toBe(false);
     await postgres.start(() => undefined);
 
+    // the database gives holders a TTL of grace after it starts: the active renews first
     const renewed = await waitFor(
       'the active to renew again',
       async () => {
         const lease = (await fixture.leases.leases(fixture.appId).catch(() => []))[0];
-        return lease && lease.ageMs !== null && lease.ageMs < 3000 ? lease : undefined;
+        return lease && lease.ageMs !== null && lease.ageMs < 1500 ? lease : undefined;
       },
       { timeoutMs: 30_000 },
     );
     expect(renewed.epoch).toBe(active.epoch); // no failover happened
+    expect(renewed.holder).toMatch(new RegExp(`-${active.process.child.pid}-`));
+    await fixture.waitCaughtUp();
     expect(active.process.output()).not.toMatch(/lease lost/);
+    expect(standby.output()).not.toMatch(/"to":"taking-over"/);
     await assertExactOutput(fixture);
   });
 

@@ -4,7 +4,8 @@ import { waitFor } from '../env/wait.ts';
 import type { AnalyticsFixture } from '../integration/processor/fixture.ts';
 
 export interface SlotCluster {
-  start(slot: number, args?: string[]): Promise<SluiceProcess>;
+  /** Starts a member; the same `name` again reuses that member's state directory. */
+  start(slot: number, args?: string[], name?: string): Promise<SluiceProcess>;
   /** The process holding the slot's lease, and its epoch. */
   activeOf(slot: number): Promise<{ process: SluiceProcess; epoch: number } | undefined>;
   waitForActives(): Promise<void>;
@@ -18,8 +19,8 @@ export function slotCluster(fixture: AnalyticsFixture, slots: number, partitions
   const members = new Map<number, SluiceProcess[]>([...Array(slots).keys()].map((slot) => [slot, []]));
   let started = 0;
   const cluster: SlotCluster = {
-    async start(slot, args = []) {
-      const process = await fixture.startProcessor({ name: `slot${slot}-${started++}`, slot, args });
+    async start(slot, args = [], name = `slot${slot}-${started++}`) {
+      const process = await fixture.startProcessor({ name, slot, args });
       members.get(slot)!.push(process);
       return process;
     },

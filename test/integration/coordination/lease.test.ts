@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/log.ts';
+import { createPostgresService } from '../../../dev/postgres-service.ts';
 import { holdLease } from '../../../processor/coordination/lease.ts';
 import {
   createLeaseRepository,
@@ -76,9 +80,10 @@ describe('leases in PostgreSQL', () => {
     expect(await repository.renew(id, 0, 'b', second!, 1000)).toBeUndefined();
   });
 
-  it('treats a renewal that Postgres does not answer within the TTL as a loss', async () => {
+  it('stops commits a TTL after the last confirmed renewal while Postgres does not answer, and resumes when it does', async () => {
     const id = app();
     await repository.ensureSlots(id, 1);
+    const acquiredAt = performance.now();
     const epoch = (await repository.acquire(id, 0, 'a', 'http://a', 10_000))!;
     const lease = holdLease({
       repository,
@@ -86,29 +91,34 @@ describe('leases in PostgreSQL', () => {
       slot: 0,
       holder: 'a',
       epoch,
+      acquiredAt,
       settings: { heartbeatIntervalMs: 100, ttlMs: 600 },
       logger: silentLogger(),
     });
-    let reason: string | undefined;
-    lease.onLost((why) => {
-      reason = why;
+    let lost = false;
+    lease.onLost(() => {
+      lost = true;
     });
     // hold the row locked: renewals block until their query timeout
     const blocker = await pool.connect();
     await blocker.query('BEGIN');
     await blocker.query(`SELECT * FROM ${schema}.leases WHERE app_id = $1 FOR UPDATE`, [id]);
     try {
-      await waitFor('the lease to be lost', () => lease.isLost(), { timeoutMs: 5000 });
-      expect(reason).toMatch(/no renewal for 600 ms/);
-      expect(lease.canCommit()).toBe(false);
+      await waitFor('the lease to degrade', () => lease.state() === 'degraded', { timeoutMs: 5000 });
+      await waitFor('commits to stop', () => !lease.canCommit(), { timeoutMs: 5000 });
+      expect(lease.state()).toBe('degraded'); // not lost: nobody else holds it
     } finally {
       await blocker.query('ROLLBACK');
       blocker.release();
-      lease.stop();
     }
+    await waitFor('the lease to be confirmed again', () => lease.state() === 'held', { timeoutMs: 5000 });
+    expect(lease.canCommit()).toBe(true);
+    expect(lost).toBe(false);
+    await lease.release();
+    expect(lease.state()).toBe('released');
   });
 
-  it('keeps the lease while Postgres refuses connections (nobody else can take it)', async () => {
+  it('never takes "Postgres refuses connections" for "nobody can take the lease": commits stop after the TTL', async () => {
     const down = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/x` });
     const real = createLeaseRepository(down, schema);
     let refused = 0;
@@ -126,17 +136,73 @@ describe('leases in PostgreSQL', () => {
       slot: 0,
       holder: 'a',
       epoch: 1,
+      acquiredAt: performance.now(),
       settings: { heartbeatIntervalMs: 50, ttlMs: 200 },
       logger: silentLogger(),
     });
     try {
-      // renewals refused for well over a TTL (200 ms)
       await waitFor('eight refused renewals', () => refused >= 8, { timeoutMs: 5000, intervalMs: 20 });
-      expect(lease.isLost()).toBe(false);
-      expect(lease.canCommit()).toBe(true);
+      expect(lease.state()).toBe('degraded');
+      expect(lease.canCommit()).toBe(false);
     } finally {
-      lease.stop();
+      await lease.release();
       await down.end();
+    }
+  });
+
+  it('lets another slot borrow a lease only when it was free for the delay and no member of the slot is alive', async () => {
+    const id = app();
+    await repository.ensureSlots(id, 2);
+    // slot 1 was just created (released_at = now()): not borrowable before the delay
+    expect(await repository.borrow(id, 1, 'x', 'http://x', 300, 60_000)).toBeUndefined();
+    // a live member of slot 1 keeps others from borrowing it, whatever the delay
+    await repository.upsertMember(id, {
+      instanceId: 'member-1',
+      slot: 1,
+      role: 'standby',
+      address: null,
+      changelogLag: null,
+      kafkaOk: true,
+    });
+    await pool.query(
+      `UPDATE ${schema}.leases SET released_at = now() - interval '1 hour' WHERE app_id = $1`,
+      [id],
+    );
+    expect(await repository.borrow(id, 1, 'x', 'http://x', 300, 100)).toBeUndefined();
+    // the member's heartbeat goes stale (older than the TTL): slot 1 may be borrowed
+    await pool.query(`UPDATE ${schema}.members SET seen_at = now() - interval '1 minute' WHERE app_id = $1`, [
+      id,
+    ]);
+    const epoch = await repository.borrow(id, 1, 'x', 'http://x', 300, 100);
+    expect(epoch).toBe(1);
+    // a borrowed lease is renewed and released like any other; the release notifies and stamps released_at
+    expect(await repository.renew(id, 1, 'x', epoch!, 1000)).toBe(epoch);
+    expect(await repository.release(id, 1, 'x', epoch!)).toBe(true);
+    expect(await repository.borrow(id, 1, 'y', 'http://y', 300, 60_000)).toBeUndefined();
+    // an instance of the slot itself takes a released lease at once
+    expect(await repository.acquire(id, 1, 'member-1', 'http://m', 300)).toBe(2);
+  });
+
+  it('gives holders a TTL of grace after the database (re)starts before their lease can be taken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-pg-'));
+    const postgres = createPostgresService({ port: await freePort(), dir });
+    await postgres.start(() => undefined);
+    const fresh = new pg.Pool({ connectionString: postgres.endpoint, max: 2 });
+    try {
+      await migrate(fresh, 'sluice');
+      const leases = createLeaseRepository(fresh, 'sluice');
+      await leases.ensureSlots('grace', 1);
+      expect(await leases.acquire('grace', 0, 'a', 'http://a', 60_000)).toBe(1);
+      // a renewal an hour old, but the database started less than a minute ago: the holder had no
+      // chance to renew while it was down, so nobody may take the lease yet
+      await fresh.query(`UPDATE sluice.leases SET renewed_at = now() - interval '1 hour'`);
+      expect(await leases.acquire('grace', 0, 'b', 'http://b', 60_000)).toBeUndefined();
+      // ... and once the database has been up for a TTL, it can be taken
+      expect(await leases.acquire('grace', 0, 'b', 'http://b', 50)).toBe(2);
+    } finally {
+      await fresh.end();
+      await postgres.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -36,4 +36,46 @@ describe('RocksDB store', () => {
     expect(entries).toEqual(['a=1', 'b=2']);
     await reopened.close();
   });
+
+  it('refuses every call after close with STORE_CLOSED instead of crashing the process', async () => {
+    const store = await openRocksDbStore(join(dir, 'closed'));
+    const changes = { puts: [[Buffer.from('k'), Buffer.from('v')] as const], deletes: [] };
+    // a write already started when close is called completes first; close waits for it
+    const inFlight = store.write(changes, '1');
+    const closing = store.close();
+    await inFlight;
+    await closing;
+    await expect(store.write(changes, '2')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(store.get(Buffer.from('k'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(store.getMany([Buffer.from('k')])).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(store.changelogPosition()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(store.range({})[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'STORE_CLOSED',
+    });
+    await store.close(); // a second close is harmless
+    const reopened = await openRocksDbStore(join(dir, 'closed'));
+    expect(await reopened.changelogPosition()).toBe('1');
+    await reopened.close();
+  });
+
+  it('ends a range left open when the store closes, and says when this process still holds a store', async () => {
+    const path = join(dir, 'held');
+    const store = await openRocksDbStore(path);
+    await store.write(
+      {
+        puts: [
+          [Buffer.from('a'), Buffer.from('1')],
+          [Buffer.from('b'), Buffer.from('2')],
+        ],
+        deletes: [],
+      },
+      '2',
+    );
+    const iterator = store.range({})[Symbol.asyncIterator]();
+    expect((await iterator.next()).value?.[0].toString()).toBe('a');
+    await expect(openRocksDbStore(path)).rejects.toThrow(/still open in this process/);
+    await store.close(); // with the iterator still open
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await iterator.return?.(undefined);
+  });
 });

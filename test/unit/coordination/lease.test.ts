@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../common/log.ts';
+import { holdLease, type LeaseSettings } from '../../../processor/coordination/lease.ts';
+import type { LeaseRepository } from '../../../processor/coordination/lease-repository.ts';
+import { createFakeClock } from '../../env/fake-clock.ts';
+
+type Answer = 'renewed' | 'taken' | 'unreachable';
+
+/** A repository whose renewals answer as the test says, recording how many were made. */
+function scriptedRepository(initial: Answer = 'renewed') {
+  const state = { answer: initial, renewals: 0, releases: 0 };
+  const repository = {
+    async renew(_app: string, _slot: number, _holder: string, epoch: number) {
+      state.renewals++;
+      if (state.answer === 'unreachable')
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      return state.answer === 'renewed' ? epoch : undefined;
+    },
+    async release() {
+      state.releases++;
+      return true;
+    },
+  } as unknown as LeaseRepository;
+  return { state, repository };
+}
+
+const settings: LeaseSettings = { heartbeatIntervalMs: 500, ttlMs: 2000 };
+
+function start(answer: Answer = 'renewed') {
+  const clock = createFakeClock(1000);
+  const { state, repository } = scriptedRepository(answer);
+  const lease = holdLease({
+    repository,
+    appId: 'app',
+    slot: 0,
+    holder: 'me',
+    epoch: 7,
+    acquiredAt: clock.now(),
+    settings,
+    logger: silentLogger(),
+    clock,
+  });
+  return { clock, state, lease };
+}
+
+describe('lease holder state machine', () => {
+  it('renews every heartbeat from the moment it is held', async () => {
+    const { clock, state, lease } = start();
+    await clock.advance(5000);
+    expect(state.renewals).toBe(10);
+    expect(lease.state()).toBe('held');
+    expect(lease.canCommit()).toBe(true);
+  });
+
+  it('degrades when renewals fail and stops commits exactly a TTL after the last confirmed renewal was sent', async () => {
+    const { clock, state, lease } = start();
+    await clock.advance(1000); // renewals sent at 1500 and 2000 confirmed: confirmed as of t=2000
+    state.answer = 'unreachable';
+    await clock.advance(500);
+    expect(lease.state()).toBe('degraded');
+    expect(lease.canCommit()).toBe(true);
+    await clock.advance(1499); // t = 3999, 1999 ms after the last confirmed renewal was sent
+    expect(lease.canCommit()).toBe(true);
+    await clock.advance(1);
+    expect(lease.canCommit()).toBe(false);
+    expect(lease.state()).toBe('degraded'); // not lost: Postgres has not said so
+  });
+
+  it('goes back to held when Postgres confirms the lease again (a database restart)', async () => {
+    const { clock, state, lease } = start('unreachable');
+    await clock.advance(10_000);
+    expect(lease.canCommit()).toBe(false);
+    state.answer = 'renewed';
+    await clock.advance(500);
+    expect(lease.state()).toBe('held');
+    expect(lease.canCommit()).toBe(true);
+  });
+
+  it('is lost, once and for good, when another instance holds it; renewals stop', async () => {
+    const { clock, state, lease } = start();
+    const reasons: string[] = [];
+    lease.onLost((reason) => reasons.push(reason));
+    state.answer = 'taken';
+    await clock.advance(500);
+    expect(lease.state()).toBe('lost');
+    expect(lease.canCommit()).toBe(false);
+    expect(reasons).toEqual(['another instance holds the lease']);
+    const renewals = state.renewals;
+    state.answer = 'renewed';
+    await clock.advance(5000);
+    expect(state.renewals).toBe(renewals);
+    expect(lease.state()).toBe('lost');
+    await lease.release();
+    expect(state.releases).toBe(0); // nothing to give up
+  });
+
+  it('releases once, stops renewing and never commits again', async () => {
+    const { clock, state, lease } = start();
+    await lease.release();
+    await lease.release();
+    expect(state.releases).toBe(1);
+    expect(lease.state()).toBe('released');
+    expect(lease.canCommit()).toBe(false);
+    await clock.advance(5000);
+    expect(state.renewals).toBe(0);
+  });
+
+  it('survives an event-loop stall shorter than the TTL: commits stay allowed after it', async () => {
+    const { clock, lease } = start();
+    await clock.advance(500);
+    // nothing runs for 1.4 s (GC, a slow user function): time jumps without timers firing
+    const stalledUntil = clock.now() + 1400;
+    (clock as unknown as { now: () => number }).now = () => stalledUntil;
+    expect(lease.canCommit()).toBe(true);
+  });
+});
