@@ -34,4 +34,6 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'SLUICE_HEARTBEAT_INTERVAL', path: ['cluster', 'heartbeatInterval'], parse: number },
   { name: 'SLUICE_HEARTBEAT_MAX_RETRY', path: ['cluster', 'heartbeatMaxRetry'], parse: number },
   { name: 'SLUICE_EVENT_POLLING_INTERVAL', path: ['cluster', 'eventPollingInterval'], parse: number },
+  { name: 'SLUICE_TAKEOVER_DELAY', path: ['cluster', 'takeoverDelay'], parse: number },
+  { name: 'SLUICE_PROGRESS_TIMEOUT', path: ['cluster', 'progressTimeout'], parse: number },
 ];

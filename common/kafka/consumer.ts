@@ -1,11 +1,11 @@
 /**
- * A consumer-group member for processors: batches per partition, no auto-commit, explicit
- * seeks, assignment changes reported, and an optional assignment strategy of our own (slots).
+ * A consumer-group member for processors without a cluster (Kafka's group decides who owns which
+ * partition): batches per partition, no auto-commit, explicit seeks, assignment changes reported.
  *
  * Each batch carries the offset it was fetched from and the position after it (transaction
  * markers included), so a task can drop batches fetched before one of its seeks took effect.
  */
-import { AssignerProtocol, type Consumer, type PartitionAssigner } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import type { KafkaHandle } from './client.ts';
 import { kafkaCall } from './errors.ts';
 import { toIncoming } from './incoming-record.ts';
@@ -24,17 +24,6 @@ export interface ConsumedBatch {
   heartbeat(): Promise<void>;
 }
 
-export interface AssignmentStrategy {
-  name: string;
-  /** What this member tells the group leader about itself (e.g. its slot). */
-  userData: Buffer;
-  /** Run on the group leader: partitions of each topic per member id. */
-  assign(
-    members: { memberId: string; userData: Buffer }[],
-    partitionsByTopic: Map<string, number[]>,
-  ): Map<string, Map<string, number[]>>;
-}
-
 export interface GroupConsumerOptions {
   groupId: string;
   topic: string;
@@ -49,7 +38,6 @@ export interface GroupConsumerOptions {
   maxBytesPerPartition?: number;
   /** @default 100 */
   maxWaitMs?: number;
-  strategy?: AssignmentStrategy;
 }
 
 export interface GroupConsumerHandlers {
@@ -72,42 +60,6 @@ export interface GroupConsumer {
   disconnect(): Promise<void>;
 }
 
-function toKafkaJsAssigner(strategy: AssignmentStrategy): PartitionAssigner {
-  return ({ cluster }) => ({
-    name: strategy.name,
-    version: 1,
-    async assign({ members, topics }) {
-      const partitionsByTopic = new Map<string, number[]>();
-      for (const topic of topics) {
-        const metadata = cluster.findTopicPartitionMetadata(topic);
-        partitionsByTopic.set(
-          topic,
-          metadata.map((entry) => entry.partitionId).sort((a, b) => a - b),
-        );
-      }
-      const decoded = members.map(({ memberId, memberMetadata }) => ({
-        memberId,
-        userData: AssignerProtocol.MemberMetadata.decode(memberMetadata)?.userData ?? Buffer.alloc(0),
-      }));
-      const plan = strategy.assign(decoded, partitionsByTopic);
-      return members.map(({ memberId }) => ({
-        memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          assignment: Object.fromEntries(plan.get(memberId) ?? new Map()),
-          userData: Buffer.alloc(0),
-        }),
-      }));
-    },
-    protocol({ topics }) {
-      return {
-        name: strategy.name,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: strategy.userData }),
-      };
-    },
-  });
-}
-
 export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerOptions): GroupConsumer {
   const consumer: Consumer = handle.kafka.consumer({
     groupId: options.groupId,
@@ -117,7 +69,6 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: options.maxWaitMs ?? 100,
     allowAutoTopicCreation: false,
-    partitionAssigners: options.strategy ? [toKafkaJsAssigner(options.strategy)] : undefined,
   });
   const { topic } = options;
 

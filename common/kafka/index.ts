@@ -23,7 +23,6 @@ import type { Compression, KafkaConnection } from './types.ts';
 
 export type { KafkaAdmin, PartitionOffsets } from './admin.ts';
 export type {
-  AssignmentStrategy,
   ConsumedBatch,
   GroupConsumer,
   GroupConsumerHandlers,
