@@ -49,10 +49,15 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
   const partitionCount = async (topic: string) => {
     const topics = await kafkaCall('listing topics', () => admin.listTopics());
     if (!topics.includes(topic)) return undefined;
-    const metadata = await kafkaCall(`reading metadata of ${topic}`, () =>
-      admin.fetchTopicMetadata({ topics: [topic] }),
-    );
-    return metadata.topics[0]?.partitions.length;
+    // a topic created a moment ago is listed before a busy broker serves its metadata
+    for (let attempt = 1; ; attempt++) {
+      const metadata = await kafkaCall(`reading metadata of ${topic}`, () =>
+        admin.fetchTopicMetadata({ topics: [topic] }),
+      );
+      const count = metadata.topics[0]?.partitions.length;
+      if (count || attempt >= 10) return count;
+      await sleep(200 * attempt);
+    }
   };
 
   return {
