@@ -100,7 +100,8 @@ export function createLeaseRepository(
         `UPDATE ${s}.leases
             SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now(), released_at = NULL
           WHERE app_id = $1 AND slot = $2
-            AND (holder IS NULL OR (${expired('$5')}))
+            -- holder = $3: our own acquisition whose answer timed out (the row is ours; take it anew)
+            AND (holder IS NULL OR holder = $3 OR (${expired('$5')}))
         RETURNING epoch`,
         [appId, slot, holder, address, ttlMs],
       );
@@ -112,7 +113,7 @@ export function createLeaseRepository(
         `UPDATE ${s}.leases
             SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now(), released_at = NULL
           WHERE app_id = $1 AND slot = $2
-            AND (CASE WHEN holder IS NULL
+            AND (CASE WHEN holder IS NULL OR holder = $3
                       THEN coalesce(released_at, '-infinity') < now() - make_interval(secs => $6 / 1000.0)
                       ELSE ${expired('($5 + $6)')} END)
             AND NOT EXISTS (

@@ -237,6 +237,7 @@ export async function startSlotInstance(
     step('lease acquired, renewing');
     try {
       if (!borrowed) {
+        await tailerStarting;
         await stopTailer();
         step('tailer stopped');
       }

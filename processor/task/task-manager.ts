@@ -195,11 +195,15 @@ export function createTaskManager(
     async onBatch(batch) {
       const entry = entries.get(batch.partition);
       if (!entry) return;
+      // a consumer-group member must stay in its group while the task restores
+      const heartbeat = clock.every(1000, () => void batch.heartbeat().catch(() => undefined));
       let started: StartedTask;
       try {
         started = await entry.started;
       } catch {
         return;
+      } finally {
+        heartbeat.cancel();
       }
       const { task } = started;
       if (entries.get(batch.partition) !== entry || task.status !== 'running') return;

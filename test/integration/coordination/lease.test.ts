@@ -80,6 +80,16 @@ describe('leases in PostgreSQL', () => {
     expect(await repository.renew(id, 0, 'b', second!, 1000)).toBeUndefined();
   });
 
+  it('lets an instance whose acquisition answer was lost take its own lease again, and nobody else', async () => {
+    const id = app();
+    await repository.ensureSlots(id, 1);
+    expect(await repository.acquire(id, 0, 'a', 'http://a', 60_000)).toBe(1); // say the answer never arrived
+    expect(await repository.acquire(id, 0, 'b', 'http://b', 60_000)).toBeUndefined();
+    expect(await repository.acquire(id, 0, 'a', 'http://a', 60_000)).toBe(2);
+    expect(await repository.renew(id, 0, 'a', 1, 1000)).toBeUndefined(); // the lost epoch is gone
+    expect(await repository.renew(id, 0, 'a', 2, 1000)).toBe(2);
+  });
+
   it('stops commits a TTL after the last confirmed renewal while Postgres does not answer, and resumes when it does', async () => {
     const id = app();
     await repository.ensureSlots(id, 1);
