@@ -78,6 +78,20 @@ export function createCluster(kafka: Kafka, isolation: Isolation): KafkaJsCluste
   return client.cluster({ isolationLevel: isolationLevel(isolation) });
 }
 
+/** The first offset still in a partition's log and the offset after its last (under the cluster's isolation). */
+export async function partitionBounds(
+  cluster: KafkaJsCluster,
+  topic: string,
+  partition: number,
+): Promise<{ logStart: string; logEnd: string }> {
+  const ask = async (fromBeginning: boolean) => {
+    const answer = await cluster.fetchTopicsOffset([{ topic, fromBeginning, partitions: [{ partition }] }]);
+    return answer[0]?.partitions.find((entry) => entry.partition === partition)?.offset;
+  };
+  const [logStart, logEnd] = await Promise.all([ask(true), ask(false)]);
+  return { logStart: logStart ?? '0', logEnd: logEnd ?? logStart ?? '0' };
+}
+
 const Batch: new (
   topic: string,
   fetchedOffset: string,
