@@ -26,7 +26,12 @@ import {
   partitionBounds,
   toConsumedBatch,
 } from './kafkajs-fetch.ts';
-import { classifyReadError, readBackoffMs, topicMissingFatalAfterMs } from './read-errors.ts';
+import {
+  classifyReadError,
+  explainReadError,
+  readBackoffMs,
+  topicMissingFatalAfterMs,
+} from './read-errors.ts';
 import type { Isolation } from './types.ts';
 
 export interface PartitionReaderOptions {
@@ -137,11 +142,13 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     });
   };
 
-  const fail = (error: unknown) => {
+  /** Stops reading for good; an onBatch failure is passed on as it is, a Kafka one explained. */
+  const fail = (error: unknown, source: 'kafka' | 'onBatch' = 'kafka') => {
     if (state !== 'running') return;
-    logger.error({ err: error }, `reading ${topic} stopped: ${describeError(error)}`);
+    const reported = source === 'onBatch' ? error : explainReadError(error, topic);
+    logger.error({ err: error }, `reading ${topic} stopped: ${describeError(reported)}`);
     void reader.stop();
-    options.onFatalError?.(error);
+    options.onFatalError?.(reported);
   };
 
   async function loadMetadata(): Promise<void> {
@@ -244,7 +251,7 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
       try {
         await options.onBatch(batch);
       } catch (error) {
-        fail(error);
+        fail(error, 'onBatch');
       } finally {
         partitionState.delivering = undefined;
         notify();

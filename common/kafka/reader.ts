@@ -9,7 +9,6 @@
  */
 import { connectAdmin } from './admin.ts';
 import type { KafkaHandle } from './client.ts';
-import { translateKafkaError } from './errors.ts';
 import { createPartitionReader } from './partition-reader.ts';
 import type { IncomingRecord, Isolation } from './types.ts';
 
@@ -68,25 +67,17 @@ export async function readTopic(handle: KafkaHandle, options: ReadOptions): Prom
     finish = resolve;
     fail = reject;
   });
-  let callerError: unknown;
   const reader = createPartitionReader(handle, {
     topic,
     isolation: options.isolation ?? 'read_committed',
     maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
     onBatch: async (batch) => {
       if (ended || !pending.has(batch.partition)) return;
-      if (batch.records.length > 0) {
-        try {
-          await options.onBatch(batch.records, batch.partition, batch.nextOffset);
-        } catch (error) {
-          callerError = error;
-          throw error;
-        }
-      }
+      if (batch.records.length > 0) await options.onBatch(batch.records, batch.partition, batch.nextOffset);
       advance(batch.partition, BigInt(batch.nextOffset));
     },
-    onFatalError: (error) =>
-      end(error === callerError ? error : translateKafkaError(error, `reading ${topic}`)),
+    // a Kafka failure comes explained (a SluiceError); the caller's own comes as it threw it
+    onFatalError: (error) => end(error),
   });
   // ends the read at once (no callback after this), whatever is in flight
   const end = (error?: unknown) => {

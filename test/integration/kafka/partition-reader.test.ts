@@ -263,6 +263,6 @@ describe('partition reader (no consumer group)', () => {
     reader.seek(0, '0');
     await waitFor('the fatal error', () => errors.length > 0, { timeoutMs: 40_000 });
     expect(errors).toHaveLength(1);
-    expect(String(errors[0])).toMatch(/topic/i);
+    expect(String(errors[0])).toMatch(/the topic does not exist/);
   });
 });

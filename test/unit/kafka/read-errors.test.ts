@@ -1,6 +1,6 @@
 /** What the partition reader does with each kind of failure, and how long it waits before retrying. */
 import { describe, expect, it } from 'vitest';
-import { classifyReadError, readBackoffMs } from '../../../common/kafka/read-errors.ts';
+import { classifyReadError, explainReadError, readBackoffMs } from '../../../common/kafka/read-errors.ts';
 
 describe('classifyReadError', () => {
   it('retries what a broker restart or a leader move answers', () => {
@@ -39,5 +39,17 @@ describe('classifyReadError', () => {
 describe('readBackoffMs', () => {
   it('starts at 100 ms, doubles, and stays at 2 s', () => {
     expect([1, 2, 3, 4, 5, 6, 50].map(readBackoffMs)).toEqual([100, 200, 400, 800, 1600, 2000, 2000]);
+  });
+});
+
+describe('explainReadError', () => {
+  it('says a missing topic does not exist and what to do', () => {
+    const missing = Object.assign(new Error('unknown'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    const explained = explainReadError(missing, 'orders');
+    expect(explained.message).toBe(
+      'reading orders: the topic does not exist (deleted, or never created); create it or fix the name',
+    );
+    expect(explained.retriable).toBe(false);
+    expect(explained.cause).toBe(missing);
   });
 });
