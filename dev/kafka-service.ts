@@ -118,8 +118,8 @@ export function createKafkaService(options: KafkaServiceOptions): DevService {
             'kafka.tools.StorageTool',
             'format',
             '--standalone',
-            '-t',
-            clusterId(),
+            // one argument: a random id may start with '-', which argparse would take for an option
+            `--cluster-id=${clusterId()}`,
             '-c',
             propertiesFile,
           ],

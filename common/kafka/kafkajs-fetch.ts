@@ -12,11 +12,6 @@ import type { Isolation } from './types.ts';
 
 const require = createRequire(import.meta.url);
 
-interface RecordBatchContext {
-  firstOffset: string;
-  lastOffsetDelta: number;
-}
-
 /** A record as kafkajs decodes it from a FETCH response (control records and aborted ones included). */
 export interface FetchedRecord {
   offset: string;
@@ -25,9 +20,13 @@ export interface FetchedRecord {
   headers: Record<string, Buffer | Buffer[] | undefined>;
   timestamp: string;
   isControlRecord?: boolean;
-  /** The record batch it came in (kafkajs attaches it to every record of format v2). */
-  batchContext?: RecordBatchContext;
 }
+
+/**
+ * A partition's records; `batchesEnd` (our patch of decodeMessages) is the offset after the last
+ * whole record batch, also when compaction emptied it or removed its last records.
+ */
+export type FetchedRecords = FetchedRecord[] & { batchesEnd?: string };
 
 export interface FetchedPartition {
   partition: number;
@@ -35,7 +34,7 @@ export interface FetchedPartition {
   highWatermark: string;
   lastStableOffset?: string;
   abortedTransactions?: { producerId: string; firstOffset: string }[];
-  messages: FetchedRecord[];
+  messages: FetchedRecords;
 }
 
 export interface FetchRequest {
@@ -79,26 +78,31 @@ export function createCluster(kafka: Kafka, isolation: Isolation): KafkaJsCluste
   return client.cluster({ isolationLevel: isolationLevel(isolation) });
 }
 
+/** The first offset still in a partition's log and the offset after its last (under the cluster's isolation). */
+export async function partitionBounds(
+  cluster: KafkaJsCluster,
+  topic: string,
+  partition: number,
+): Promise<{ logStart: string; logEnd: string }> {
+  const ask = async (fromBeginning: boolean) => {
+    const answer = await cluster.fetchTopicsOffset([{ topic, fromBeginning, partitions: [{ partition }] }]);
+    return answer[0]?.partitions.find((entry) => entry.partition === partition)?.offset;
+  };
+  const [logStart, logEnd] = await Promise.all([ask(true), ask(false)]);
+  return { logStart: logStart ?? '0', logEnd: logEnd ?? logStart ?? '0' };
+}
+
 const Batch: new (
   topic: string,
   fetchedOffset: string,
   partitionData: FetchedPartition,
 ) => { messages: FetchedRecord[] } = require('kafkajs/src/consumer/batch.js');
 
-/** The offset after the record batch `record` came in: batches keep their last offset after compaction. */
-function batchEnd(record: FetchedRecord): bigint {
-  const context = record.batchContext;
-  const last = BigInt(record.offset) + 1n;
-  if (!context) return last;
-  const end = BigInt(context.firstOffset) + BigInt(context.lastOffsetDelta) + 1n;
-  return end > last ? end : last;
-}
-
 /**
  * What one partition of a FETCH response delivers, read from `fetchedOffset`: the records visible
  * under the request's isolation (aborted records and transaction markers dropped by kafkajs' Batch)
- * and the position after everything fetched, markers included. Undefined when the position did not
- * move (nothing new in the partition).
+ * and the position after every whole record batch fetched (markers, aborted records and batches
+ * emptied by compaction included). Undefined when the position did not move (nothing new).
  */
 export function toConsumedBatch(
   topic: string,
@@ -106,9 +110,11 @@ export function toConsumedBatch(
   data: FetchedPartition,
 ): ConsumedBatch | undefined {
   const last = data.messages.at(-1);
-  if (!last) return undefined;
-  const nextOffset = batchEnd(last);
-  if (nextOffset <= BigInt(fetchedOffset)) return undefined;
+  const { batchesEnd } = data.messages;
+  // without batchesEnd (the old message format) the last record ends what was fetched
+  const nextOffset =
+    batchesEnd !== undefined ? BigInt(batchesEnd) : last !== undefined ? BigInt(last.offset) + 1n : undefined;
+  if (nextOffset === undefined || nextOffset <= BigInt(fetchedOffset)) return undefined;
   const visible = new Batch(topic, fetchedOffset, data).messages;
   return {
     partition: data.partition,

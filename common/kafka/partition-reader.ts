@@ -23,9 +23,15 @@ import {
   type FetchedPartition,
   isolationLevel,
   type KafkaJsCluster,
+  partitionBounds,
   toConsumedBatch,
 } from './kafkajs-fetch.ts';
-import { classifyReadError, readBackoffMs, topicMissingFatalAfterMs } from './read-errors.ts';
+import {
+  classifyReadError,
+  explainReadError,
+  readBackoffMs,
+  topicMissingFatalAfterMs,
+} from './read-errors.ts';
 import type { Isolation } from './types.ts';
 
 export interface PartitionReaderOptions {
@@ -58,12 +64,16 @@ export interface PartitionReader {
    * exactly there; a batch fetched before the seek is never delivered after it.
    */
   seek(partition: number, offset: string): void;
-  /** Stops reading `partition`; once the returned promise resolves no batch of it is delivered. */
+  /**
+   * Stops reading `partition`; once the returned promise resolves no batch of it is delivered.
+   * It waits for the partition's running onBatch, so an onBatch must not await it for its own partition.
+   */
   remove(partition: number): Promise<void>;
   partitions(): number[];
   /**
    * performance.now() of the last successful fetch response (empty ones count): proof that this
-   * instance can reach Kafka, for the lease's progress check. undefined before the first.
+   * instance can reach Kafka, for the lease's progress check. undefined before the first. With
+   * no partition to read nothing is fetched, so it does not move.
    */
   lastFetchAt(): number | undefined;
   /**
@@ -82,6 +92,17 @@ interface PartitionState {
   fetching: boolean;
   delivering: Promise<void> | undefined;
 }
+
+/** One partition of a FETCH request in flight, with the epoch its answer must still match. */
+interface PendingFetch {
+  partition: number;
+  fetchOffset: string;
+  epoch: number;
+  partitionState: PartitionState;
+}
+
+/** A FETCH answer's size bound over all its partitions (the Java client's fetch.max.bytes). */
+const maxBytesPerFetch = 50 * 1024 * 1024;
 
 /** How long stop() gives the broker connections to close before it lets them go. */
 const disconnectBoundMs = 1000;
@@ -121,11 +142,13 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     });
   };
 
-  const fail = (error: unknown) => {
+  /** Stops reading for good; an onBatch failure is passed on as it is, a Kafka one explained. */
+  const fail = (error: unknown, source: 'kafka' | 'onBatch' = 'kafka') => {
     if (state !== 'running') return;
-    logger.error({ err: error }, `reading ${topic} stopped: ${describeError(error)}`);
+    const reported = source === 'onBatch' ? error : explainReadError(error, topic);
+    logger.error({ err: error }, `reading ${topic} stopped: ${describeError(reported)}`);
     void reader.stop();
-    options.onFatalError?.(error);
+    options.onFatalError?.(reported);
   };
 
   async function loadMetadata(): Promise<void> {
@@ -168,7 +191,7 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
   }
 
   async function fetchFrom(nodeId: string, fetched: number[]): Promise<void> {
-    const requests = fetched.map((partition) => {
+    const requests = fetched.map((partition): PendingFetch => {
       const partitionState = partitions.get(partition) as PartitionState;
       partitionState.fetching = true;
       return { partition, fetchOffset: partitionState.position, epoch: partitionState.epoch, partitionState };
@@ -180,7 +203,7 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
         isolationLevel: isolationLevel(isolation),
         maxWaitTime: maxWaitMs,
         minBytes: 1,
-        maxBytes: maxBytesPerPartition * requests.length,
+        maxBytes: Math.min(maxBytesPerPartition * requests.length, maxBytesPerFetch),
         topics: [
           {
             topic,
@@ -194,7 +217,11 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
       });
       if (state !== 'running') return;
       lastFetch = performance.now();
-      leaderBackoff.delete(nodeId);
+      const failures = leaderBackoff.get(nodeId)?.failures;
+      if (failures !== undefined) {
+        logger.info({ broker: nodeId, failures }, `fetching ${topic} from broker ${nodeId} works again`);
+        leaderBackoff.delete(nodeId);
+      }
       const answers = new Map<number, FetchedPartition>();
       for (const response of responses) {
         if (response.topicName !== topic) continue;
@@ -224,7 +251,7 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
       try {
         await options.onBatch(batch);
       } catch (error) {
-        fail(error);
+        fail(error, 'onBatch');
       } finally {
         partitionState.delivering = undefined;
         notify();
@@ -232,11 +259,7 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     })();
   }
 
-  async function recover(
-    nodeId: string,
-    error: unknown,
-    requests: { partition: number; fetchOffset: string; epoch: number; partitionState: PartitionState }[],
-  ): Promise<void> {
+  async function recover(nodeId: string, error: unknown, requests: PendingFetch[]): Promise<void> {
     const kind = classifyReadError(error);
     if (kind === 'out-of-range') {
       const partition = (error as { partition?: number }).partition;
@@ -265,18 +288,9 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     setTimeout(notify, delay).unref();
   }
 
-  async function resolveOutOfRange(request: {
-    partition: number;
-    fetchOffset: string;
-    epoch: number;
-    partitionState: PartitionState;
-  }): Promise<void> {
+  async function resolveOutOfRange(request: PendingFetch): Promise<void> {
     const { partition, fetchOffset } = request;
-    const ask = (fromBeginning: boolean) =>
-      cluster.fetchTopicsOffset([{ topic, fromBeginning, partitions: [{ partition }] }]);
-    const [earliest, latest] = await Promise.all([ask(true), ask(false)]);
-    const logStart = earliest[0]?.partitions.find((entry) => entry.partition === partition)?.offset ?? '0';
-    const logEnd = latest[0]?.partitions.find((entry) => entry.partition === partition)?.offset ?? logStart;
+    const { logStart, logEnd } = await partitionBounds(cluster, topic, partition);
     if (state !== 'running' || request.partitionState.epoch !== request.epoch) return;
     let next: string;
     if (options.onOutOfRange) {

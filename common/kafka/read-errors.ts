@@ -4,7 +4,8 @@
  * may have just been created), or stop (what retrying cannot fix).
  */
 
-import { chain } from './errors.ts';
+import { SluiceError } from '../errors.ts';
+import { chain, translateKafkaError } from './errors.ts';
 
 export type ReadErrorKind = 'retriable' | 'out-of-range' | 'topic-missing' | 'fatal';
 
@@ -37,4 +38,16 @@ export function classifyReadError(error: unknown): ReadErrorKind {
 /** 100 ms after the first failure, doubling up to 2 s: a restarting broker is found quickly, a dead one is not hammered. */
 export function readBackoffMs(failures: number): number {
   return Math.min(100 * 2 ** Math.max(0, failures - 1), 2000);
+}
+
+/** The error a reader that stopped reports: what went wrong and what to do. */
+export function explainReadError(error: unknown, topic: string): SluiceError {
+  if (classifyReadError(error) === 'topic-missing') {
+    return new SluiceError(
+      'KAFKA_REQUEST_FAILED',
+      `reading ${topic}: the topic does not exist (deleted, or never created); create it or fix the name`,
+      { cause: error, retriable: false },
+    );
+  }
+  return translateKafkaError(error, `reading ${topic}`);
 }

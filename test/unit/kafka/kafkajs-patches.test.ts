@@ -121,3 +121,91 @@ describe('kafkajs Kafka.cluster() (patched)', () => {
     expect(cluster.isConnected()).toBe(false);
   });
 });
+
+describe('kafkajs aborted-transaction filtering (patched)', () => {
+  const filterPatched = require('kafkajs/src/consumer/filterAbortedMessages.js');
+  const filterStock = require('kafkajs-stock/src/consumer/filterAbortedMessages.js');
+  const abortMarker = Buffer.from([0, 0, 0, 0]);
+  const message = (offset: number, producerId: string, control = false) => ({
+    offset: String(offset),
+    key: control ? abortMarker : Buffer.from('k'),
+    isControlRecord: control,
+    batchContext: { producerId, inTransaction: true },
+  });
+  const visible = (filter: typeof filterPatched, messages: unknown[], abortedTransactions: unknown[]) =>
+    filter({ messages, abortedTransactions })
+      .filter((m: { isControlRecord: boolean }) => !m.isControlRecord)
+      .map((m: { offset: string }) => m.offset);
+
+  it('hides the records of every aborted transaction a fetch starts inside', () => {
+    // producers 1 and 2 both began aborted transactions (at 10 and 11) before the fetch offset 12
+    const messages = [message(12, '2'), message(13, '1'), message(14, '1', true), message(15, '2', true)];
+    const aborted = [
+      { producerId: '1', firstOffset: '10' },
+      { producerId: '2', firstOffset: '11' },
+    ];
+    expect(visible(filterStock, messages, aborted)).toEqual(['12']);
+    expect(visible(filterPatched, messages, aborted)).toEqual([]);
+  });
+
+  it('takes the aborted transactions in first-offset order, whatever order the broker lists them in', () => {
+    // the broker lists them by the offset of their abort marker: 2 ended first, 1 began first
+    const messages = [message(5, '1'), message(6, '2'), message(7, '2', true), message(8, '1', true)];
+    const aborted = [
+      { producerId: '2', firstOffset: '6' },
+      { producerId: '1', firstOffset: '5' },
+    ];
+    expect(visible(filterStock, messages, aborted)).toEqual(['5']);
+    expect(visible(filterPatched, messages, aborted)).toEqual([]);
+  });
+
+  it('keeps committed records and those of other producers', () => {
+    const messages = [message(1, '3'), message(2, '1'), message(3, '1', true), message(4, '1')];
+    const aborted = [{ producerId: '1', firstOffset: '2' }];
+    expect(visible(filterPatched, messages, aborted)).toEqual(visible(filterStock, messages, aborted));
+    expect(visible(filterPatched, messages, aborted)).toEqual(['1', '4']);
+  });
+});
+
+describe('kafkajs FETCH record decoding: the end of the last record batch (patched)', () => {
+  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
+  const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
+  const decodePatched = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js');
+  const decodeStock = require('kafkajs-stock/src/protocol/requests/fetch/v4/decodeMessages.js');
+
+  async function recordSet(): Promise<Buffer> {
+    // offsets 100..104 of which compaction left 100 and 102, then 105..107 emptied entirely
+    const first = await RecordBatch({
+      firstOffset: Long.fromValue('100'),
+      lastOffsetDelta: 4,
+      records: [0, 2].map((offsetDelta) =>
+        Record({ offsetDelta, key: Buffer.from('k'), value: Buffer.from('v') }),
+      ),
+    });
+    const emptied = await RecordBatch({
+      firstOffset: Long.fromValue('105'),
+      lastOffsetDelta: 2,
+      records: [],
+    });
+    const batches = Buffer.concat([first.buffer, emptied.buffer]);
+    return new Encoder().writeInt32(batches.length).writeBuffer(batches).buffer;
+  }
+
+  it('gives the offset after the last whole batch, past records that compaction removed', async () => {
+    const stock = await decodeStock(new Decoder(await recordSet()));
+    const patched = await decodePatched(new Decoder(await recordSet()));
+    expect(patched.map((record: Decoded) => record.offset)).toEqual(['100', '102']);
+    expect(stock.map((record: Decoded) => record.offset)).toEqual(['100', '102']);
+    expect(stock.batchesEnd).toBeUndefined();
+    expect(patched.batchesEnd).toBe('108');
+  });
+
+  it('ignores a partial batch at the end of the response (the next fetch reads it whole)', async () => {
+    const whole = await recordSet();
+    const cut = Buffer.from(whole.subarray(0, whole.length - 10));
+    cut.writeInt32BE(cut.length - 4, 0);
+    const patched = await decodePatched(new Decoder(cut));
+    expect(patched.map((record: Decoded) => record.offset)).toEqual(['100', '102']);
+    expect(patched.batchesEnd).toBe('105');
+  });
+});
