@@ -72,6 +72,33 @@ describe('high availability', () => {
     }
   });
 
+  it('treats a short freeze of the active (GC, a slow user function) as harmless: no failover', {
+    timeout: 240_000,
+  }, async () => {
+    const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1 });
+    cleanups.push(() => fixture.cleanup());
+    const cluster = slotCluster(fixture, 1, 2);
+    await cluster.start(0);
+    await cluster.waitForActives();
+    const standby = await cluster.start(0);
+    const feeder = fixture.feed(events(37, 12_000), 1500);
+    cleanups.push(() => feeder.stop());
+    const active = (await cluster.activeOf(0))!;
+    // frozen for 0.7 s, well below TTL - heartbeatInterval (1.5 s with the defaults), three times
+    for (let freeze = 0; freeze < 3; freeze++) {
+      await waitFor('input to flow', () => feeder.sent() > (freeze + 1) * 2500, { timeoutMs: 60_000 });
+      await sleep(Math.floor(Math.random() * 500));
+      active.process.signal('SIGSTOP');
+      await sleep(700);
+      active.process.signal('SIGCONT');
+    }
+    await feeder.done;
+    await assertExactOutput(fixture);
+    expect((await cluster.activeOf(0))?.epoch).toBe(active.epoch);
+    expect(active.process.output()).not.toMatch(/lease lost/);
+    expect(standby.output()).not.toMatch(/"to":"taking-over"/);
+  });
+
   it('hands over at once on SIGTERM of the active, without waiting for the lease to expire', {
     timeout: 180_000,
   }, async () => {
