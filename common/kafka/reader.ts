@@ -7,9 +7,12 @@
  * consumer): once the read ended (end reached, signal aborted, or failed) no onBatch is called
  * again, and an onBatch that was running has finished.
  */
-import { connectAdmin } from './admin.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../errors.ts';
+import { connectAdmin, type PartitionOffsets } from './admin.ts';
 import type { KafkaHandle } from './client.ts';
 import { createPartitionReader } from './partition-reader.ts';
+import { classifyReadError, readBackoffMs } from './read-errors.ts';
 import type { IncomingRecord, Isolation } from './types.ts';
 
 export interface ReadOptions {
@@ -52,9 +55,24 @@ function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pr
 
 export async function readTopic(handle: KafkaHandle, options: ReadOptions): Promise<ReadResult> {
   const { topic } = options;
-  const readOffsets = async () => {
-    const admin = await connectAdmin(handle);
-    return await admin.topicOffsets(topic).finally(() => admin.disconnect());
+  const readOffsets = async (): Promise<PartitionOffsets[]> => {
+    for (let failures = 1; ; failures++) {
+      try {
+        const admin = await connectAdmin(handle);
+        return await admin.topicOffsets(topic).finally(() => admin.disconnect());
+      } catch (error) {
+        // 'follow' (a tailer) waits for Kafka as the partition reader does; 'end' (a restore) reports it
+        if (options.until === 'end' || options.signal?.aborted || classifyReadError(error) !== 'retriable') {
+          throw error;
+        }
+        const delay = readBackoffMs(failures);
+        handle.logger.warn(
+          { topic, failures, retryInMs: delay },
+          `reading the offsets of ${topic} failed, retrying: ${describeError(error)}`,
+        );
+        await sleep(delay);
+      }
+    }
   };
   // a read stopped while Kafka does not answer (a tailer stopping behind a broker restart) ends
   // at once, with the positions it was given

@@ -207,4 +207,36 @@ describe('partition reader through broker outages', () => {
     await sleep(quietAfterStopMs);
     expect(callsAfterAbort).toBe(0);
   });
+
+  it('readTopic following a topic waits for a broker that is down when it starts', {
+    timeout: 180_000,
+  }, async () => {
+    const topic = await topicWith(3, 's');
+    await broker.service.stop();
+    const abort = new AbortController();
+    const seen: string[] = [];
+    let failure: unknown;
+    const reading = kafka
+      .readTopic({
+        topic,
+        until: 'follow',
+        signal: abort.signal,
+        onBatch: (records) => void seen.push(...records.map((record) => String(record.value))),
+      })
+      .catch((error) => {
+        failure = error;
+      });
+    try {
+      await sleep(3000);
+      expect(failure).toBeUndefined();
+    } finally {
+      await broker.service.start(() => undefined);
+    }
+    await produce(topic, 3, 2, 's');
+    await waitFor('the records, old and new', () => seen.length === 5, { timeoutMs: 60_000 });
+    abort.abort();
+    await reading;
+    expect(failure).toBeUndefined();
+    expect(seen).toEqual(['s0', 's1', 's2', 's3', 's4']);
+  });
 });
