@@ -51,6 +51,7 @@ export interface PartitionReaderOptions {
   onBatch(batch: ConsumedBatch): Promise<void>;
   /**
    * Offset out of range (retention/compaction removed it): return the offset to continue from.
+   * Throwing stops the reader and is passed to onFatalError.
    * @default log start, with a warning logged
    */
   onOutOfRange?(partition: number, requested: string, logStart: string, logEnd: string): string;
@@ -142,10 +143,10 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     });
   };
 
-  /** Stops reading for good; an onBatch failure is passed on as it is, a Kafka one explained. */
-  const fail = (error: unknown, source: 'kafka' | 'onBatch' = 'kafka') => {
+  /** Stops reading for good; the caller's own failure is passed on as it is, a Kafka one explained. */
+  const fail = (error: unknown, source: 'kafka' | 'caller' = 'kafka') => {
     if (state !== 'running') return;
-    const reported = source === 'onBatch' ? error : explainReadError(error, topic);
+    const reported = source === 'caller' ? error : explainReadError(error, topic);
     logger.error({ err: error }, `reading ${topic} stopped: ${describeError(reported)}`);
     void reader.stop();
     options.onFatalError?.(reported);
@@ -246,12 +247,14 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
   }
 
   function deliver(partitionState: PartitionState, batch: ConsumedBatch): void {
+    // an onBatch that threw synchronously for a partition before this one stopped the reader
+    if (state !== 'running') return;
     partitionState.position = batch.nextOffset;
     partitionState.delivering = (async () => {
       try {
         await options.onBatch(batch);
       } catch (error) {
-        fail(error, 'onBatch');
+        fail(error, 'caller');
       } finally {
         partitionState.delivering = undefined;
         notify();
@@ -294,7 +297,12 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     if (state !== 'running' || request.partitionState.epoch !== request.epoch) return;
     let next: string;
     if (options.onOutOfRange) {
-      next = options.onOutOfRange(partition, fetchOffset, logStart, logEnd);
+      try {
+        next = options.onOutOfRange(partition, fetchOffset, logStart, logEnd);
+      } catch (error) {
+        fail(error, 'caller');
+        return;
+      }
     } else {
       logger.warn(
         { partition, requested: fetchOffset, logStart, logEnd },
