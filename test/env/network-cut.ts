@@ -1,0 +1,168 @@
+/**
+ * Real network cuts for one process: the process runs as a Unix user of its own
+ * (`sluice-cut-<n>`), and an iptables owner-match rule on loopback drops or rejects that user's
+ * packets to one service port. Nothing else on the machine is touched: other users (the test
+ * runner, the services, every other processor) keep talking to the same ports.
+ *
+ * Each cut owns the rules it added and `heal()` deletes exactly those (`iptables -D` with the same
+ * specification); rules still in place when the test process exits are deleted then, so a failed
+ * or timed-out test never leaves a port cut for the next one. Needs root and iptables
+ * (scripts/setup installs it); `networkCutsUnavailable()` says why not when they are missing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface CutUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * How packets are cut: `drop` (silence: connects and requests time out), `reject` (TCP reset:
+ * connects are refused, open connections reset), `unreachable` (ICMP host unreachable: connects
+ * fail with EHOSTUNREACH, open connections retransmit in silence).
+ */
+export type CutMode = 'drop' | 'reject' | 'unreachable';
+
+export interface NetworkCut {
+  readonly user: CutUser;
+  readonly ports: readonly number[];
+  readonly mode: CutMode;
+  /** Deletes the rules this cut added; safe to call twice. */
+  heal(): void;
+  isHealed(): boolean;
+}
+
+const targets: Record<CutMode, string[]> = {
+  drop: ['-j', 'DROP'],
+  reject: ['-j', 'REJECT', '--reject-with', 'tcp-reset'],
+  unreachable: ['-j', 'REJECT', '--reject-with', 'icmp-host-unreachable'],
+};
+
+const live = new Set<NetworkCut>();
+process.once('exit', () => {
+  for (const cut of live) cut.heal();
+});
+
+/** `-w`: wait for the xtables lock rather than fail when another process edits rules. */
+function iptables(args: string[]): void {
+  execFileSync('iptables', ['-w', '5', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Why cuts cannot run here (to skip with), or undefined when they can. */
+export function networkCutsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'network cuts need root (iptables rules and spawning as another user)';
+  try {
+    iptables(['-S', 'OUTPUT']);
+  } catch (error) {
+    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message;
+    return `iptables does not work here (${detail}): run scripts/setup, which installs it and picks a working backend`;
+  }
+  return undefined;
+}
+
+/** The Unix user `sluice-cut-<index>`, created (system user, no home) when missing. */
+export function cutUser(index = 0): CutUser {
+  const name = `sluice-cut-${index}`;
+  const lookup = () => spawnSync('id', ['-u', name], { encoding: 'utf8' });
+  if (lookup().status !== 0) {
+    const created = spawnSync(
+      'useradd',
+      ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', name],
+      { encoding: 'utf8' },
+    );
+    // 9: another test file created it meanwhile
+    if (created.status !== 0 && created.status !== 9) {
+      throw new Error(`cannot create the user ${name} for network cuts: ${created.stderr || created.error}`);
+    }
+  }
+  const uid = Number(lookup().stdout.trim());
+  const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
+  assertCanRunSluice({ name, uid, gid });
+  return { name, uid, gid };
+}
+
+/** A process of the user must read the repository (sources, node_modules): say so plainly if not. */
+function assertCanRunSluice(user: CutUser): void {
+  const paths = [join(repoRoot, 'bin', 'sluice.js'), join(repoRoot, 'node_modules', 'tsx', 'package.json')];
+  const check = spawnSync(
+    process.execPath,
+    ['-e', 'for (const path of process.argv.slice(1)) require("fs").accessSync(path, 4)', ...paths],
+    { uid: user.uid, gid: user.gid, encoding: 'utf8', env: { PATH: process.env.PATH } },
+  );
+  if (check.status !== 0) {
+    throw new Error(
+      `user ${user.name} cannot read ${repoRoot} (${check.stderr.trim().split('\n')[0]}): ` +
+        'make every parent directory of the repository traversable by others (chmod o+x) or clone it elsewhere',
+    );
+  }
+}
+
+/** Cuts `user` off from `ports` on loopback until `heal()`. */
+export function cutOff(user: CutUser, ports: readonly number[], mode: CutMode): NetworkCut {
+  const rules = ports.map((port) => [
+    'OUTPUT',
+    '-o',
+    'lo',
+    '-p',
+    'tcp',
+    '--dport',
+    String(port),
+    '-m',
+    'owner',
+    '--uid-owner',
+    String(user.uid),
+    '-m',
+    'comment',
+    '--comment',
+    `sluice test cut (pid ${process.pid})`,
+    ...targets[mode],
+  ]);
+  const added: string[][] = [];
+  let healed = false;
+  const cut: NetworkCut = {
+    user,
+    ports,
+    mode,
+    heal() {
+      if (healed) return;
+      healed = true;
+      live.delete(cut);
+      const failures: string[] = [];
+      for (const rule of added.splice(0)) {
+        try {
+          iptables(['-D', ...rule]);
+        } catch (error) {
+          failures.push(`${rule.join(' ')}: ${(error as Error).message}`);
+        }
+      }
+      if (failures.length > 0) throw new Error(`could not delete cut rules:\n${failures.join('\n')}`);
+    },
+    isHealed: () => healed,
+  };
+  live.add(cut);
+  try {
+    for (const rule of rules) {
+      iptables(['-A', ...rule]);
+      added.push(rule);
+    }
+  } catch (error) {
+    cut.heal();
+    throw new Error(
+      `could not add a cut rule for ${user.name} on ports ${ports.join(', ')}: ${(error as Error).message}`,
+    );
+  }
+  return cut;
+}
+
+/** The port of `host:port` or of a URL, for the services a test cuts. */
+export function portOf(endpoint: string): number {
+  const url = /^[a-z]+:\/\//.test(endpoint) ? new URL(endpoint) : new URL(`tcp://${endpoint.split(',')[0]}`);
+  const port = Number(url.port);
+  if (!port) throw new Error(`no port in ${endpoint}: cuts need the service's explicit port`);
+  return port;
+}
