@@ -24,9 +24,10 @@ export interface CutUser {
 /**
  * How packets are cut: `drop` (silence: connects and requests time out), `reject` (TCP reset:
  * connects are refused, open connections reset), `unreachable` (ICMP host unreachable: connects
- * fail with EHOSTUNREACH, open connections retransmit in silence).
+ * fail with EHOSTUNREACH, open connections retransmit in silence), `reset-unreachable` (open
+ * connections reset, new connects fail with EHOSTUNREACH: a peer that went away).
  */
-export type CutMode = 'drop' | 'reject' | 'unreachable';
+export type CutMode = 'drop' | 'reject' | 'unreachable' | 'reset-unreachable';
 
 export interface NetworkCut {
   readonly user: CutUser;
@@ -37,10 +38,18 @@ export interface NetworkCut {
   isHealed(): boolean;
 }
 
-const targets: Record<CutMode, string[]> = {
-  drop: ['-j', 'DROP'],
-  reject: ['-j', 'REJECT', '--reject-with', 'tcp-reset'],
-  unreachable: ['-j', 'REJECT', '--reject-with', 'icmp-host-unreachable'],
+const drop = ['-j', 'DROP'];
+const reset = ['-j', 'REJECT', '--reject-with', 'tcp-reset'];
+const unreachable = ['-j', 'REJECT', '--reject-with', 'icmp-host-unreachable'];
+/** The rules of a mode, in order: the first that matches a packet decides (`--syn`: connects only). */
+const rulesOf: Record<CutMode, { match: string[]; target: string[] }[]> = {
+  drop: [{ match: [], target: drop }],
+  reject: [{ match: [], target: reset }],
+  unreachable: [{ match: [], target: unreachable }],
+  'reset-unreachable': [
+    { match: ['--syn'], target: unreachable },
+    { match: [], target: reset },
+  ],
 };
 
 const live = new Set<NetworkCut>();
@@ -102,26 +111,61 @@ function assertCanRunSluice(user: CutUser): void {
   }
 }
 
+const commentPrefix = 'sluice test cut (pid ';
+
+/**
+ * Deletes rules left by test processes that died without running their exit handler (SIGKILL):
+ * each rule names its process in a comment.
+ */
+function removeStaleCuts(): void {
+  const listing = execFileSync('iptables', ['-w', '5', '-S', 'OUTPUT'], { encoding: 'utf8' });
+  for (const line of listing.split('\n')) {
+    const owner = /--comment "sluice test cut \(pid (\d+)\)"/.exec(line);
+    if (!owner || isAlive(Number(owner[1]))) continue;
+    // `-S` prints the rule as it was added; only the comment is quoted
+    const [before, comment, after] = line.replace(/^-A /, '').split('"');
+    iptables(['-D', ...before!.trim().split(/\s+/), comment!, ...after!.trim().split(/\s+/).filter(Boolean)]);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let staleCutsRemoved = false;
+
 /** Cuts `user` off from `ports` on loopback until `heal()`. */
 export function cutOff(user: CutUser, ports: readonly number[], mode: CutMode): NetworkCut {
-  const rules = ports.map((port) => [
-    'OUTPUT',
-    '-o',
-    'lo',
-    '-p',
-    'tcp',
-    '--dport',
-    String(port),
-    '-m',
-    'owner',
-    '--uid-owner',
-    String(user.uid),
-    '-m',
-    'comment',
-    '--comment',
-    `sluice test cut (pid ${process.pid})`,
-    ...targets[mode],
-  ]);
+  if (!staleCutsRemoved) {
+    removeStaleCuts();
+    staleCutsRemoved = true;
+  }
+  const rules = ports.flatMap((port) =>
+    rulesOf[mode].map(({ match, target }) => [
+      'OUTPUT',
+      '-o',
+      'lo',
+      '-p',
+      'tcp',
+      ...match,
+      '--dport',
+      String(port),
+      '-m',
+      'owner',
+      '--uid-owner',
+      String(user.uid),
+      '-m',
+      'comment',
+      '--comment',
+      `${commentPrefix}${process.pid})`,
+      ...target,
+    ]),
+  );
   const added: string[][] = [];
   let healed = false;
   const cut: NetworkCut = {

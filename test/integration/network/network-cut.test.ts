@@ -4,6 +4,7 @@
  * nobody else is affected meanwhile. Also: a sluice process runs as that user at all.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CutMode,
@@ -20,35 +21,55 @@ import { runSluice } from '../../env/sluice-process.ts';
 const unavailable = networkCutsUnavailable();
 if (unavailable) console.warn(`skipping network-cut tests: ${unavailable}`);
 
-// a connect that gets no answer within this time is reported as 'timeout'
-const connectTimeoutMs = 1500;
+// a connect or request that gets no answer within this time is reported as 'timeout'
+const answerTimeoutMs = 1500;
+// connect: prints what connecting gave; open: connects, prints 'open', and on a line from stdin
+// sends an HTTP request over that connection and prints what came of it
 const probeScript = `
-const socket = require('net').connect({ host: '127.0.0.1', port: Number(process.argv[1]) });
+const [port, phase] = process.argv.slice(1);
+const socket = require('net').connect({ host: '127.0.0.1', port: Number(port) });
 const done = (result) => { process.stdout.write(result); socket.destroy(); process.exit(0); };
-socket.setTimeout(${connectTimeoutMs}, () => done('timeout'));
-socket.on('connect', () => done('connected'));
 socket.on('error', (error) => done(error.code));
+socket.on('data', () => done('answered'));
+socket.setTimeout(${answerTimeoutMs}, () => done('timeout'));
+socket.on('connect', () => {
+  if (phase === 'connect') return done('connected');
+  socket.setTimeout(0);
+  process.stdout.write('open\\n');
+  process.stdin.once('data', () => {
+    socket.setTimeout(${answerTimeoutMs}, () => done('timeout'));
+    socket.write('GET / HTTP/1.0\\r\\n\\r\\n');
+  });
+});
 `;
 
-/** Connects to a loopback port as `user` (or as this process's user) and says what happened. */
-function probe(port: number, user?: CutUser): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', probeScript, String(port)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      ...(user ? { uid: user.uid, gid: user.gid } : {}),
-    });
-    let out = '';
+function spawnProbe(port: number, phase: 'connect' | 'open', user?: CutUser) {
+  const child = spawn(process.execPath, ['-e', probeScript, String(port), phase], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
+  let out = '';
+  const result = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       out += chunk;
     });
     child.on('error', reject);
-    child.on('close', () => resolve(out));
+    child.on('close', () => resolve(out.replace(/^open\n/, '')));
   });
+  const opened = new Promise<void>((resolve) =>
+    child.stdout.on('data', () => out.startsWith('open') && resolve()),
+  );
+  return { child, result, opened };
 }
 
+/** Connects to a loopback port as `user` (or as this process's user) and says what happened. */
+const probe = (port: number, user?: CutUser) => spawnProbe(port, 'connect', user).result;
+
 const cuts: NetworkCut[] = [];
-afterEach(() => {
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
   for (const cut of cuts.splice(0)) cut.heal();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
 describe.skipIf(unavailable)('network cuts (iptables owner match on loopback)', () => {
@@ -76,6 +97,35 @@ describe.skipIf(unavailable)('network cuts (iptables owner match on loopback)', 
       expect(await probe(kafkaPort, victim)).toBe('connected');
     },
   );
+
+  const openConnection: [CutMode, string][] = [
+    ['drop', 'timeout'],
+    ['reject', 'ECONNRESET'],
+    ['unreachable', 'timeout'],
+    ['reset-unreachable', 'ECONNRESET'],
+  ];
+  it.each(openConnection)('%s: a connection opened before the cut gets %s', async (mode, whileCut) => {
+    const server: Server = createServer((_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      // connections whose close the cut swallowed stay open on this side: end them too
+      () => new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections()),
+    );
+    const port = (server.address() as { port: number }).port;
+    const victim = cutUser(0);
+
+    const healthy = spawnProbe(port, 'open', victim);
+    await healthy.opened;
+    healthy.child.stdin.end('go\n');
+    expect(await healthy.result).toBe('answered');
+
+    const open = spawnProbe(port, 'open', victim);
+    await open.opened;
+    cuts.push(cutOff(victim, [port], mode));
+    open.child.stdin.end('go\n');
+    expect(await open.result).toBe(whileCut);
+    if (mode === 'reset-unreachable') expect(await probe(port, victim)).toBe('EHOSTUNREACH');
+  });
 
   it('cuts only the ports it names', async () => {
     const services = testServices();
