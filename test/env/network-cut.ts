@@ -4,10 +4,15 @@
  * packets to one service port. Nothing else on the machine is touched: other users (the test
  * runner, the services, every other processor) keep talking to the same ports.
  *
+ * Where that user cannot read the repository (a checkout below /root, mode 700), the process runs
+ * as root with only the user's group, and the rule matches the group instead (`--gid-owner`):
+ * just as precise, since no other process runs with that group.
+ *
  * Each cut owns the rules it added and `heal()` deletes exactly those (`iptables -D` with the same
- * specification); rules still in place when the test process exits are deleted then, so a failed
- * or timed-out test never leaves a port cut for the next one. Needs root and iptables
- * (scripts/setup installs it); `networkCutsUnavailable()` says why not when they are missing.
+ * specification); rules still in place when the test process exits are deleted then, and rules
+ * of test processes that died without that (SIGKILL) at the next cut, so a failed or timed-out
+ * test never leaves a port cut. Needs root and iptables (scripts/setup installs it);
+ * `networkCutsUnavailable()` says why not when they are missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -17,8 +22,11 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface CutUser {
   readonly name: string;
+  /** What to spawn its processes with (`spawn(..., { uid, gid })`). */
   readonly uid: number;
   readonly gid: number;
+  /** The iptables match singling out those processes' packets. */
+  readonly owner: readonly ['--uid-owner' | '--gid-owner', string];
 }
 
 /**
@@ -74,8 +82,12 @@ export function networkCutsUnavailable(): string | undefined {
   return undefined;
 }
 
-/** The Unix user `sluice-cut-<index>`, created (system user, no home) when missing. */
-export function cutUser(index = 0): CutUser {
+/**
+ * The Unix user `sluice-cut-<index>` (created, a system user without home, when missing). With
+ * `byGroup`, or when that user cannot read the repository, its processes run as root with the
+ * user's group only and cuts match the group.
+ */
+export function cutUser(index = 0, options: { byGroup?: boolean } = {}): CutUser {
   const name = `sluice-cut-${index}`;
   const lookup = () => spawnSync('id', ['-u', name], { encoding: 'utf8' });
   if (lookup().status !== 0) {
@@ -91,35 +103,49 @@ export function cutUser(index = 0): CutUser {
   }
   const uid = Number(lookup().stdout.trim());
   const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
-  assertCanRunSluice({ name, uid, gid });
-  return { name, uid, gid };
+  const unreadable = options.byGroup ? undefined : whyRepositoryUnreadable(uid, gid);
+  if (!options.byGroup && !unreadable) return { name, uid, gid, owner: ['--uid-owner', String(uid)] };
+  if (unreadable && !warnedUnreadable) {
+    warnedUnreadable = true;
+    console.warn(
+      `${name} cannot read ${repoRoot} (${unreadable}): cut processes run as root in group ${name}`,
+    );
+  }
+  return { name, uid: 0, gid, owner: ['--gid-owner', String(gid)] };
 }
 
-/** A process of the user must read the repository (sources, node_modules): say so plainly if not. */
-function assertCanRunSluice(user: CutUser): void {
+let warnedUnreadable = false;
+
+/** Why a process of uid/gid cannot read the sources and node_modules, or undefined if it can. */
+function whyRepositoryUnreadable(uid: number, gid: number): string | undefined {
   const paths = [join(repoRoot, 'bin', 'sluice.js'), join(repoRoot, 'node_modules', 'tsx', 'package.json')];
   const check = spawnSync(
     process.execPath,
-    ['-e', 'for (const path of process.argv.slice(1)) require("fs").accessSync(path, 4)', ...paths],
-    { uid: user.uid, gid: user.gid, encoding: 'utf8', env: { PATH: process.env.PATH } },
+    [
+      '-e',
+      'try { for (const path of process.argv.slice(1)) require("fs").accessSync(path, 4) } ' +
+        'catch (error) { console.error(error.message); process.exit(1) }',
+      ...paths,
+    ],
+    { uid, gid, encoding: 'utf8', env: { PATH: process.env.PATH } },
   );
-  if (check.status !== 0) {
-    throw new Error(
-      `user ${user.name} cannot read ${repoRoot} (${check.stderr.trim().split('\n')[0]}): ` +
-        'make every parent directory of the repository traversable by others (chmod o+x) or clone it elsewhere',
-    );
-  }
+  if (check.error) return check.error.message;
+  return check.status === 0 ? undefined : check.stderr.trim() || `exit ${check.status}`;
 }
 
 const commentPrefix = 'sluice test cut (pid ';
+
+/** The OUTPUT chain as `iptables -S` prints it, for failure messages. */
+export function outputRules(): string {
+  return execFileSync('iptables', ['-w', '5', '-S', 'OUTPUT'], { encoding: 'utf8' });
+}
 
 /**
  * Deletes rules left by test processes that died without running their exit handler (SIGKILL):
  * each rule names its process in a comment.
  */
 function removeStaleCuts(): void {
-  const listing = execFileSync('iptables', ['-w', '5', '-S', 'OUTPUT'], { encoding: 'utf8' });
-  for (const line of listing.split('\n')) {
+  for (const line of outputRules().split('\n')) {
     const owner = /--comment "sluice test cut \(pid (\d+)\)"/.exec(line);
     if (!owner || isAlive(Number(owner[1]))) continue;
     // `-S` prints the rule as it was added; only the comment is quoted
@@ -157,8 +183,7 @@ export function cutOff(user: CutUser, ports: readonly number[], mode: CutMode): 
       String(port),
       '-m',
       'owner',
-      '--uid-owner',
-      String(user.uid),
+      ...user.owner,
       '-m',
       'comment',
       '--comment',

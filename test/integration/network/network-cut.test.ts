@@ -13,6 +13,7 @@ import {
   cutUser,
   type NetworkCut,
   networkCutsUnavailable,
+  outputRules,
   portOf,
 } from '../../env/network-cut.ts';
 import { testServices } from '../../env/services.ts';
@@ -65,6 +66,12 @@ function spawnProbe(port: number, phase: 'connect' | 'open', user?: CutUser) {
 /** Connects to a loopback port as `user` (or as this process's user) and says what happened. */
 const probe = (port: number, user?: CutUser) => spawnProbe(port, 'connect', user).result;
 
+/** Probes and expects `expected`; a mismatch shows the rules in force (another cut, a firewall). */
+async function expectProbe(port: number, user: CutUser | undefined, expected: string) {
+  const result = await probe(port, user);
+  expect(result, `connecting as ${user?.name ?? 'root'}; OUTPUT rules now:\n${outputRules()}`).toBe(expected);
+}
+
 const cuts: NetworkCut[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -84,17 +91,17 @@ describe.skipIf(unavailable)('network cuts (iptables owner match on loopback)', 
       const kafkaPort = portOf(testServices().kafkaBrokers);
       const victim = cutUser(0);
       const bystander = cutUser(1);
-      expect(await probe(kafkaPort, victim)).toBe('connected');
+      await expectProbe(kafkaPort, victim, 'connected');
 
       const cut = cutOff(victim, [kafkaPort], mode);
       cuts.push(cut);
-      expect(await probe(kafkaPort, victim)).toBe(whileCut);
-      expect(await probe(kafkaPort, bystander)).toBe('connected');
-      expect(await probe(kafkaPort)).toBe('connected');
+      await expectProbe(kafkaPort, victim, whileCut);
+      await expectProbe(kafkaPort, bystander, 'connected');
+      await expectProbe(kafkaPort, undefined, 'connected');
 
       cut.heal();
       expect(cut.isHealed()).toBe(true);
-      expect(await probe(kafkaPort, victim)).toBe('connected');
+      await expectProbe(kafkaPort, victim, 'connected');
     },
   );
 
@@ -124,20 +131,33 @@ describe.skipIf(unavailable)('network cuts (iptables owner match on loopback)', 
     cuts.push(cutOff(victim, [port], mode));
     open.child.stdin.end('go\n');
     expect(await open.result).toBe(whileCut);
-    if (mode === 'reset-unreachable') expect(await probe(port, victim)).toBe('EHOSTUNREACH');
+    if (mode === 'reset-unreachable') await expectProbe(port, victim, 'EHOSTUNREACH');
+  });
+
+  it('by group (where the user cannot read the repository): only processes of that group are cut', async () => {
+    const kafkaPort = portOf(testServices().kafkaBrokers);
+    const byGroup = cutUser(0, { byGroup: true });
+    expect(byGroup).toMatchObject({ uid: 0, owner: ['--gid-owner', String(byGroup.gid)] });
+    cuts.push(cutOff(byGroup, [kafkaPort], 'reject'));
+    await expectProbe(kafkaPort, byGroup, 'ECONNREFUSED');
+    await expectProbe(kafkaPort, undefined, 'connected'); // root in its own group
+    await expectProbe(kafkaPort, cutUser(1), 'connected');
   });
 
   it('cuts only the ports it names', async () => {
     const services = testServices();
     const victim = cutUser(0);
     cuts.push(cutOff(victim, [portOf(services.databaseUrl)], 'reject'));
-    expect(await probe(portOf(services.databaseUrl), victim)).toBe('ECONNREFUSED');
-    expect(await probe(portOf(services.kafkaBrokers), victim)).toBe('connected');
+    await expectProbe(portOf(services.databaseUrl), victim, 'ECONNREFUSED');
+    await expectProbe(portOf(services.kafkaBrokers), victim, 'connected');
   });
 
-  it('runs sluice as the cut user (it reads the repository, tsx compiles for it)', async () => {
+  // a first start compiles the CLI into the user's own tsx cache: slow on a busy machine
+  it('runs sluice as the cut user (it reads the repository, tsx compiles for it)', {
+    timeout: 180_000,
+  }, async () => {
     const victim = cutUser(0);
-    const result = await runSluice(['--version'], { user: victim });
+    const result = await runSluice(['--version'], { user: victim, timeoutMs: 170_000 });
     expect(result.stderr).toBe('');
     expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+/) });
   });
