@@ -54,6 +54,13 @@ function numberFor(type: string, value: number | JsonNumber, field: string, repo
     }
     return float;
   }
+  // the common case: a short integer, exact already (json-numbers.ts keeps longer ones as text)
+  if (
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    (type === 'long' || (value >= -(2 ** 31) && value < 2 ** 31))
+  )
+    return value;
   const exact =
     typeof value === 'number'
       ? Number.isInteger(value)
@@ -78,65 +85,123 @@ function numberFor(type: string, value: number | JsonNumber, field: string, repo
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !isJsonNumber(value);
 
-/**
- * Replaces JSON numbers by what the schema says they are and checks strings, in place; reports
- * what cannot be fixed. Type mismatches are left for avsc's check to report.
- */
-function normalize(type: avro.Type, value: unknown, field: string, report: Report): unknown {
+/** Fixes one value in place (exact numbers) and reports what cannot be fixed; see `normalizerOf`. */
+type Normalizer = (value: unknown, field: string, report: Report) => unknown;
+
+const child = (field: string, key: string) => (field === '' ? key : `${field}.${key}`);
+const numeric = new Set(['int', 'long', 'float', 'double']);
+
+function compile(type: avro.Type): Normalizer {
   const name = avroName(type);
-  if (value instanceof DuplicateKey) {
-    report(field, `appears ${value.values.length} times with different values; send each field once`);
-    return value;
-  }
-  if (typeof value === 'number' || isJsonNumber(value)) {
-    if (name === 'int' || name === 'long' || name === 'float' || name === 'double') {
-      const exact = numberFor(name, value, field, report);
-      return exact === undefined ? value : exact;
-    }
-    if (name !== 'union:unwrapped') return value;
-  }
-  if (typeof value === 'string') {
-    const at = value.search(loneSurrogate);
-    if (at >= 0) report(field, `is not well-formed Unicode: a lone surrogate at UTF-16 index ${at}`);
-    return value;
-  }
-  const typeInfo = type as unknown as {
+  const info = type as unknown as {
     fields?: { name: string; type: avro.Type }[];
     itemsType?: avro.Type;
     valuesType?: avro.Type;
     types?: avro.Type[];
   };
-  const at = (key: string) => (field === '' ? key : `${field}.${key}`);
-  if (name === 'record' && isPlainObject(value)) {
-    for (const child of typeInfo.fields ?? []) {
-      if (Object.hasOwn(value, child.name))
-        value[child.name] = normalize(child.type, value[child.name], at(child.name), report);
-    }
-  } else if (name === 'array' && Array.isArray(value)) {
-    value.forEach((item, index) => {
-      value[index] = normalize(typeInfo.itemsType!, item, at(String(index)), report);
-    });
-  } else if (name === 'map' && isPlainObject(value)) {
-    for (const key of Object.keys(value)) {
-      if (loneSurrogate.test(key)) report(at(key), 'the map key is not well-formed Unicode');
-      value[key] = normalize(typeInfo.valuesType!, value[key], at(key), report);
-    }
-  } else if (name === 'union:unwrapped' && value !== null) {
-    // unwrapped unions have at most one branch per JSON kind: the one that fits this value
-    const kind = (candidate: avro.Type) => avroName(candidate);
-    const numeric = ['int', 'long', 'float', 'double'];
-    const branch = (typeInfo.types ?? []).find((candidate) =>
-      typeof value === 'number' || isJsonNumber(value)
-        ? numeric.includes(kind(candidate))
-        : typeof value === 'object' && !numeric.includes(kind(candidate)) && kind(candidate) !== 'null',
-    );
-    if (branch) return normalize(branch, value, field, report);
-  } else if (name === 'union:wrapped' && isPlainObject(value)) {
-    const keys = Object.keys(value);
-    const branch = (typeInfo.types ?? []).find((candidate) => candidate.branchName === keys[0]);
-    if (keys.length === 1 && branch) value[keys[0]!] = normalize(branch, value[keys[0]!], field, report);
+  if (numeric.has(name)) {
+    return (value, field, report) => {
+      if (typeof value !== 'number' && !isJsonNumber(value)) return value;
+      const exact = numberFor(name, value, field, report);
+      return exact === undefined ? value : exact;
+    };
   }
-  return value;
+  if (name === 'string') {
+    return (value, field, report) => {
+      if (typeof value === 'string' && loneSurrogate.test(value)) {
+        report(
+          field,
+          `is not well-formed Unicode: a lone surrogate at UTF-16 index ${value.search(loneSurrogate)}`,
+        );
+      }
+      return value;
+    };
+  }
+  if (name === 'record') {
+    const fields = (info.fields ?? []).map((field) => ({ name: field.name, type: field.type }));
+    let normalizers: Normalizer[] | undefined; // resolved on first use: records may refer to themselves
+    return (value, field, report) => {
+      if (!isPlainObject(value)) return value;
+      normalizers ??= fields.map((entry) => normalizerOf(entry.type));
+      for (let index = 0; index < fields.length; index++) {
+        const key = fields[index]!.name;
+        if (Object.hasOwn(value, key))
+          value[key] = normalizers[index]!(value[key], child(field, key), report);
+      }
+      return value;
+    };
+  }
+  if (name === 'array') {
+    return (value, field, report) => {
+      if (!Array.isArray(value)) return value;
+      const normalize = normalizerOf(info.itemsType!);
+      for (let index = 0; index < value.length; index++)
+        value[index] = normalize(value[index], child(field, String(index)), report);
+      return value;
+    };
+  }
+  if (name === 'map') {
+    return (value, field, report) => {
+      if (!isPlainObject(value)) return value;
+      const normalize = normalizerOf(info.valuesType!);
+      for (const key of Object.keys(value)) {
+        if (loneSurrogate.test(key)) report(child(field, key), 'the map key is not well-formed Unicode');
+        value[key] = normalize(value[key], child(field, key), report);
+      }
+      return value;
+    };
+  }
+  if (name === 'union:unwrapped') {
+    // an unwrapped union has at most one branch per JSON kind: the one that fits this value
+    const branches = info.types ?? [];
+    const numberBranch = branches.find((branch) => numeric.has(avroName(branch)));
+    const stringBranch = branches.find((branch) => avroName(branch) === 'string');
+    const objectBranch = branches.find((branch) => ['record', 'map', 'array'].includes(avroName(branch)));
+    return (value, field, report) => {
+      const branch =
+        typeof value === 'number' || isJsonNumber(value)
+          ? numberBranch
+          : typeof value === 'string'
+            ? stringBranch
+            : typeof value === 'object' && value !== null
+              ? objectBranch
+              : undefined;
+      return branch ? normalizerOf(branch)(value, field, report) : value;
+    };
+  }
+  if (name === 'union:wrapped') {
+    return (value, field, report) => {
+      if (!isPlainObject(value)) return value;
+      const keys = Object.keys(value);
+      const branch = (info.types ?? []).find((candidate) => candidate.branchName === keys[0]);
+      if (keys.length === 1 && branch) value[keys[0]!] = normalizerOf(branch)(value[keys[0]!], field, report);
+      return value;
+    };
+  }
+  return (value) => value;
+}
+
+const normalizers = new WeakMap<avro.Type, Normalizer>();
+
+/**
+ * The normalizer of a type, compiled once: it replaces JSON numbers by what the schema says
+ * they are, checks strings, and refuses keys sent twice; type mismatches are left for avsc's
+ * check to report.
+ */
+function normalizerOf(type: avro.Type): Normalizer {
+  let normalizer = normalizers.get(type);
+  if (!normalizer) {
+    const compiled = compile(type);
+    normalizer = (value, field, report) => {
+      if (value instanceof DuplicateKey) {
+        report(field, `appears ${value.values.length} times with different values; send each field once`);
+        return value;
+      }
+      return compiled(value, field, report);
+    };
+    normalizers.set(type, normalizer);
+  }
+  return normalizer;
 }
 
 /**
@@ -153,17 +218,20 @@ export function validateEvent(stream: Stream, event: unknown): FieldError[] {
       errors.push({ field: key, reason: `unknown field: not in schema ${stream.schema.name}` });
   }
   const reported = new Set<string>();
-  normalize(stream.type, event, '', (field, reason) => {
+  normalizerOf(stream.type)(event, '', (field, reason) => {
     reported.add(field);
     errors.push({ field, reason });
   });
-  stream.type.isValid(event, {
-    errorHook: (path, value, type) => {
-      const field = path.join('.');
-      if (field !== '' && !reported.has(field))
-        errors.push({ field, reason: expectation(avroName(type), value) });
-    },
-  });
+  // the check with a hook is several times slower: only run it to say what is wrong
+  if (!stream.type.isValid(event)) {
+    stream.type.isValid(event, {
+      errorHook: (path, value, type) => {
+        const field = path.join('.');
+        if (field !== '' && !reported.has(field))
+          errors.push({ field, reason: expectation(avroName(type), value) });
+      },
+    });
+  }
   const key = event[stream.partitionKey];
   if (typeof key === 'string' && key.trim() === '') {
     errors.push({ field: stream.partitionKey, reason: 'the partition key must not be empty' });

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
+import fc from 'fast-check';
+import { parse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
-import { exactInteger, parseJson } from '../../../schemas/json-numbers.ts';
+import { exactInteger, isJsonNumber, needsLosslessParse, parseJson } from '../../../schemas/json-numbers.ts';
 import { takeRequests } from '../../../schemas/request-generator.ts';
 import { loadStreams } from '../../../schemas/streams.ts';
 import { validateEvent } from '../../../schemas/validation.ts';
@@ -100,5 +102,32 @@ describe('validating an event gives its exact values', () => {
     expect(validateEvent(stream, event)).toEqual([
       { field: '__proto__', reason: 'unknown field: not in schema Request' },
     ]);
+  });
+});
+
+describe('the JSON.parse fast path is taken only when it reads the text exactly', () => {
+  it.each([
+    ['{"a":1,"b":[1,2,{"a":3}],"c":"12345678901234567 1.5e3"}', false],
+    ['[{"a":1},{"a":2}]', false],
+    ['{"a":-123456789012345}', false],
+    ['{"a":1234567890123456}', true],
+    ['{"a":1.5}', true],
+    ['{"a":1e3}', true],
+    ['{"a":{"b":1,"b":1}}', true],
+    ['{"a":1,"\\u0061":2}', true],
+    ['{"a":"x","b":"a"}', false],
+  ])('%s → lossless parse: %s', (text, lossless) => {
+    expect(needsLosslessParse(text)).toBe(lossless);
+  });
+
+  it('gives the same values as the lossless parser on generated JSON', () => {
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        const normalized = (value: unknown) =>
+          JSON.stringify(value, (_key, inner) => (isJsonNumber(inner) ? Number(inner.value) : inner));
+        expect(normalized(parseJson(text))).toBe(normalized(parse(text)));
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
   });
 });
