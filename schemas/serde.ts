@@ -12,7 +12,7 @@
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
-import { type ExactLongOptions, exactAvroType } from './exact-long.ts';
+import { type ExactLongOptions, exactAvroType, UnsafeLongError } from './exact-long.ts';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -82,6 +82,7 @@ export function createSerde(
       try {
         return type.fromBuffer(buffer.subarray(5));
       } catch (error) {
+        if (error instanceof UnsafeLongError) throw new DecodeError(`schema id ${id}: ${error.message}`);
         throw new DecodeError(`the Avro body does not match schema ${id}: ${(error as Error).message}`);
       }
     },
