@@ -34,6 +34,8 @@ const isLong = (value: unknown): value is number | bigint =>
 const numberPathLimit = 2 ** 52;
 // one varint is at most 10 bytes; _toBuffer's result is copied out at once (Tap.writeFixed)
 const scratch = Buffer.alloc(10);
+// views of the scratch by length, so that writing a long allocates nothing
+const scratchViews = Array.from({ length: 11 }, (_, length) => scratch.subarray(0, length));
 
 function writeVarint(value: number | bigint): Buffer {
   let length = 0;
@@ -53,7 +55,7 @@ function writeVarint(value: number | bigint): Buffer {
     }
     scratch[length++] = Number(zigzag);
   }
-  return scratch.subarray(0, length);
+  return scratchViews[length]!;
 }
 
 function readVarint(bytes: Buffer): number | bigint {
