@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeRequests } from '../../../schemas/request-generator.ts';
+import { waitFor } from '../../env/wait.ts';
 import { createRouterFixture, postEvents, type RouterFixture } from './router-fixture.ts';
 
 const event = (tenant: string) => ({
@@ -30,12 +31,14 @@ function rawRequest(
 describe('router HTTP contract: every answer a problem, auth first, bounded labels, OpenAPI', () => {
   let fixture: RouterFixture;
   let url: string;
+  let router: Awaited<ReturnType<RouterFixture['startRouter']>>;
   const keys = new Map<string, string>();
   const tenants = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'plain.example'];
   beforeAll(async () => {
     fixture = await createRouterFixture({ router: { rateLimit: { eventsPerSecond: 1, burst: 3 } } });
     for (const tenant of tenants) keys.set(tenant, fixture.createKey(tenant));
-    url = (await fixture.startRouter({ env: { SLUICE_ROUTER_AUTH: 'true' } })).url;
+    router = await fixture.startRouter({ env: { SLUICE_ROUTER_AUTH: 'true' } });
+    url = router.url;
   });
   afterAll(async () => fixture?.cleanup());
 
@@ -140,6 +143,29 @@ describe('router HTTP contract: every answer a problem, auth first, bounded labe
       });
     });
   }
+
+  it('logs a client that leaves mid-body as info, without an error or a stack', async () => {
+    const { hostname, port } = new URL(url);
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `POST ${events} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"a":`,
+        );
+        setTimeout(() => socket.destroy(), 200);
+      });
+      socket.on('close', () => resolve());
+    });
+    await waitFor('the disconnect to be logged', async () => router.output().includes('client went away'), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const lines = router
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('client went away'));
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: 30 });
+    expect(router.output()).not.toMatch(/"level":50/);
+  });
 
   it('serves an OpenAPI 3.1 description generated from the route and stream schemas', async () => {
     const response = await fetch(`${url}/openapi.json`);
