@@ -41,6 +41,11 @@ const int64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
 
 // in a u-mode regex a surrogate code unit only matches when it is not half of a pair
 const loneSurrogate = /\p{Cs}/u;
+// String#isWellFormed (Node 20+, not yet in our TypeScript lib) is the fast check; the regex finds where
+const isWellFormed: (text: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (text) => (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (text) => !loneSurrogate.test(text);
 
 type Report = (field: string, reason: string) => void;
 
@@ -108,7 +113,7 @@ function compile(type: avro.Type): Normalizer {
   }
   if (name === 'string') {
     return (value, field, report) => {
-      if (typeof value === 'string' && loneSurrogate.test(value)) {
+      if (typeof value === 'string' && !isWellFormed(value)) {
         report(
           field,
           `is not well-formed Unicode: a lone surrogate at UTF-16 index ${value.search(loneSurrogate)}`,
@@ -145,7 +150,7 @@ function compile(type: avro.Type): Normalizer {
       if (!isPlainObject(value)) return value;
       const normalize = normalizerOf(info.valuesType!);
       for (const key of Object.keys(value)) {
-        if (loneSurrogate.test(key)) report(child(field, key), 'the map key is not well-formed Unicode');
+        if (!isWellFormed(key)) report(child(field, key), 'the map key is not well-formed Unicode');
         value[key] = normalize(value[key], child(field, key), report);
       }
       return value;
