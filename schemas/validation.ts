@@ -41,8 +41,8 @@ const int64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
 
 // in a u-mode regex a surrogate code unit only matches when it is not half of a pair
 const loneSurrogate = /\p{Cs}/u;
-// String#isWellFormed (Node 20+, not yet in our TypeScript lib) is the fast check; the regex finds where
-const isWellFormed: (text: string) => boolean =
+/** Whether a string is well-formed Unicode (no lone surrogate): String#isWellFormed where the runtime has it. */
+export const isWellFormed: (text: string) => boolean =
   typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
     ? (text) => (text as unknown as { isWellFormed(): boolean }).isWellFormed()
     : (text) => !loneSurrogate.test(text);
