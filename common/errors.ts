@@ -28,6 +28,13 @@ export const errorCodes = {
   ROUTER_FORBIDDEN_TENANT: { retriable: false },
   ROUTER_RATE_LIMITED: { retriable: true },
   ROUTER_OVERLOADED: { retriable: true },
+  ROUTER_NOT_ACKNOWLEDGED: { retriable: true },
+  ROUTER_NOT_FOUND: { retriable: false },
+  ROUTER_METHOD_NOT_ALLOWED: { retriable: false },
+  ROUTER_BAD_REQUEST: { retriable: false },
+  ROUTER_URI_TOO_LONG: { retriable: false },
+  ROUTER_HEADERS_TOO_LARGE: { retriable: false },
+  ROUTER_REQUEST_TIMEOUT: { retriable: true },
   // local state
   STORE_IN_USE: { retriable: false },
   STORE_CLOSED: { retriable: false },
