@@ -1,11 +1,14 @@
+// k8s.io/api and apimachinery at the versions helm v3.22.0 (scripts/setup) uses, so a fresh CI
+// machine reuses what building helm downloaded and compiled; the Prometheus Operator's types at the
+// release built on those.
 module sluice/helm/validate
 
 go 1.26.0
 
 require (
-	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.95.2
-	k8s.io/api v0.37.2
-	k8s.io/apimachinery v0.37.2
+	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.94.0
+	k8s.io/api v0.37.0
+	k8s.io/apimachinery v0.37.0
 	sigs.k8s.io/yaml v1.6.0
 )
 
