@@ -32,7 +32,13 @@ interface RocksDbBinding {
 }
 
 const require = createRequire(import.meta.url);
-const rocksdb = require('rocksdb') as (location: string) => RocksDbBinding;
+// loaded on first use, not at import: every `sluice` subcommand imports this module, and only
+// processors with a store need the native binding (a router must start where it cannot load)
+let binding: ((location: string) => RocksDbBinding) | undefined;
+const rocksdb = (location: string): RocksDbBinding => {
+  binding ??= require('rocksdb') as (location: string) => RocksDbBinding;
+  return binding(location);
+};
 
 const DATA = 0x01;
 const POSITION_KEY = Buffer.from([0x00, ...Buffer.from('changelog-position')]);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../../common/config/load.ts';
+import { buildKubeValidator, validateManifests } from '../../env/kube-validator.ts';
 import { toolPath } from '../../env/tools.ts';
 
 const chart = resolve(import.meta.dirname, '..', '..', '..', 'helm', 'sluice');
@@ -13,15 +14,14 @@ const haValues = join(chart, 'ci', 'ha-values.yaml');
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
 type Manifest = any;
 
+function renderText(...args: string[]): string {
+  return execFileSync(toolPath('helm'), ['template', 'prod', chart, '--namespace', 'streams', ...args], {
+    encoding: 'utf8',
+  });
+}
+
 function render(...args: string[]): Manifest[] {
-  const output = execFileSync(
-    toolPath('helm'),
-    ['template', 'prod', chart, '--namespace', 'streams', ...args],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return parseAllDocuments(output)
+  return parseAllDocuments(renderText(...args))
     .map((document) => document.toJS())
     .filter(Boolean);
 }
@@ -42,6 +42,48 @@ describe('helm chart', () => {
         encoding: 'utf8',
       });
       expect(output).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  it('renders manifests that decode strictly into the Kubernetes API types (default, HA, monitoring on)', () => {
+    const validator = buildKubeValidator();
+    const monitoring = ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true'];
+    for (const args of [[], ['-f', haValues], monitoring]) {
+      const { valid, output } = validateManifests(validator, renderText(...args));
+      expect(output, `helm template ${args.join(' ')}`).toMatch(/^\d+ manifest\(s\) valid$/m);
+      expect(valid).toBe(true);
+    }
+  });
+
+  it('has a validator that refuses a misspelt field, a wrong type, a missing required field and an unknown kind', () => {
+    const validator = buildKubeValidator();
+    const rendered = renderText();
+    const cases: [string, string, RegExp][] = [
+      [
+        'misspelt probe field',
+        rendered.replace('periodSeconds:', 'periodSecond:'),
+        /unknown field "periodSecond"/,
+      ],
+      [
+        'port given as a string',
+        rendered.replace('containerPort: 8080', 'containerPort: "8080"'),
+        /cannot unmarshal string .*\.containerPort of type int32/,
+      ],
+      [
+        'service port without its number',
+        'apiVersion: v1\nkind: Service\nmetadata: { name: x }\nspec:\n  ports:\n    - name: http\n',
+        /Service\/x: missing required field spec\.ports\[0\]\.port/,
+      ],
+      [
+        'unknown kind',
+        'apiVersion: example.com/v1\nkind: Gadget\nmetadata: { name: g }\n',
+        /not one this validator knows/,
+      ],
+    ];
+    for (const [what, manifests, problem] of cases) {
+      const { valid, output } = validateManifests(validator, manifests);
+      expect(valid, what).toBe(false);
+      expect(output, what).toMatch(problem);
     }
   });
 
