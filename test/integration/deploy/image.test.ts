@@ -97,30 +97,12 @@ describe.skipIf(problem !== undefined)(`container image${problem ? ` (skipped: $
     Number(podman(['inspect', '--format', '{{.State.ExitCode}}', name]).trim());
 
   /** Why the image's node cannot load the RocksDB binding, or undefined when it can. */
-  let rocksdbProblem: string | undefined;
 
   beforeAll(async () => {
     image = await buildTestImage();
     process.stderr.write(
       `[image tests] ${image.name}: ${(image.sizeBytes / 1e6).toFixed(0)} MB, built in ${image.buildSeconds.toFixed(0)} s\n`,
     );
-    const load = podmanStatus([
-      'run',
-      '--rm',
-      '--entrypoint',
-      'node',
-      image.name,
-      '-e',
-      "require('rocksdb')",
-    ]);
-    if (load.status !== 0) {
-      // podman's own log lines (level=...) are not the answer
-      const reason = load.output
-        .split('\n')
-        .filter((line) => line.trim() && !line.includes('level='))
-        .join(' ');
-      rocksdbProblem = `the image's Node.js aborts loading rocksdb@5.2.1's prebuilt binary (${reason}); see README, "Deployment"`;
-    }
   }, 30 * 60_000);
 
   afterAll(() => removeContainers(containers, volumes));
@@ -233,12 +215,7 @@ describe.skipIf(problem !== undefined)(`container image${problem ? ` (skipped: $
     expect(exitCode(name), logs(name).slice(-2000)).toBe(0);
   });
 
-  it('runs a processor on a volume: SIGKILLed, restarted on the same volume, output exact', async (context) => {
-    if (rocksdbProblem) {
-      // a known blocker, not a podman limit: said loudly, and the test runs once the binding loads
-      process.stderr.write(`[image tests] processor test skipped: ${rocksdbProblem}\n`);
-      context.skip();
-    }
+  it('runs a processor on a volume: SIGKILLed, restarted on the same volume, output exact', async () => {
     const fixture = await createAnalyticsFixture({ partitions: 4 });
     try {
       const configFile = join(fixture.dir, 'container.yaml');
