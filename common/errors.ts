@@ -17,6 +17,10 @@ export const errorCodes = {
   KAFKA_REQUEST_FAILED: { retriable: true },
   KAFKA_FENCED: { retriable: false },
   KAFKA_TOPIC_MISMATCH: { retriable: false },
+  /** The broker refused our SASL credentials, or our certificate. */
+  KAFKA_AUTH_FAILED: { retriable: false },
+  /** The TLS handshake failed on certificates (untrusted CA, expired, wrong host name). */
+  KAFKA_TLS_FAILED: { retriable: false },
   // router (HTTP status in router/problems.ts)
   ROUTER_UNKNOWN_STREAM: { retriable: false },
   ROUTER_UNSUPPORTED_MEDIA_TYPE: { retriable: false },

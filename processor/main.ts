@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import pg from 'pg';
+import { postgresPoolConfig } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import type { Logger } from '../common/log.ts';
 import { type ActiveProcessing, startActive } from './active.ts';
@@ -58,7 +59,7 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
   let advertised = '';
   const processing = () => (instance ? instance.active() : active);
   const pool = config.cluster.enabled
-    ? new pg.Pool({ connectionString: config.database.url, max: 4, connectionTimeoutMillis: 2000 })
+    ? new pg.Pool(postgresPoolConfig(loaded, { max: 4, connectionTimeoutMillis: 2000 }))
     : undefined;
   pool?.on('error', (error) => runtime.logger.warn({ err: error }, 'Postgres connection error'));
 

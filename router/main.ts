@@ -5,6 +5,7 @@
 
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { kafkaConnectionOf } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import { createKafkaClient } from '../common/kafka/index.ts';
 import type { Logger } from '../common/log.ts';
@@ -34,9 +35,9 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     ? createAuthenticator(resolve(loaded.baseDir, settings.auth.keysFile ?? 'api-keys.yaml'))
     : undefined;
 
-  const registry = createSchemaRegistryClient(config.registry.url);
-  const serde = createSerde(config.registry.url);
-  const kafka = createKafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-router` }, logger);
+  const registry = createSchemaRegistryClient(config.registry.url, loaded.secrets.registryAuthorization);
+  const serde = createSerde(config.registry.url, loaded.secrets.registryAuthorization);
+  const kafka = createKafkaClient(kafkaConnectionOf(loaded, `${config.kafka.clientId}-router`), logger);
   const admin = await kafka.connectAdmin();
   const producers = await Promise.all(
     Array.from({ length: settings.producers }, () =>

@@ -5,8 +5,10 @@
  * read and written here, because the library's per-record async encode/decode dominated a
  * batch's cost.
  */
+
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
+import { authorizationMiddleware } from './registry.ts';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -25,10 +27,11 @@ interface SchemaLike {
   fromBuffer?: (buffer: Buffer) => unknown;
 }
 
-export function createSerde(registryUrl: string): Serde {
+export function createSerde(registryUrl: string, authorization?: string): Serde {
   const registry = new SchemaRegistry({
     host: registryUrl,
     retry: { retries: 2, initialRetryTimeInSecs: 0.1 },
+    middlewares: authorizationMiddleware(authorization),
   });
   const types = new Map<number, SchemaLike>();
   const missing = new Set<number>();

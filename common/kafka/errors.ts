@@ -57,6 +57,14 @@ export function translateKafkaError(error: unknown, what: string): SluiceError {
       },
     );
   }
+  const refused = links.find((link) => link.name === 'KafkaJSSASLAuthenticationError');
+  if (refused) {
+    return new SluiceError(
+      'KAFKA_AUTH_FAILED',
+      `${what}: the broker refused our SASL credentials (${refused.message}): check kafka.sasl.username and the password (kafka.sasl.passwordFile or $SLUICE_KAFKA_SASL_PASSWORD)`,
+      { cause: error },
+    );
+  }
   if (
     links.some(
       (link) =>
