@@ -4,12 +4,15 @@
  * `cluster.enabled`, a slot's active/standby role. `sluice processor` calls `startProcessor`.
  */
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import pg from 'pg';
+import { createKeyStore } from '../common/auth/key-store.ts';
 import { postgresPoolConfig } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import type { Logger } from '../common/log.ts';
 import { type ActiveProcessing, startActive } from './active.ts';
 import { type SlotInstance, startSlotInstance } from './coordination/slot-instance.ts';
+import { identityOf } from './http-auth.ts';
 import { buildProcessorHttp } from './http-server.ts';
 import { registerQueryRoutes } from './query/query-routes.ts';
 import { type ProcessorRuntime, prepareRuntime } from './runtime.ts';
@@ -63,7 +66,14 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
     : undefined;
   pool?.on('error', (error) => runtime.logger.warn({ err: error }, 'Postgres connection error'));
 
+  const auth = config.processor.http.auth;
+  const keysFile = auth.keysFile ?? config.router.auth.keysFile ?? 'api-keys.yaml';
+  const keys = auth.enabled
+    ? createKeyStore(resolve(loaded.baseDir, keysFile), { logger: runtime.logger })
+    : undefined;
   const http = buildProcessorHttp({
+    auth: keys ? { keys, openProbes: auth.openProbes } : undefined,
+    https: loaded.secrets.processorHttps,
     metrics: runtime.metricsRegistry,
     notReadyReason: () => {
       if (instance && instance.role() !== 'active')
@@ -88,6 +98,7 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
           return standby ? { store: standby, role: 'standby', lag: () => instance!.lag() } : undefined;
         },
         ownerAddress: async (partition) => instance?.ownerAddress(partition),
+        identityOf,
       });
       app.get('/', async (_request, reply) => reply.type('text/html').send(statusPage));
       app.get('/v1/status', async () => ({
@@ -106,7 +117,9 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
     host: config.processor.http.host,
     port: config.processor.http.port,
   });
-  advertised = config.cluster.advertisedAddress ?? `http://${hostname()}:${new URL(httpAddress).port}`;
+  advertised =
+    config.cluster.advertisedAddress ??
+    `${loaded.secrets.processorHttps ? 'https' : 'http'}://${hostname()}:${new URL(httpAddress).port}`;
 
   try {
     if (pool) {
@@ -122,6 +135,7 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
       });
     }
   } catch (error) {
+    keys?.close();
     await http.close();
     await pool?.end();
     await runtime.close();
@@ -152,6 +166,7 @@ export async function startProcessor(loaded: LoadedConfig, logger: Logger): Prom
       await pool?.end();
       await runtime.close();
       await http.close();
+      keys?.close();
       runtime.logger.info('stopped');
     },
   };

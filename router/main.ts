@@ -32,7 +32,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
   const settings = config.router;
   const streams = loadStreams(config.streams, loaded.baseDir);
   const authenticator = settings.auth.enabled
-    ? createAuthenticator(resolve(loaded.baseDir, settings.auth.keysFile ?? 'api-keys.yaml'))
+    ? createAuthenticator(resolve(loaded.baseDir, settings.auth.keysFile ?? 'api-keys.yaml'), { logger })
     : undefined;
 
   const registry = createSchemaRegistryClient(config.registry.url, loaded.secrets.registryAuthorization);
@@ -98,6 +98,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     streams: encodings,
     publisher,
     authenticator,
+    https: loaded.secrets.routerHttps,
     rateLimiter: createRateLimiter(settings.rateLimit),
     metrics,
     metricsRegistry,
@@ -122,6 +123,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     address,
     async stop() {
       await app.close();
+      authenticator?.close();
       await publisher.drain();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await admin.disconnect();

@@ -25,6 +25,14 @@ export interface Secrets {
   /** The registry's `Authorization` header value, when it needs one. */
   registryAuthorization?: string;
   database: { password?: string; tls?: TlsMaterial };
+  /** Certificates the routers' and processors' HTTP servers present (HTTPS), when set. */
+  routerHttps?: ServerTls;
+  processorHttps?: ServerTls;
+}
+
+export interface ServerTls {
+  cert: string;
+  key: string;
 }
 
 class Problems {
@@ -78,6 +86,12 @@ class Problems {
     }
     if (material.cert !== undefined) this.checkCertificate(section, settings, material);
     return material;
+  }
+
+  server(section: string, settings: { cert: string; key: string } | undefined): ServerTls | undefined {
+    if (!settings) return undefined;
+    const material = this.tls(section, { ...settings, rejectUnauthorized: true });
+    return material?.cert && material.key ? { cert: material.cert, key: material.key } : undefined;
   }
 
   /** An expired or mismatched client certificate is refused here, not by a broker's terse alert. */
@@ -138,6 +152,8 @@ export function resolveSecrets(config: SluiceConfig, baseDir: string, now = Date
       sasl: sasl?.password === undefined ? undefined : { ...sasl, password: sasl.password },
     },
     registryAuthorization,
+    routerHttps: problems.server('router.tls', config.router.tls),
+    processorHttps: problems.server('processor.http.tls', config.processor.http.tls),
     database: {
       // node-postgres reads $PGPASSWORD itself when neither the URL nor this sets one
       password: problems.secret('database.passwordFile', database.passwordFile),
