@@ -17,6 +17,9 @@ export interface TestCertificates {
   expiredClientKey: string;
   /** A CA that signed nothing the broker presents. */
   otherCaCert: string;
+  /** The broker's PEM certificate (127.0.0.1, localhost) and key: HTTPS tests reuse them. */
+  brokerCert: string;
+  brokerKey: string;
   /** Java stores for the broker. */
   brokerKeystore: string;
   truststore: string;
@@ -147,6 +150,8 @@ export async function makeTestCertificates(dir: string): Promise<TestCertificate
     expiredClientCert: at('expired-client.crt'),
     expiredClientKey: at('expired-client.key'),
     otherCaCert: at('other-ca.crt'),
+    brokerCert: at('broker.crt'),
+    brokerKey: at('broker.key'),
     brokerKeystore: at('broker.p12'),
     truststore: at('truststore.p12'),
     storePassword,

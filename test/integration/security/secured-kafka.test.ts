@@ -3,6 +3,9 @@
  * mutual TLS. A router and a processor (exactly-once, active + standby) run end to end over each
  * listener; bad credentials and bad certificate files stop the start at once with exit code 1.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeRequests } from '../../../schemas/request-generator.ts';
 import { type SecureKafka, startSecureKafka } from '../../env/secure-kafka.ts';
@@ -11,6 +14,25 @@ import { createAnalyticsFixture } from '../processor/fixture.ts';
 import { expectedStats, sortStats } from '../processor/reference.ts';
 
 let kafka: SecureKafka;
+
+/** A POST over HTTPS trusting only `ca` (fetch cannot be given a CA). */
+function postHttps(url: string, body: string, ca: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      url,
+      { method: 'POST', ca, headers: { 'content-type': 'application/json' } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => {
+          text += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 beforeAll(async () => {
   kafka = await startSecureKafka();
@@ -45,22 +67,34 @@ describe.each([
       const env = securityEnv();
       const active = await fixture.startProcessor({ name: 'active', slot: 0, env });
       const standby = await fixture.startProcessor({ name: 'standby', slot: 0, env });
+      // the router serves HTTPS with a certificate from the same test CA
+      const configFile = join(fixture.dir, 'router.json');
+      const config = JSON.parse(readFileSync(fixture.configFile, 'utf8'));
+      const { brokerCert, brokerKey, caCert } = kafka.certificates;
+      writeFileSync(
+        configFile,
+        JSON.stringify({ ...config, router: { tls: { cert: brokerCert, key: brokerKey } } }),
+      );
       const port = await freePort();
       const router = await startSluice(
-        ['router', '--config', fixture.configFile, '--no-auth', '--port', String(port)],
-        { name: 'router', env, readyUrl: `http://127.0.0.1:${port}/readyz` },
+        ['router', '--config', configFile, '--no-auth', '--port', String(port)],
+        {
+          name: 'router',
+          env,
+          readyOutput: /router listening/,
+        },
       );
       const events = takeRequests(
         { seed: 17, tenants: 12, apis: 3, startTime: Date.UTC(2026, 0, 1), stepMs: 50, jitterMs: 2000 },
         3000,
       );
       for (let i = 0; i < events.length; i += 500) {
-        const response = await fetch(`http://127.0.0.1:${port}/v1/streams/Request/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(events.slice(i, i + 500)),
-        });
-        expect(response.status, await response.text()).toBe(202);
+        const { status, text } = await postHttps(
+          `https://127.0.0.1:${port}/v1/streams/Request/events`,
+          JSON.stringify(events.slice(i, i + 500)),
+          readFileSync(caCert, 'utf8'),
+        );
+        expect(status, text).toBe(202);
       }
       await fixture.waitCaughtUp();
 
