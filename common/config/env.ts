@@ -36,6 +36,7 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'SLUICE_PROCESSOR_PORT', path: ['processor', 'http', 'port'], parse: number },
   { name: 'SLUICE_PROCESSOR_AUTH', path: ['processor', 'http', 'auth', 'enabled'], parse: boolean },
   { name: 'SLUICE_PROCESSOR_KEYS_FILE', path: ['processor', 'http', 'auth', 'keysFile'], parse: text },
+  { name: 'SLUICE_PROCESSOR_OPEN_PROBES', path: ['processor', 'http', 'auth', 'openProbes'], parse: boolean },
   { name: 'SLUICE_CLUSTER_ENABLED', path: ['cluster', 'enabled'], parse: boolean },
   { name: 'SLUICE_SLOTS', path: ['cluster', 'slots'], parse: number },
   { name: 'SLUICE_SLOT', path: ['cluster', 'slot'], parse: (raw) => (raw === 'auto' ? raw : number(raw)) },
