@@ -40,6 +40,8 @@ export const errorCodes = {
   SCHEMA_INVALID: { retriable: false },
   SCHEMA_INCOMPATIBLE: { retriable: false },
   REGISTRY_UNAVAILABLE: { retriable: true },
+  /** The registry answered 401 or 403: our credentials (registry.auth) are missing or wrong. */
+  REGISTRY_UNAUTHORIZED: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -32,6 +32,14 @@ export function authorizationMiddleware(authorization: string | undefined): Midd
   return [() => ({ request: (request) => request.enhance({ headers: { authorization } }) })];
 }
 
+function refused(url: string, status: number, cause: unknown): SluiceError {
+  return new SluiceError(
+    'REGISTRY_UNAUTHORIZED',
+    `the schema registry at ${url} answered ${status}: it refused our credentials; check registry.auth (basic: username and passwordFile; bearer: tokenFile)`,
+    { cause },
+  );
+}
+
 async function setCompatibility(
   url: string,
   authorization: string | undefined,
@@ -103,6 +111,7 @@ export function createSchemaRegistryClient(url: string, authorization?: string):
             },
           );
         }
+        if (status === 401 || status === 403) throw refused(url, status, error);
         throw new SluiceError('REGISTRY_UNAVAILABLE', `registering ${subject} at ${url} failed: ${message}`, {
           cause: error,
         });
@@ -112,6 +121,8 @@ export function createSchemaRegistryClient(url: string, authorization?: string):
       try {
         return await registry.getLatestSchemaId(subject);
       } catch (error) {
+        const { status } = error as RegistryResponseError;
+        if (status === 401 || status === 403) throw refused(url, status, error);
         throw new SluiceError(
           'REGISTRY_UNAVAILABLE',
           `no schema registered under ${subject} at ${url}: register it (sluice schemas register) or let the router do it`,
