@@ -15,13 +15,18 @@ export function kafkaConnectionOf(loaded: LoadedConfig, clientId: string): Kafka
   };
 }
 
-/** node-postgres options: the URL, then the password file and TLS files when set ($PGPASSWORD otherwise). */
+/**
+ * node-postgres options: the URL, the password file and TLS files when set ($PGPASSWORD otherwise).
+ * The password goes into the URL because node-postgres lets every field of `connectionString`,
+ * even an absent password, override the options beside it.
+ */
 export function postgresPoolConfig(loaded: LoadedConfig, options: PoolConfig = {}): PoolConfig {
   const { password, tls } = loaded.secrets.database;
-  return {
-    connectionString: loaded.config.database.url,
-    ...(password !== undefined ? { password } : {}),
-    ...(tls ? { ssl: tls } : {}),
-    ...options,
-  };
+  let connectionString = loaded.config.database.url;
+  if (password !== undefined) {
+    const url = new URL(connectionString);
+    url.password = encodeURIComponent(password);
+    connectionString = url.toString();
+  }
+  return { connectionString, ...(tls ? { ssl: tls } : {}), ...options };
 }
