@@ -21,19 +21,27 @@ export interface SecureKafka {
   saslBrokers: string;
   /** SSL with a client certificate required. */
   mtlsBrokers: string;
+  /** The first SCRAM user; all users share the password in `passwordFile`. */
   username: string;
-  /** A file holding the SCRAM user's password (no trailing newline needed). */
+  /** A file holding the SCRAM users' password (with a trailing newline, as editors write it). */
   passwordFile: string;
   certificates: TestCertificates;
   service: DevService;
   destroy(): Promise<void>;
 }
 
-export async function startSecureKafka(): Promise<SecureKafka> {
+export interface SecureKafkaOptions {
+  /** SCRAM-SHA-512 users to create. @default ['sluice'] */
+  users?: readonly string[];
+  /** Turn on Kafka's StandardAuthorizer: SASL users then need ACLs (the plaintext listener stays a super user). */
+  authorizer?: boolean;
+}
+
+export async function startSecureKafka(options: SecureKafkaOptions = {}): Promise<SecureKafka> {
   const services = testServices();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-secure-kafka-'));
   const certificates = await makeTestCertificates(join(dir, 'certs'));
-  const username = 'sluice';
+  const users = options.users ?? ['sluice'];
   const password = `scram-${Math.random().toString(36).slice(2)}`;
   const passwordFile = join(dir, 'kafka-password');
   writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
@@ -66,15 +74,25 @@ export async function startSecureKafka(): Promise<SecureKafka> {
       'ssl.truststore.type': 'PKCS12',
       'ssl.truststore.location': certificates.truststore,
       'ssl.truststore.password': certificates.storePassword,
+      ...(options.authorizer
+        ? {
+            'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+            // the plaintext and controller listeners authenticate nobody: ANONYMOUS is the test's own admin
+            'super.users': 'User:ANONYMOUS',
+          }
+        : {}),
     },
-    formatArguments: ['--add-scram', `SCRAM-SHA-512=[name=${username},password=${password}]`],
+    formatArguments: users.flatMap((name) => [
+      '--add-scram',
+      `SCRAM-SHA-512=[name=${name},password=${password}]`,
+    ]),
   });
   await service.start(() => undefined);
   return {
     plaintextBrokers: `${host}:${plain}`,
     saslBrokers: `${host}:${sasl}`,
     mtlsBrokers: `${host}:${mtls}`,
-    username,
+    username: users[0]!,
     passwordFile,
     certificates,
     service,
