@@ -4,7 +4,7 @@
  * A revoked key stops working within two polls; a file that fails to parse keeps the previous keys
  * (and says so in the log) rather than locking everyone out.
  */
-import { unwatchFile, watchFile } from 'node:fs';
+import { statSync } from 'node:fs';
 import { SluiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { hashKey, readKeysFile } from './keys-file.ts';
@@ -40,7 +40,19 @@ function indexKeys(path: string): Map<string, Identity> {
   );
 }
 
+/** What changes when the file is rewritten or replaced (a renamed temp file, a Kubernetes Secret update). */
+function fileVersion(path: string): string {
+  try {
+    const stats = statSync(path);
+    return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 export function createKeyStore(path: string, options: { logger?: Logger; pollMs?: number } = {}): KeyStore {
+  // the version is taken before the read: a change in between is seen by the next poll
+  let version = fileVersion(path);
   let keys = indexKeys(path);
   if (keys.size === 0) {
     throw new SluiceError(
@@ -49,6 +61,7 @@ export function createKeyStore(path: string, options: { logger?: Logger; pollMs?
     );
   }
   const reload = () => {
+    version = fileVersion(path);
     try {
       keys = indexKeys(path);
       options.logger?.info({ keysFile: path, keys: keys.size }, 'API keys reloaded');
@@ -56,15 +69,18 @@ export function createKeyStore(path: string, options: { logger?: Logger; pollMs?
       options.logger?.error({ err: error }, 'API keys file unreadable: keeping the previous keys');
     }
   };
-  const onChange = () => reload();
+  // our own poll rather than fs.watchFile, whose first stat runs later and can miss an early change
+  const poll = setInterval(() => {
+    if (fileVersion(path) !== version) reload();
+  }, options.pollMs ?? 1000);
+  poll.unref();
   const onHangup = () => reload();
-  watchFile(path, { interval: options.pollMs ?? 1000, persistent: false }, onChange);
   process.on('SIGHUP', onHangup);
   return {
     identify: (key) => keys.get(hashKey(key)),
     reload,
     close() {
-      unwatchFile(path, onChange);
+      clearInterval(poll);
       process.off('SIGHUP', onHangup);
     },
   };
