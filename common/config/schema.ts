@@ -40,6 +40,8 @@ export const kafkaSection = z
       .min(1)
       .default(['127.0.0.1:19092']),
     clientId: z.string().min(1).default('sluice'),
+    /** @deprecated the earlier switch, the same as `tls.enabled` */
+    ssl: z.boolean().optional(),
     /** TLS to the brokers; setting any file turns it on. Files are PEM, relative to the config file. */
     tls: tlsSection.prefault({}),
     /** SASL over the connection (use with TLS). The password comes from `passwordFile` or $SLUICE_KAFKA_SASL_PASSWORD; inline works but keeps a secret in the file. */

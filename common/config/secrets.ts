@@ -148,7 +148,7 @@ export function resolveSecrets(config: SluiceConfig, baseDir: string, now = Date
 
   const secrets: Secrets = {
     kafka: {
-      tls: problems.tls('kafka.tls', kafka.tls),
+      tls: problems.tls('kafka.tls', { ...kafka.tls, enabled: kafka.tls.enabled ?? kafka.ssl }),
       sasl: sasl?.password === undefined ? undefined : { ...sasl, password: sasl.password },
     },
     registryAuthorization,

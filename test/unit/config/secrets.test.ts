@@ -98,6 +98,16 @@ describe('secrets named in the configuration', () => {
     expect(() => resolveSecrets(config, dir)).toThrow(/kafka\.sasl\.passwordFile: .*empty is empty/);
   });
 
+  it('keeps the earlier kafka.ssl switch working: TLS with the system CAs', () => {
+    expect(resolveSecrets(parse({ kafka: { ssl: true } }), dir).kafka.tls).toEqual({
+      ca: undefined,
+      cert: undefined,
+      key: undefined,
+      rejectUnauthorized: true,
+    });
+    expect(resolveSecrets(parse({ kafka: { ssl: false } }), dir).kafka.tls).toBeUndefined();
+  });
+
   it('the schema asks for exactly one password source and for cert and key together', () => {
     const both = configSchema.safeParse({
       kafka: { sasl: { mechanism: 'plain', username: 'u', password: 'p', passwordFile: 'f' } },
