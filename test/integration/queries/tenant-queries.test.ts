@@ -51,6 +51,14 @@ describe('tenant-scoped state queries', () => {
     const env = { SLUICE_PROCESSOR_AUTH: 'true', SLUICE_PROCESSOR_KEYS_FILE: keysFile };
     for (const slot of [0, 1])
       actives.set(slot, await fixture.startProcessor({ name: `slot${slot}`, slot, env }));
+    // the first instance may borrow the other slot until its own instance takes it back
+    await waitFor('each slot to be held by its own instance', async () => {
+      const leases = await fixture.leases.leases(fixture.appId);
+      return [0, 1].every((slot) => {
+        const holder = leases.find((lease) => lease.slot === slot)?.holder;
+        return Number(holder?.split('-').at(-2)) === actives.get(slot)!.child.pid;
+      });
+    });
     await fixture.waitCaughtUp();
   }, 180_000);
   afterAll(async () => fixture?.cleanup());
