@@ -17,6 +17,10 @@ export const errorCodes = {
   KAFKA_REQUEST_FAILED: { retriable: true },
   KAFKA_FENCED: { retriable: false },
   KAFKA_TOPIC_MISMATCH: { retriable: false },
+  /** The broker refused our SASL credentials, or our certificate. */
+  KAFKA_AUTH_FAILED: { retriable: false },
+  /** The TLS handshake failed on certificates (untrusted CA, expired, wrong host name). */
+  KAFKA_TLS_FAILED: { retriable: false },
   // router (HTTP status in router/problems.ts)
   ROUTER_UNKNOWN_STREAM: { retriable: false },
   ROUTER_UNSUPPORTED_MEDIA_TYPE: { retriable: false },
@@ -44,6 +48,8 @@ export const errorCodes = {
   SCHEMA_INVALID: { retriable: false },
   SCHEMA_INCOMPATIBLE: { retriable: false },
   REGISTRY_UNAVAILABLE: { retriable: true },
+  /** The registry answered 401 or 403: our credentials (registry.auth) are missing or wrong. */
+  REGISTRY_UNAUTHORIZED: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;

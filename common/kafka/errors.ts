@@ -21,6 +21,8 @@ const fencedTypes = new Set([
 export interface KafkaJsErrorLike {
   name?: string;
   type?: string;
+  /** KafkaJSAggregateError (e.g. createTopics): one error per resource. */
+  errors?: KafkaJsErrorLike[];
   message?: string;
   retriable?: boolean;
   cause?: unknown;
@@ -58,6 +60,24 @@ export function translateKafkaError(error: unknown, what: string): SluiceError {
       },
     );
   }
+  const denied = links
+    .flatMap((link) => [link, ...(Array.isArray(link.errors) ? link.errors : [])])
+    .find((link) => /AUTHORIZATION_FAILED$/.test(link.type ?? ''));
+  if (denied) {
+    return new SluiceError(
+      'KAFKA_AUTH_FAILED',
+      `${what}: Kafka denied it (${denied.type}): our principal lacks an ACL; SECURITY.md lists the ACLs of each role`,
+      { cause: error },
+    );
+  }
+  const refused = links.find((link) => link.name === 'KafkaJSSASLAuthenticationError');
+  if (refused) {
+    return new SluiceError(
+      'KAFKA_AUTH_FAILED',
+      `${what}: the broker refused our SASL credentials (${refused.message}): check kafka.sasl.username and the password (kafka.sasl.passwordFile or $SLUICE_KAFKA_SASL_PASSWORD)`,
+      { cause: error },
+    );
+  }
   if (
     links.some(
       (link) =>
@@ -67,7 +87,11 @@ export function translateKafkaError(error: unknown, what: string): SluiceError {
     return new SluiceError('KAFKA_UNAVAILABLE', `${what}: Kafka is unreachable`, { cause: error });
   }
   const retriable = links[0]?.retriable ?? true;
-  return new SluiceError('KAFKA_REQUEST_FAILED', `${what}: ${links[0]?.message ?? String(error)}`, {
+  // kafkajs drops the broker's GROUP_AUTHORIZATION_FAILED on FindCoordinator and says only this
+  const hint = links.some((link) => link.name === 'KafkaJSGroupCoordinatorNotFound')
+    ? ' (also what Kafka answers when our principal lacks Describe on the group: see the ACLs in SECURITY.md)'
+    : '';
+  return new SluiceError('KAFKA_REQUEST_FAILED', `${what}: ${links[0]?.message ?? String(error)}${hint}`, {
     cause: error,
     retriable,
   });

@@ -148,15 +148,32 @@ describe('helm chart', () => {
     }
   });
 
-  it('wires SASL from a Secret and a ServiceMonitor in the HA values', () => {
+  it('wires SASL and TLS from Secrets mounted as files, processor keys, and a ServiceMonitor in the HA values', () => {
     const manifests = render('-f', haValues);
-    const env = find(manifests, 'Deployment', 'router')[0].spec.template.spec.containers[0].env;
-    expect(
-      env.find((e: { name: string }) => e.name === 'SLUICE_KAFKA_SASL_PASSWORD').valueFrom.secretKeyRef,
-    ).toEqual({
-      name: 'kafka-credentials',
-      key: 'password',
-    });
+    type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string } } };
+    for (const workload of [find(manifests, 'Deployment', 'router')[0], find(manifests, 'StatefulSet')[0]]) {
+      const pod = workload.spec.template.spec;
+      const env: Env[] = pod.containers[0].env;
+      const value = (name: string) => env.find((e) => e.name === name)?.value;
+      expect(value('SLUICE_KAFKA_SASL_PASSWORD_FILE')).toBe('/etc/sluice/kafka-sasl/password');
+      expect(value('SLUICE_KAFKA_TLS_CA')).toBe('/etc/sluice/kafka-tls/ca.crt');
+      // no secret travels as an environment value
+      expect(env.filter((e) => e.valueFrom?.secretKeyRef?.key === 'password')).toEqual([]);
+      const volumes = Object.fromEntries(
+        pod.volumes.map((v: { name: string; secret?: unknown }) => [v.name, v.secret]),
+      );
+      expect(volumes['kafka-sasl']).toEqual({
+        secretName: 'kafka-credentials',
+        items: [{ key: 'password', path: 'password' }],
+      });
+      expect(volumes['kafka-tls']).toEqual({ secretName: 'kafka-ca' });
+      const mounts = pod.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+      expect(mounts).toEqual(expect.arrayContaining(['/etc/sluice/kafka-sasl', '/etc/sluice/kafka-tls']));
+    }
+    const processorEnv: Env[] = find(manifests, 'StatefulSet')[0].spec.template.spec.containers[0].env;
+    expect(processorEnv.find((e) => e.name === 'SLUICE_PROCESSOR_KEYS_FILE')?.value).toBe(
+      '/etc/sluice/keys/api-keys.yaml',
+    );
     expect(find(manifests, 'ServiceMonitor')).toHaveLength(1);
   });
 
