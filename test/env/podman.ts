@@ -93,20 +93,34 @@ export interface ComposeService {
   environment?: Record<string, string>;
   volumes?: (string | { source: string; target: string; read_only?: boolean })[];
   network_mode?: string;
+  /** Compose secrets the service reads, mounted at /run/secrets/<name> (or `target`). */
+  secrets?: { source: string; target?: string }[];
 }
+
+/** `docker-compose config`'s top-level secrets: the file behind each name. */
+export type ComposeSecrets = Record<string, { file: string }>;
 
 /**
  * `podman run` arguments that start a compose service as compose would (image, environment,
  * volumes, network, command), for a compose whose own runner cannot start single services here
  * (Debian's podman-compose 1.0 starts the dependencies even with --no-deps).
  */
-export function composeRunArgs(name: string, service: ComposeService): string[] {
+export function composeRunArgs(
+  name: string,
+  service: ComposeService,
+  secrets: ComposeSecrets = {},
+): string[] {
   const env = Object.entries(service.environment ?? {}).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
   const volumes = (service.volumes ?? []).flatMap((volume) =>
     typeof volume === 'string'
       ? ['-v', volume]
       : ['-v', `${volume.source}:${volume.target}${volume.read_only ? ':ro' : ''}`],
   );
+  const mountedSecrets = (service.secrets ?? []).flatMap(({ source, target }) => {
+    const file = secrets[source]?.file;
+    if (!file) throw new Error(`compose secret ${source} has no file`);
+    return ['-v', `${file}:${target?.startsWith('/') ? target : `/run/secrets/${target ?? source}`}:ro`];
+  });
   const network = service.network_mode ? ['--network', service.network_mode] : [];
   return [
     'run',
@@ -116,6 +130,7 @@ export function composeRunArgs(name: string, service: ComposeService): string[] 
     ...network,
     ...env,
     ...volumes,
+    ...mountedSecrets,
     service.image,
     ...(service.command ?? []),
   ];

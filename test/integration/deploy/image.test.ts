@@ -199,7 +199,7 @@ describe.skipIf(problem !== undefined)(`container image${problem ? ` (skipped: $
     const router: ComposeService = config.services['router-a'];
     const name = uniqueName('sluice-compose-router-a');
     containers.push(name);
-    podman(composeRunArgs(name, router));
+    podman(composeRunArgs(name, router, config.secrets));
     const url = `http://127.0.0.1:${port}`;
     await waitFor('the compose router to answer /readyz', () => answers200(`${url}/readyz`), {
       timeoutMs: 60_000,
