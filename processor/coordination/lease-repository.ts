@@ -43,9 +43,10 @@ export interface LeaseRepository {
     ttlMs: number,
   ): Promise<number | undefined>;
   /**
-   * Takes another slot's lease for an active of a different slot: only when it has been free (or
-   * expired) for `delayMs` longer than an own-slot instance would wait, and no live member of that
-   * slot exists (seen within the TTL). Returns the new epoch, or undefined.
+   * Takes another slot's lease for an active of a different slot: only when the slot has had an
+   * owner before (a slot never held is not deployed yet), the lease has been free (or expired) for
+   * `delayMs` longer than an own-slot instance would wait, and no live member of that slot exists
+   * (seen within the TTL). Returns the new epoch, or undefined.
    */
   borrow(
     appId: string,
@@ -113,6 +114,8 @@ export function createLeaseRepository(
         `UPDATE ${s}.leases
             SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now(), released_at = NULL
           WHERE app_id = $1 AND slot = $2
+            -- a slot never held (epoch 0) is not deployed yet rather than failed: not borrowed
+            AND epoch > 0
             AND (CASE WHEN holder IS NULL OR holder = $3
                       THEN coalesce(released_at, '-infinity') < now() - make_interval(secs => $6 / 1000.0)
                       ELSE ${expired('($5 + $6)')} END)

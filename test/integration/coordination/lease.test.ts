@@ -161,10 +161,18 @@ describe('leases in PostgreSQL', () => {
     }
   });
 
-  it('lets another slot borrow a lease only when it was free for the delay and no member of the slot is alive', async () => {
+  it('lets another slot borrow a lease only when it was held before, free for the delay, and no member of the slot is alive', async () => {
     const id = app();
     await repository.ensureSlots(id, 2);
-    // slot 1 was just created (released_at = now()): not borrowable before the delay
+    await pool.query(
+      `UPDATE ${schema}.leases SET released_at = now() - interval '1 hour' WHERE app_id = $1`,
+      [id],
+    );
+    // slot 1 never had an owner: it is not deployed yet, not failed, and is never borrowed
+    expect(await repository.borrow(id, 1, 'x', 'http://x', 300, 100)).toBeUndefined();
+    const own = await repository.acquire(id, 1, 'member-1', 'http://m', 300);
+    expect(await repository.release(id, 1, 'member-1', own!)).toBe(true);
+    // just released: not borrowable before the delay
     expect(await repository.borrow(id, 1, 'x', 'http://x', 300, 60_000)).toBeUndefined();
     // a live member of slot 1 keeps others from borrowing it, whatever the delay
     await repository.upsertMember(id, {
@@ -185,13 +193,13 @@ describe('leases in PostgreSQL', () => {
       id,
     ]);
     const epoch = await repository.borrow(id, 1, 'x', 'http://x', 300, 100);
-    expect(epoch).toBe(1);
+    expect(epoch).toBe(own! + 1);
     // a borrowed lease is renewed and released like any other; the release notifies and stamps released_at
     expect(await repository.renew(id, 1, 'x', epoch!, 1000)).toBe(epoch);
     expect(await repository.release(id, 1, 'x', epoch!)).toBe(true);
     expect(await repository.borrow(id, 1, 'y', 'http://y', 300, 60_000)).toBeUndefined();
     // an instance of the slot itself takes a released lease at once
-    expect(await repository.acquire(id, 1, 'member-1', 'http://m', 300)).toBe(2);
+    expect(await repository.acquire(id, 1, 'member-1', 'http://m', 300)).toBe(epoch! + 1);
   });
 
   it('gives holders a TTL of grace after the database (re)starts before their lease can be taken', async () => {
