@@ -35,7 +35,11 @@ function createManager(
   runtime: ProcessorRuntime,
   input: TaskInput,
   atLeastOnce: Parameters<typeof createTaskManager>[0]['atLeastOnce'],
-  extra: { clock?: Clock; onFirstCommit?: (partition: number, ms: number) => void },
+  extra: {
+    clock?: Clock;
+    onFirstCommit?: (partition: number, ms: number) => void;
+    onFatalError: (error: unknown) => void;
+  },
 ): TaskManager {
   const settings = runtime.config.processor;
   return createTaskManager({
@@ -136,7 +140,7 @@ export async function startGroupProcessing(
     sharedProducer
       ? { producer: sharedProducer, commitOffsets: (offsets) => consumer.commitOffsets(offsets) }
       : undefined,
-    {},
+    { onFatalError: options.onFatalError },
   );
   // the group is the only authority here: no lease, epoch 0
   const unleased = { epoch: () => 0, canCommit: () => true };

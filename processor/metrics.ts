@@ -111,7 +111,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     }),
     tasks: new Gauge({
       name: 'sluice_processor_tasks',
-      help: 'Tasks by state',
+      help: 'Owned partitions by task state (created, restoring, running, suspended, corrupted)',
       labelNames: ['state'],
       registers,
     }),

@@ -7,13 +7,18 @@
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
+import { SluiceError } from '../common/errors.ts';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
 }
 
 export interface Serde {
-  /** Fetches the writer schemas these buffers refer to; unknown ids stay unknown (decode then fails). */
+  /**
+   * Fetches the writer schemas these buffers refer to; unknown ids (the registry answers 404) stay
+   * unknown (decode then fails: a dead letter). A registry that does not answer throws
+   * REGISTRY_UNAVAILABLE and nothing is remembered, so the same buffers can be prepared again.
+   */
   prepare(buffers: readonly (Buffer | null)[]): Promise<void>;
   /** Decodes one value; throws DecodeError on bad framing, unknown schema or a corrupt body. */
   decode(buffer: Buffer | null): unknown;
@@ -47,9 +52,15 @@ export function createSerde(registryUrl: string): Serde {
         try {
           types.set(id, (await registry.getSchema(id)) as SchemaLike);
         } catch (error) {
-          // a 404 is a record written with a schema this registry does not know: a dead letter
+          // a 404 is a record written with a schema this registry does not know: a dead letter;
+          // anything else (refused, timed out, 5xx) says nothing about the record: wait for the registry
           if ((error as { status?: number }).status === 404) missing.add(id);
-          else throw error;
+          else
+            throw new SluiceError(
+              'REGISTRY_UNAVAILABLE',
+              `fetching writer schema ${id} from the registry at ${registryUrl} failed; processing waits until it answers`,
+              { cause: error },
+            );
         }
       }
     },

@@ -10,6 +10,7 @@
  * A start is atomic: a failure at any step closes what the earlier steps opened (store and
  * producer), so a retry never finds the store still locked by this process.
  */
+import type { Clock } from '../../common/clock.ts';
 import type {
   KafkaAdmin,
   KafkaClient,
@@ -49,6 +50,8 @@ export interface TaskStarterOptions {
   cacheMaxEntries: number;
   logger: Logger;
   metrics: ProcessorMetrics;
+  /** Time for commit intervals and backoff. @default systemClock */
+  clock?: Clock;
 }
 
 export interface StartedTask {
@@ -67,6 +70,10 @@ export async function startTask(
     fencedProducer?: TransactionalProducer;
     /** Told after every successful commit of the task. */
     onCommit?: () => void;
+    /** Told as the changelog is replayed into the store. */
+    onRestoreProgress?: (done: number, total: number) => void;
+    /** Wipe the store first (the recovery policy found it corrupted). */
+    wipeStore?: boolean;
   } = {},
 ): Promise<StartedTask> {
   const { compiled, kafka, admin, logger } = options;
@@ -100,6 +107,7 @@ export async function startTask(
         storePath(options.stateDir, appId, storeName, partition),
         offsets,
         log,
+        { wipe: extra.wipeStore },
       );
       store = opened.store;
       const result = await restoreFromChangelog({
@@ -112,6 +120,7 @@ export async function startTask(
         onProgress: ({ done, total }) => {
           options.metrics.restoreDone.set({ partition }, done);
           options.metrics.restoreTotal.set({ partition }, total);
+          extra.onRestoreProgress?.(done, total);
         },
       });
       restored = result.records;
@@ -140,6 +149,7 @@ export async function startTask(
       epoch: () => lease.epoch(),
       canCommit: () => lease.canCommit(),
       onCommit: extra.onCommit,
+      clock: options.clock,
       logger: log,
       metrics: options.metrics,
     });
