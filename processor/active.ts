@@ -7,7 +7,8 @@
  * - by consumer group (no cluster): Kafka's group protocol assigns partitions and moves them
  *   when members come and go.
  */
-import type { Clock } from '../common/clock.ts';
+import { type Clock, systemClock } from '../common/clock.ts';
+import { SluiceError } from '../common/errors.ts';
 import type { TransactionalProducer } from '../common/kafka/index.ts';
 import type { ProcessorRuntime } from './runtime.ts';
 import type { OffsetCommitter } from './task/commit.ts';
@@ -71,6 +72,7 @@ export async function startAssignedProcessing(
 ): Promise<ActiveProcessing> {
   const { compiled, kafka, admin, config } = runtime;
   const groupId = consumerGroup(runtime.appId);
+  const clock = options.clock ?? systemClock;
   const topic = compiled.source.topic;
   const sharedProducer =
     config.processor.guarantee === 'at_least_once' ? await kafka.createProducer() : undefined;
@@ -86,10 +88,21 @@ export async function startAssignedProcessing(
     isolation: 'read_committed',
     onBatch: (batch) => manager!.onBatch(batch),
     onOutOfRange: (partition, requested, logStart) => {
+      if (config.processor.offsetReset === 'fail') {
+        // stop reading before anything past the gap is processed: an operator decides
+        options.onFatalError(
+          new SluiceError(
+            'INPUT_OUT_OF_RANGE',
+            `input ${topic}/${partition}: committed offset ${requested} is gone (the log starts at ${logStart}; retention removed the records before they were processed). Set processor.offsetReset to earliest to continue from the log start, or move the app's offsets with sluice reset`,
+          ),
+        );
+        return undefined;
+      }
       runtime.logger.warn(
-        { partition, requested, logStart },
-        'input offset out of range (retention removed it): continuing from the log start',
+        { partition, requested, logStart, skipped: (BigInt(logStart) - BigInt(requested)).toString() },
+        'input offset out of range (retention removed records before they were processed): continuing from the log start (processor.offsetReset: earliest)',
       );
+      manager?.skipGoneInput(partition, requested, logStart);
       return logStart;
     },
     onFatalError: options.onFatalError,
@@ -108,7 +121,14 @@ export async function startAssignedProcessing(
       await Promise.all(partitions.map((partition) => reader.remove(partition)));
       await manager.disown(partitions, { commit });
     },
-    lastFetchAt: () => reader.lastFetchAt(),
+    lastFetchAt: () => {
+      // a partition paused for the registry is not fetched meanwhile: when every owned one is,
+      // Kafka's reachability cannot be observed and is not what stops progress (handing the
+      // slot to a standby would not help: it would pause the same way)
+      const owned = manager.owned();
+      if (owned.length > 0 && manager.paused().length === owned.length) return clock.now();
+      return reader.lastFetchAt();
+    },
     async stop({ commit }) {
       if (stopped) return;
       stopped = true;

@@ -46,6 +46,7 @@ async function instanceStatus(
       reason: task.reason ?? null,
       restoreDone: task.restoreDone,
       restoreTotal: task.restoreTotal,
+      inputReset: task.inputReset ?? null,
     })),
   };
 }

@@ -16,6 +16,8 @@ export interface ProcessorMetrics {
   /** Store directories of the running tasks by partition; their sizes are read at each scrape. */
   storePaths: Map<number, string>;
   tasks: Gauge<'state'>;
+  inputOffsetResets: Counter<'partition'>;
+  inputSkippedRecords: Counter<'partition'>;
   role: Gauge<'role'>;
   leaseEpoch: Gauge;
   standbyLag: Gauge;
@@ -106,6 +108,18 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     cacheEntries: new Gauge({
       name: 'sluice_processor_cache_entries',
       help: 'Aggregates held in the write cache, per partition',
+      labelNames: ['partition'],
+      registers,
+    }),
+    inputOffsetResets: new Counter({
+      name: 'sluice_processor_input_offset_resets_total',
+      help: 'Times an input partition continued from its log start because its committed offset was gone (retention)',
+      labelNames: ['partition'],
+      registers,
+    }),
+    inputSkippedRecords: new Counter({
+      name: 'sluice_processor_input_skipped_records_total',
+      help: 'Input records removed by retention before they were processed (skipped by an offset reset)',
       labelNames: ['partition'],
       registers,
     }),

@@ -50,10 +50,11 @@ export interface PartitionReaderOptions {
    */
   onBatch(batch: ConsumedBatch): Promise<void>;
   /**
-   * Offset out of range (retention/compaction removed it): return the offset to continue from.
+   * Offset out of range (retention/compaction removed it): return the offset to continue from,
+   * or undefined to stop reading the partition (as `remove` would).
    * @default log start, with a warning logged
    */
-  onOutOfRange?(partition: number, requested: string, logStart: string, logEnd: string): string;
+  onOutOfRange?(partition: number, requested: string, logStart: string, logEnd: string): string | undefined;
   /** An error reading will not recover from (topic deleted, authorization...). Reading has stopped. */
   onFatalError?(error: unknown): void;
 }
@@ -292,7 +293,7 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     const { partition, fetchOffset } = request;
     const { logStart, logEnd } = await partitionBounds(cluster, topic, partition);
     if (state !== 'running' || request.partitionState.epoch !== request.epoch) return;
-    let next: string;
+    let next: string | undefined;
     if (options.onOutOfRange) {
       next = options.onOutOfRange(partition, fetchOffset, logStart, logEnd);
     } else {
@@ -302,7 +303,13 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
       );
       next = logStart;
     }
-    if (request.partitionState.epoch === request.epoch) request.partitionState.position = next;
+    if (request.partitionState.epoch !== request.epoch) return;
+    if (next !== undefined) {
+      request.partitionState.position = next;
+    } else if (partitions.get(partition) === request.partitionState) {
+      request.partitionState.epoch++;
+      partitions.delete(partition);
+    }
   }
 
   async function run(): Promise<void> {

@@ -39,7 +39,8 @@ async function refresh() {
     for (const t of s.instance.tasks) counts[t.state] = (counts[t.state] ?? 0) + 1;
     document.getElementById('task-states').textContent = Object.entries(counts).map(([k, n]) => n + ' ' + k).join(' · ') || 'no tasks';
     document.getElementById('tasks').innerHTML = rows(['partition', 'task', 'why', 'restored', 'to restore'],
-      s.instance.tasks.map((t) => [t.partition, t.state, t.reason, t.restoreDone, t.restoreTotal]));
+      s.instance.tasks.map((t) => [t.partition, t.state, t.reason ?? (t.inputReset ? 'input reset from ' + t.inputReset.from +
+        ' to the log start ' + t.inputReset.to + ' (' + t.inputReset.skipped + ' records removed by retention)' : null), t.restoreDone, t.restoreTotal]));
   } catch (error) {
     document.getElementById('instance').innerHTML = '<span class="bad">cannot reach /v1/status: ' + esc(error) + '</span>';
   }

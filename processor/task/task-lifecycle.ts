@@ -44,6 +44,8 @@ export interface TaskStatus {
   restoreTotal: number;
   /** Consecutive failures (reset by a successful commit). */
   attempt: number;
+  /** The last time the input's committed offset was gone: where it was and where reading continued. */
+  inputReset?: { from: string; to: string; skipped: string };
 }
 
 export class TaskLifecycle {
@@ -52,6 +54,8 @@ export class TaskLifecycle {
   private why: string | undefined;
   private changedAt: number;
   private restored = { done: 0, total: 0 };
+  /** Set by an offset reset (retention removed input the task had not processed). */
+  inputReset: TaskStatus['inputReset'];
   /** Consecutive failures of the partition: the backoff's exponent. */
   attempt = 0;
   private readonly now: () => number;
@@ -98,6 +102,7 @@ export class TaskLifecycle {
       restoreDone: this.restored.done,
       restoreTotal: this.restored.total,
       attempt: this.attempt,
+      ...(this.inputReset ? { inputReset: this.inputReset } : {}),
     };
   }
 }

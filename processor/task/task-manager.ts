@@ -44,8 +44,15 @@ export interface TaskManager {
   running(): number[];
   /** Partitions owned now (in any state). */
   owned(): number[];
+  /** Partitions paused because a dependency other than their input (the registry) is unavailable. */
+  paused(): number[];
   /** Each owned partition's task state, why it is suspended, and its restore progress. */
   statuses(): TaskStatus[];
+  /**
+   * The input offset `requested` of `partition` is gone (retention): its running task continues
+   * from `logStart`. Returns false when no running task was waiting for that offset.
+   */
+  skipGoneInput(partition: number, requested: string, logStart: string): boolean;
   /** The committed store of a running task. */
   storeFor(partition: number): KeyValueStore | undefined;
   /** Since when (clock.now()) some owned partition keeps failing to start or run; undefined when none does. */
@@ -74,6 +81,7 @@ export function createTaskManager(
   const runningTasks = new Map<number, Task>();
   /** Partitions whose task failed (not paused for a dependency), since when: the lease's progress check. */
   const failing = new Map<number, number>();
+  const pausedNow = new Set<number>();
   const { input, logger, metrics } = options;
   const clock: Clock = options.clock ?? systemClock;
   const starterOptions = { ...options, clock };
@@ -177,6 +185,7 @@ export function createTaskManager(
     entries.delete(partition);
     runningTasks.delete(partition);
     failing.delete(partition);
+    pausedNow.delete(partition);
     entry?.lifecycle.to('closed');
     updateGauges();
     const result = await entry?.started.catch(() => undefined);
@@ -209,6 +218,7 @@ export function createTaskManager(
         'a dependency is unavailable: partition paused, reading it again after the backoff',
       );
       entry.lifecycle.to('suspended', decision.reason);
+      pausedNow.add(partition);
       updateGauges();
       if (batch) await hold(decision.delayMs, batch);
       else await new Promise((resolve) => clock.after(decision.delayMs, () => resolve(undefined)));
@@ -218,11 +228,13 @@ export function createTaskManager(
         task.status !== 'running'
       )
         return;
+      pausedNow.delete(partition);
       entry.lifecycle.to('running');
       updateGauges();
       input.seek(partition, task.refetch());
       return;
     }
+    pausedNow.delete(partition);
     if (!failing.has(partition)) failing.set(partition, clock.now());
     logger.warn(
       { partition, err: error, retryInMs: Math.round(decision.delayMs) },
@@ -304,10 +316,22 @@ export function createTaskManager(
 
     running: () => [...runningTasks.keys()].sort((a, b) => a - b),
     owned: () => [...entries.keys()].sort((a, b) => a - b),
+    paused: () => [...pausedNow].sort((a, b) => a - b),
     statuses: () =>
       [...entries.values()]
         .map(({ lifecycle }) => lifecycle.status())
         .sort((a, b) => a.partition - b.partition),
+    skipGoneInput(partition, requested, logStart) {
+      const task = runningTasks.get(partition);
+      const entry = entries.get(partition);
+      if (!task || !entry) return false;
+      const skipped = task.skipTo(requested, logStart);
+      if (skipped === 0n) return false;
+      entry.lifecycle.inputReset = { from: requested, to: logStart, skipped: skipped.toString() };
+      metrics.inputOffsetResets.inc({ partition });
+      metrics.inputSkippedRecords.inc({ partition }, Number(skipped));
+      return true;
+    },
     storeFor: (partition) => runningTasks.get(partition)?.store,
     failingSince: () => (failing.size === 0 ? undefined : Math.min(...failing.values())),
 

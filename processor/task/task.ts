@@ -138,6 +138,20 @@ export class Task {
   }
 
   /**
+   * The input records from the task's position up to `logStart` are gone (retention): continue
+   * from the log start. Returns how many records were skipped (0 when the task is not at
+   * `requested`, e.g. an answer to an older seek).
+   */
+  skipTo(requested: string, logStart: string): bigint {
+    if ((this.awaitingFetchFrom ?? this.position) !== requested || BigInt(logStart) <= BigInt(this.position))
+      return 0n;
+    const skipped = BigInt(logStart) - BigInt(this.position);
+    this.position = logStart;
+    this.awaitingFetchFrom = logStart;
+    return skipped;
+  }
+
+  /**
    * Drops batches until one fetched from the task's position arrives, and returns that position:
    * the caller seeks there (used to hold input back while the task may not commit).
    */
