@@ -8,12 +8,11 @@
  *   when members come and go.
  */
 import { type Clock, systemClock } from '../common/clock.ts';
-import { SluiceError } from '../common/errors.ts';
 import type { TransactionalProducer } from '../common/kafka/index.ts';
 import type { ProcessorRuntime } from './runtime.ts';
 import type { OffsetCommitter } from './task/commit.ts';
 import { createTaskManager, type TaskInput, type TaskManager } from './task/task-manager.ts';
-import type { PartitionLease } from './task/task-starter.ts';
+import { inputOutOfRange, inputResetWarning, type PartitionLease } from './task/task-starter.ts';
 import { consumerGroup } from './topics.ts';
 
 export interface ActiveProcessing {
@@ -54,6 +53,7 @@ function createManager(
     stateDir: settings.stateDir,
     commitIntervalMs: runtime.commitIntervalMs,
     cacheMaxEntries: settings.cacheMaxEntries,
+    offsetReset: settings.offsetReset,
     logger: runtime.logger,
     metrics: runtime.metrics,
     input,
@@ -90,17 +90,12 @@ export async function startAssignedProcessing(
     onOutOfRange: (partition, requested, logStart) => {
       if (config.processor.offsetReset === 'fail') {
         // stop reading before anything past the gap is processed: an operator decides
-        options.onFatalError(
-          new SluiceError(
-            'INPUT_OUT_OF_RANGE',
-            `input ${topic}/${partition}: committed offset ${requested} is gone (the log starts at ${logStart}; retention removed the records before they were processed). Set processor.offsetReset to earliest to continue from the log start, or move the app's offsets with sluice reset`,
-          ),
-        );
+        options.onFatalError(inputOutOfRange(topic, partition, requested, logStart));
         return undefined;
       }
       runtime.logger.warn(
         { partition, requested, logStart, skipped: (BigInt(logStart) - BigInt(requested)).toString() },
-        'input offset out of range (retention removed records before they were processed): continuing from the log start (processor.offsetReset: earliest)',
+        inputResetWarning,
       );
       manager?.skipGoneInput(partition, requested, logStart);
       return logStart;

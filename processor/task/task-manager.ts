@@ -145,6 +145,7 @@ export function createTaskManager(
       }
       runningTasks.set(partition, result.task);
       failing.delete(partition);
+      if (result.inputReset) recordInputReset(partition, lifecycle, result.inputReset);
       lifecycle.to('running');
       input.seek(partition, result.task.seekTarget ?? result.task.inputPosition);
       return result;
@@ -162,6 +163,16 @@ export function createTaskManager(
     });
     updateGauges();
     return entry;
+  };
+
+  const recordInputReset = (
+    partition: number,
+    lifecycle: TaskLifecycle,
+    reset: NonNullable<StartedTask['inputReset']>,
+  ) => {
+    lifecycle.inputReset = reset;
+    metrics.inputOffsetResets.inc({ partition });
+    metrics.inputSkippedRecords.inc({ partition }, Number(reset.skipped));
   };
 
   /** Marks the partition suspended (or corrupted) and starts its task again after the decision's delay. */
@@ -327,9 +338,11 @@ export function createTaskManager(
       if (!task || !entry) return false;
       const skipped = task.skipTo(requested, logStart);
       if (skipped === 0n) return false;
-      entry.lifecycle.inputReset = { from: requested, to: logStart, skipped: skipped.toString() };
-      metrics.inputOffsetResets.inc({ partition });
-      metrics.inputSkippedRecords.inc({ partition }, Number(skipped));
+      recordInputReset(partition, entry.lifecycle, {
+        from: requested,
+        to: logStart,
+        skipped: skipped.toString(),
+      });
       return true;
     },
     storeFor: (partition) => runningTasks.get(partition)?.store,

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
 import { type PrivateRegistry, startPrivateRegistry } from '../../env/private-registry.ts';
 import { waitFor } from '../../env/wait.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
 import { expectedStats, sortStats } from './reference.ts';
+import { instanceTasks, steadyEvents } from './task-status.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 const requestSchema = JSON.parse(readFileSync(join(repo, 'schemas', 'Request.avsc'), 'utf8'));
@@ -20,19 +20,6 @@ const requestV2 = {
   ...requestSchema,
   fields: [...requestSchema.fields, { name: 'region', type: 'string', default: 'unknown' }],
 };
-
-const start = Date.UTC(2026, 0, 1, 12, 0, 0);
-const events = (seed: number, count: number): RequestEvent[] =>
-  takeRequests(
-    { seed, tenants: 20, apis: 3, startTime: start, stepMs: 40, jitterMs: 4_000, lateShare: 0 },
-    count,
-  );
-
-interface TaskLine {
-  partition: number;
-  state: string;
-  reason: string | null;
-}
 
 describe('processor during a schema registry outage', () => {
   let registry: PrivateRegistry | undefined;
@@ -46,7 +33,7 @@ describe('processor during a schema registry outage', () => {
     registry = await startPrivateRegistry();
     const f = await createAnalyticsFixture({ partitions: 2, slots: 1, registryUrl: registry.url });
     fixture = f;
-    const input = events(31, 6000);
+    const input = steadyEvents(31, 6000);
     await f.produce(input.slice(0, 3000));
     const processor = await f.startProcessor({ name: 'decoder', slot: 0 });
     await f.waitCaughtUp(120_000);
@@ -62,9 +49,7 @@ describe('processor during a schema registry outage', () => {
     await registry.service.stop();
     await f.produceEncoded(later);
 
-    const tasks = async (): Promise<TaskLine[]> =>
-      ((await (await fetch(`${processor.address}/v1/status`)).json()) as { instance: { tasks: TaskLine[] } })
-        .instance.tasks;
+    const tasks = () => instanceTasks(processor.address);
     await waitFor(
       'a partition suspended because the registry is unavailable',
       async () =>
