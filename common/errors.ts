@@ -43,6 +43,13 @@ export const errorCodes = {
   ROUTER_FORBIDDEN_TENANT: { retriable: false, kind: 'rejected' },
   ROUTER_RATE_LIMITED: { retriable: true, kind: 'rejected' },
   ROUTER_OVERLOADED: { retriable: true, kind: 'rejected' },
+  ROUTER_NOT_ACKNOWLEDGED: { retriable: true, kind: 'rejected' },
+  ROUTER_NOT_FOUND: { retriable: false, kind: 'rejected' },
+  ROUTER_METHOD_NOT_ALLOWED: { retriable: false, kind: 'rejected' },
+  ROUTER_BAD_REQUEST: { retriable: false, kind: 'rejected' },
+  ROUTER_URI_TOO_LONG: { retriable: false, kind: 'rejected' },
+  ROUTER_HEADERS_TOO_LARGE: { retriable: false, kind: 'rejected' },
+  ROUTER_REQUEST_TIMEOUT: { retriable: true, kind: 'rejected' },
   // local state and tasks
   STORE_IN_USE: { retriable: false, kind: 'failed' },
   STORE_CLOSED: { retriable: false, kind: 'failed' },

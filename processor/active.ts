@@ -88,11 +88,10 @@ export async function startAssignedProcessing(
     isolation: 'read_committed',
     onBatch: (batch) => manager!.onBatch(batch),
     onOutOfRange: (partition, requested, logStart) => {
-      if (config.processor.offsetReset === 'fail') {
-        // stop reading before anything past the gap is processed: an operator decides
-        options.onFatalError(inputOutOfRange(topic, partition, requested, logStart));
-        return undefined;
-      }
+      // fail: stop reading (the reader passes this to onFatalError) before anything past the
+      // gap is processed, so that an operator decides
+      if (config.processor.offsetReset === 'fail')
+        throw inputOutOfRange(topic, partition, requested, logStart);
       runtime.logger.warn(
         { partition, requested, logStart, skipped: (BigInt(logStart) - BigInt(requested)).toString() },
         inputResetWarning,

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { type OutgoingRecord, partitionForKey } from '../common/kafka/index.ts';
 import type { Stream } from '../schemas/streams.ts';
-import { validateEvent } from '../schemas/validation.ts';
+import { isWellFormed, validateEvent } from '../schemas/validation.ts';
 import { type EventError, RequestProblem } from './problems.ts';
 
 export const eventIdHeader = 'event-id';
@@ -44,8 +44,13 @@ export function prepareEvents(
     let eventId: string | undefined;
     if (typeof event === 'object' && event !== null && !Array.isArray(event) && 'eventId' in event) {
       const given = (event as { eventId: unknown }).eventId;
-      if (typeof given === 'string' && given !== '') eventId = given;
-      else errors.push({ index, field: 'eventId', reason: 'eventId must be a non-empty string' });
+      if (typeof given === 'string' && given !== '' && isWellFormed(given)) eventId = given;
+      else
+        errors.push({
+          index,
+          field: 'eventId',
+          reason: 'eventId must be a non-empty, well-formed Unicode string',
+        });
       if (!keepsEventId) {
         const { eventId: _removed, ...rest } = event as Record<string, unknown>;
         value = rest;

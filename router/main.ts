@@ -84,6 +84,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
   const publisher = createPublisher(producers, {
     ...settings.batch,
     maxInFlightBytes: settings.maxInFlightBytes,
+    deadlineMs: settings.sendTimeoutMs,
     onBatch: (records, seconds) => {
       metrics?.batchRecords.observe(records);
       metrics?.produceSeconds.observe(seconds);

@@ -23,6 +23,13 @@ const statusOf: Partial<Record<ErrorCode, { status: number; title: string }>> = 
   ROUTER_FORBIDDEN_TENANT: { status: 403, title: 'Forbidden tenant' },
   ROUTER_RATE_LIMITED: { status: 429, title: 'Too many events for this tenant' },
   ROUTER_OVERLOADED: { status: 503, title: 'Router overloaded' },
+  ROUTER_NOT_ACKNOWLEDGED: { status: 503, title: 'Kafka did not acknowledge in time' },
+  ROUTER_NOT_FOUND: { status: 404, title: 'Not found' },
+  ROUTER_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  ROUTER_BAD_REQUEST: { status: 400, title: 'Bad request' },
+  ROUTER_URI_TOO_LONG: { status: 414, title: 'URI too long' },
+  ROUTER_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
+  ROUTER_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   KAFKA_UNAVAILABLE: { status: 503, title: 'Kafka unavailable' },
   KAFKA_REQUEST_FAILED: { status: 503, title: 'Kafka did not acknowledge the events' },
   REGISTRY_UNAVAILABLE: { status: 503, title: 'Schema registry unavailable' },
@@ -33,6 +40,8 @@ export class RequestProblem extends SluiceError {
   readonly errors?: EventError[];
   readonly retryAfterSeconds?: number;
   readonly omittedErrors?: number;
+  /** For a 405: the methods the resource has. */
+  readonly allow?: readonly string[];
 
   constructor(
     code: ErrorCode,
@@ -41,10 +50,12 @@ export class RequestProblem extends SluiceError {
       errors?: EventError[];
       omittedErrors?: number;
       retryAfterSeconds?: number;
+      allow?: readonly string[];
       cause?: unknown;
     } = {},
   ) {
     super(code, message, { cause: details.cause });
+    this.allow = details.allow;
     this.errors = details.errors;
     this.omittedErrors = details.omittedErrors;
     this.retryAfterSeconds = details.retryAfterSeconds;
@@ -55,18 +66,26 @@ export function problemStatus(code: ErrorCode): number {
   return statusOf[code]?.status ?? 500;
 }
 
-/** Sends an error as problem details; unknown errors become a 500 without internals. */
-export function sendProblem(reply: FastifyReply, error: unknown, instance: string): FastifyReply {
+export const problemContentType = 'application/problem+json';
+
+/** The problem-details document and the headers it needs (Retry-After, Allow, WWW-Authenticate). */
+export function problemOf(
+  error: unknown,
+  instance: string,
+): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
   const known = error instanceof SluiceError ? error : undefined;
   const entry = known ? statusOf[known.code] : undefined;
   const status = entry?.status ?? 500;
   const problem = error instanceof RequestProblem ? error : undefined;
+  const headers: Record<string, string> = {};
   const retryAfter = problem?.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
-  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-  return reply
-    .code(status)
-    .type('application/problem+json')
-    .send({
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  if (problem?.allow) headers.allow = problem.allow.join(', ');
+  if (status === 401) headers['www-authenticate'] = 'Bearer realm="sluice"';
+  return {
+    status,
+    headers,
+    body: {
       type: `https://sluice.dev/problems/${(known?.code ?? 'internal').toLowerCase().replaceAll('_', '-')}`,
       title: entry?.title ?? 'Internal error',
       status,
@@ -76,5 +95,12 @@ export function sendProblem(reply: FastifyReply, error: unknown, instance: strin
       instance,
       ...(problem?.errors ? { errors: problem.errors } : {}),
       ...(problem?.omittedErrors ? { omittedErrors: problem.omittedErrors } : {}),
-    });
+    },
+  };
+}
+
+/** Sends an error as problem details; unknown errors become a 500 without internals. */
+export function sendProblem(reply: FastifyReply, error: unknown, instance: string): FastifyReply {
+  const { status, headers, body } = problemOf(error, instance);
+  return reply.code(status).headers(headers).type(problemContentType).send(body);
 }

@@ -5,7 +5,10 @@
  * next batch. Bytes
  * accepted but not yet acknowledged are bounded: past `maxInFlightBytes` a request is refused at
  * once (503) instead of queueing without limit. A request resolves only when Kafka acknowledged
- * (acks=all) every one of its records, with each record's partition and offset.
+ * (acks=all) every one of its records, with each record's partition and offset, or fails by
+ * `deadlineMs` after it arrived, waiting included (503): a request still queued then is dropped
+ * (nothing of it is written); one already sent may still be written, so clients retry with the
+ * same event ids.
  */
 import type { KafkaProducer, OutgoingRecord } from '../common/kafka/index.ts';
 import { RequestProblem } from './problems.ts';
@@ -20,6 +23,8 @@ export interface PublisherOptions {
   maxBytes: number;
   lingerMs: number;
   maxInFlightBytes: number;
+  /** The most a request waits for Kafka's acknowledgement, queueing and retries included. */
+  deadlineMs: number;
   /** Called after each batch: its size in records and how long the send took. */
   onBatch?: (records: number, seconds: number) => void;
 }
@@ -27,6 +32,7 @@ export interface PublisherOptions {
 interface Pending {
   records: OutgoingRecord[];
   bytes: number;
+  /** Settle once: the deadline may have answered already. */
   resolve: (placements: Placement[]) => void;
   reject: (error: unknown) => void;
 }
@@ -132,7 +138,40 @@ export function createPublisher(producers: readonly KafkaProducer[], options: Pu
       }
       inFlight += bytes;
       return new Promise((resolve, reject) => {
-        queue.push({ records, bytes, resolve, reject });
+        let settled = false;
+        const settle = () => {
+          const first = !settled;
+          settled = true;
+          clearTimeout(deadline);
+          return first;
+        };
+        const pending: Pending = {
+          records,
+          bytes,
+          resolve: (placements) => settle() && resolve(placements),
+          reject: (error) => settle() && reject(error),
+        };
+        const deadline = setTimeout(() => {
+          const queued = queue.indexOf(pending);
+          if (queued >= 0) {
+            // never sent: take it out, so nothing of it is written
+            queue.splice(queued, 1);
+            queuedRecords -= records.length;
+            queuedBytes -= bytes;
+            inFlight -= bytes;
+            if (inFlight === 0) for (const wake of idleWaiters.splice(0)) wake();
+          }
+          pending.reject(
+            new RequestProblem(
+              'ROUTER_NOT_ACKNOWLEDGED',
+              queued >= 0
+                ? `Kafka could not take the events within ${options.deadlineMs} ms; none of them was sent: retry`
+                : `Kafka did not acknowledge the events within ${options.deadlineMs} ms; some may still be written: retry with the same event ids`,
+              { retryAfterSeconds: 1 },
+            ),
+          );
+        }, options.deadlineMs);
+        queue.push(pending);
         queuedRecords += records.length;
         queuedBytes += bytes;
         schedule();

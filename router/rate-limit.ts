@@ -21,7 +21,9 @@ export function createRateLimiter(
   now: () => number = () => performance.now(),
 ): RateLimiter {
   const buckets = new Map<string, { tokens: number; at: number }>();
-  const limitOf = (tenant: string) => settings.tenants[tenant] ?? settings;
+  // a Map of own entries: a tenant named `constructor` or `__proto__` must not find Object's members
+  const perTenant = new Map(Object.entries(settings.tenants));
+  const limitOf = (tenant: string) => perTenant.get(tenant) ?? settings;
 
   const refill = (tenant: string) => {
     const { eventsPerSecond, burst } = limitOf(tenant);

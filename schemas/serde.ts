@@ -4,10 +4,16 @@
  * registry library by `prepare`; only the 5-byte framing (magic 0, big-endian schema id) is
  * read and written here, because the library's per-record async encode/decode dominated a
  * batch's cost.
+ *
+ * Longs are exact (exact-long.ts). A decoded long is a number when a JS number holds it exactly;
+ * beyond ±(2^53−1) the default is to refuse the record (DecodeError: the processor dead-letters
+ * it with its original bytes) rather than hand apps a bigint that their arithmetic would mix
+ * with numbers; tools that need the value ask for `longs: 'bigint'`.
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { SluiceError } from '../common/errors.ts';
+import { type ExactLongOptions, exactAvroType, UnsafeLongError } from './exact-long.ts';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -28,9 +34,14 @@ export interface Serde {
 
 interface SchemaLike {
   fromBuffer?: (buffer: Buffer) => unknown;
+  schema?: (options: { exportAttrs: boolean }) => unknown;
 }
 
-export function createSerde(registryUrl: string): Serde {
+export function createSerde(
+  registryUrl: string,
+  options: { longs?: ExactLongOptions['beyondSafe'] } = {},
+): Serde {
+  const beyondSafe = options.longs ?? 'refuse';
   const registry = new SchemaRegistry({
     host: registryUrl,
     retry: { retries: 2, initialRetryTimeInSecs: 0.1 },
@@ -49,19 +60,29 @@ export function createSerde(registryUrl: string): Serde {
         if (id !== undefined && !types.has(id) && !missing.has(id)) wanted.add(id);
       }
       for (const id of wanted) {
+        let fetched: SchemaLike;
         try {
-          types.set(id, (await registry.getSchema(id)) as SchemaLike);
+          fetched = (await registry.getSchema(id)) as SchemaLike;
         } catch (error) {
           // a 404 is a record written with a schema this registry does not know: a dead letter;
           // anything else (refused, timed out, 5xx) says nothing about the record: wait for the registry
-          if ((error as { status?: number }).status === 404) missing.add(id);
-          else
+          if ((error as { status?: number }).status !== 404)
             throw new SluiceError(
               'REGISTRY_UNAVAILABLE',
               `fetching writer schema ${id} from the registry at ${registryUrl} failed; processing waits until it answers`,
               { cause: error },
             );
+          missing.add(id);
+          continue;
         }
+        // Avro schemas are rebuilt with exact longs; other kinds (JSON, Protobuf) stay as fetched
+        const exportable = fetched.schema?.({ exportAttrs: true });
+        types.set(
+          id,
+          exportable && fetched.fromBuffer
+            ? exactAvroType(exportable as avro.Schema, { beyondSafe })
+            : fetched,
+        );
       }
     },
     decode(buffer) {
@@ -74,6 +95,7 @@ export function createSerde(registryUrl: string): Serde {
       try {
         return type.fromBuffer(buffer.subarray(5));
       } catch (error) {
+        if (error instanceof UnsafeLongError) throw new DecodeError(`schema id ${id}: ${error.message}`);
         throw new DecodeError(`the Avro body does not match schema ${id}: ${(error as Error).message}`);
       }
     },

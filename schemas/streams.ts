@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import avro from 'avsc';
+import type avro from 'avsc';
 import type { StreamConfig } from '../common/config/schema.ts';
 import { SluiceError } from '../common/errors.ts';
+import { exactAvroType } from './exact-long.ts';
 
 export interface Stream {
   name: string;
@@ -15,6 +16,7 @@ export interface Stream {
   partitions: number;
   /** The parsed .avsc document, as registered. */
   schema: { name: string; fields: { name: string; type: unknown }[] };
+  /** Longs are exact over the whole Avro range: a number when safe, a bigint beyond (exact-long.ts). */
   type: avro.Type;
   partitionKey: string;
   eventTime: string | undefined;
@@ -47,7 +49,7 @@ function loadStream(
   let type: avro.Type;
   try {
     schema = JSON.parse(readFileSync(file, 'utf8'));
-    type = avro.Type.forSchema(schema as avro.Schema);
+    type = exactAvroType(schema as avro.Schema, { beyondSafe: 'bigint' });
   } catch (error) {
     problems.push(`${where}.schema: cannot use ${file}: ${(error as Error).message}`);
     return undefined;

@@ -65,7 +65,10 @@ export const routerSection = z
     producers: positiveInt.default(1),
     /** Bytes accepted but not yet acknowledged by Kafka; past this, requests get 503. @default 64 MiB */
     maxInFlightBytes: positiveInt.default(64 * 1024 * 1024),
-    /** How long a produce may take, retries included, before the request fails with 503. */
+    /**
+     * The most a request waits for Kafka's acknowledgement from its arrival, queueing and retries
+     * included; then it gets 503 (its events may still be written: retry with the same event ids).
+     */
     sendTimeoutMs: positiveInt.default(10_000),
     /** Register the streams' schemas at start. */
     registerSchemas: z.boolean().default(true),

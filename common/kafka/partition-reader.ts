@@ -50,11 +50,11 @@ export interface PartitionReaderOptions {
    */
   onBatch(batch: ConsumedBatch): Promise<void>;
   /**
-   * Offset out of range (retention/compaction removed it): return the offset to continue from,
-   * or undefined to stop reading the partition (as `remove` would).
+   * Offset out of range (retention/compaction removed it): return the offset to continue from.
+   * Throwing stops the reader and is passed to onFatalError.
    * @default log start, with a warning logged
    */
-  onOutOfRange?(partition: number, requested: string, logStart: string, logEnd: string): string | undefined;
+  onOutOfRange?(partition: number, requested: string, logStart: string, logEnd: string): string;
   /** An error reading will not recover from (topic deleted, authorization...). Reading has stopped. */
   onFatalError?(error: unknown): void;
 }
@@ -143,10 +143,10 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     });
   };
 
-  /** Stops reading for good; an onBatch failure is passed on as it is, a Kafka one explained. */
-  const fail = (error: unknown, source: 'kafka' | 'onBatch' = 'kafka') => {
+  /** Stops reading for good; the caller's own failure is passed on as it is, a Kafka one explained. */
+  const fail = (error: unknown, source: 'kafka' | 'caller' = 'kafka') => {
     if (state !== 'running') return;
-    const reported = source === 'onBatch' ? error : explainReadError(error, topic);
+    const reported = source === 'caller' ? error : explainReadError(error, topic);
     logger.error({ err: error }, `reading ${topic} stopped: ${describeError(reported)}`);
     void reader.stop();
     options.onFatalError?.(reported);
@@ -247,12 +247,14 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
   }
 
   function deliver(partitionState: PartitionState, batch: ConsumedBatch): void {
+    // an onBatch that threw synchronously for a partition before this one stopped the reader
+    if (state !== 'running') return;
     partitionState.position = batch.nextOffset;
     partitionState.delivering = (async () => {
       try {
         await options.onBatch(batch);
       } catch (error) {
-        fail(error, 'onBatch');
+        fail(error, 'caller');
       } finally {
         partitionState.delivering = undefined;
         notify();
@@ -293,9 +295,14 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
     const { partition, fetchOffset } = request;
     const { logStart, logEnd } = await partitionBounds(cluster, topic, partition);
     if (state !== 'running' || request.partitionState.epoch !== request.epoch) return;
-    let next: string | undefined;
+    let next: string;
     if (options.onOutOfRange) {
-      next = options.onOutOfRange(partition, fetchOffset, logStart, logEnd);
+      try {
+        next = options.onOutOfRange(partition, fetchOffset, logStart, logEnd);
+      } catch (error) {
+        fail(error, 'caller');
+        return;
+      }
     } else {
       logger.warn(
         { partition, requested: fetchOffset, logStart, logEnd },
@@ -303,13 +310,7 @@ export function createPartitionReader(handle: KafkaHandle, options: PartitionRea
       );
       next = logStart;
     }
-    if (request.partitionState.epoch !== request.epoch) return;
-    if (next !== undefined) {
-      request.partitionState.position = next;
-    } else if (partitions.get(partition) === request.partitionState) {
-      request.partitionState.epoch++;
-      partitions.delete(partition);
-    }
+    if (request.partitionState.epoch === request.epoch) request.partitionState.position = next;
   }
 
   async function run(): Promise<void> {

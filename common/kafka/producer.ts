@@ -2,9 +2,11 @@
  * Producers with acks=all. The idempotent producer replaces its kafkajs producer after a failed
  * send: kafkajs rolls the sequence numbers back on failure, and a later, different batch reusing
  * a sequence the broker already stored would be acknowledged as a duplicate without being written.
- * A fresh producer id makes that impossible.
+ * A fresh producer id makes that impossible. A send is bounded by `sendTimeoutMs` whatever
+ * Kafka does; a producer that overran it is replaced the same way.
  */
 import { CompressionTypes, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
+import { SluiceError } from '../errors.ts';
 import { groupBy } from '../group-by.ts';
 import type { KafkaHandle } from './client.ts';
 import { kafkaCall, translateKafkaError } from './errors.ts';
@@ -114,30 +116,55 @@ export async function createIdempotentProducer(
   };
   let current: Promise<Producer> = open();
 
-  const replace = () => {
-    const old = current;
+  /** Replaces `failed` by a fresh producer, unless that already happened. */
+  const replace = (failed: Promise<Producer>) => {
+    if (current !== failed) return;
     current = open();
     // the replacement may fail too (Kafka down): the next send will try again
     current.catch(() => undefined);
-    old.then((producer) => producer.disconnect()).catch(() => undefined);
+    failed.then((producer) => producer.disconnect()).catch(() => undefined);
+  };
+
+  const attempt = async (records: readonly OutgoingRecord[]) => {
+    const used = current;
+    let producer: Producer;
+    try {
+      producer = await used;
+    } catch (error) {
+      replace(used);
+      throw translateKafkaError(error, 'connecting the producer');
+    }
+    try {
+      return await sendChunked(records, (topicMessages) =>
+        producer.sendBatch({ topicMessages, acks: -1, timeout: sendTimeoutMs, compression }),
+      );
+    } catch (error) {
+      replace(used);
+      throw translateKafkaError(error, 'producing records');
+    }
   };
 
   return {
     async send(records) {
-      let producer: Producer;
+      // kafkajs' own timeouts do not bound a send (a frozen broker holds it for minutes): this does
+      const used = current;
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          // a producer stuck on a frozen broker would hold every later send: start afresh
+          replace(used);
+          reject(
+            new SluiceError(
+              'KAFKA_REQUEST_FAILED',
+              `Kafka did not acknowledge within ${sendTimeoutMs} ms (sendTimeoutMs); the records may still be written`,
+            ),
+          );
+        }, sendTimeoutMs);
+      });
       try {
-        producer = await current;
-      } catch (error) {
-        replace();
-        throw translateKafkaError(error, 'connecting the producer');
-      }
-      try {
-        return await sendChunked(records, (topicMessages) =>
-          producer.sendBatch({ topicMessages, acks: -1, timeout: sendTimeoutMs, compression }),
-        );
-      } catch (error) {
-        replace();
-        throw translateKafkaError(error, 'producing records');
+        return await Promise.race([attempt(records), expired]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async disconnect() {

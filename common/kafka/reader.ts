@@ -7,9 +7,12 @@
  * consumer): once the read ended (end reached, signal aborted, or failed) no onBatch is called
  * again, and an onBatch that was running has finished.
  */
-import { connectAdmin } from './admin.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../errors.ts';
+import { connectAdmin, type PartitionOffsets } from './admin.ts';
 import type { KafkaHandle } from './client.ts';
 import { createPartitionReader } from './partition-reader.ts';
+import { classifyReadError, readBackoffMs } from './read-errors.ts';
 import type { IncomingRecord, Isolation } from './types.ts';
 
 export interface ReadOptions {
@@ -33,13 +36,48 @@ export interface ReadOptions {
   maxBytesPerPartition?: number;
 }
 
-/** Positions (next offset to read) per partition when the read ended. */
+/** Positions (next offset to read) per partition when the read ended (`from` if aborted before reading). */
 export type ReadResult = Map<number, string>;
+
+/** Settles like `work`, or with undefined as soon as `signal` aborts (`work` then goes on unheard). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 export async function readTopic(handle: KafkaHandle, options: ReadOptions): Promise<ReadResult> {
   const { topic } = options;
-  const admin = await connectAdmin(handle);
-  const offsets = await admin.topicOffsets(topic).finally(() => admin.disconnect());
+  const readOffsets = async (): Promise<PartitionOffsets[]> => {
+    for (let failures = 1; ; failures++) {
+      try {
+        const admin = await connectAdmin(handle);
+        return await admin.topicOffsets(topic).finally(() => admin.disconnect());
+      } catch (error) {
+        // 'follow' (a tailer) waits for Kafka as the partition reader does; 'end' (a restore) reports it
+        if (options.until === 'end' || options.signal?.aborted || classifyReadError(error) !== 'retriable') {
+          throw error;
+        }
+        const delay = readBackoffMs(failures);
+        handle.logger.warn(
+          { topic, failures, retryInMs: delay },
+          `reading the offsets of ${topic} failed, retrying: ${describeError(error)}`,
+        );
+        await sleep(delay);
+      }
+    }
+  };
+  // a read stopped while Kafka does not answer (a tailer stopping behind a broker restart) ends
+  // at once, with the positions it was given
+  const offsets = await unlessAborted(readOffsets(), options.signal);
+  if (offsets === undefined) return new Map(options.from);
   const wanted = new Set(options.partitions ?? offsets.map((entry) => entry.partition));
   const positions: ReadResult = new Map();
   const targets = new Map<number, { from: bigint; to: bigint }>();

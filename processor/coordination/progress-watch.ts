@@ -4,7 +4,8 @@
  * its slot to a standby that can do better.
  *
  * A stall of this process's own event loop (GC, a slow user function) is not a lack of progress:
- * nothing could be observed during it, so the bound counts again from the end of the stall.
+ * nothing could be observed during it, so the bound counts again from the end of the stall. Nor
+ * is a restore: its tasks read the changelog, not the input, so the input's fetch clock waits.
  */
 import type { Clock } from '../../common/clock.ts';
 
@@ -13,6 +14,8 @@ export interface ProgressSignals {
   lastFetchAt: number | undefined;
   /** Since when some owned partition keeps failing to start or run; undefined when none does. */
   failingSince: number | undefined;
+  /** Some task is restoring its store (it reads the changelog, not the input, until it runs). */
+  restoring: boolean;
 }
 
 export interface ProgressWatch {
@@ -26,10 +29,10 @@ export function createProgressWatch(options: { clock: Clock; intervalMs: number 
   let lastCheckAt = armedAt;
   let observableSince = armedAt;
   return {
-    check({ lastFetchAt, failingSince }) {
+    check({ lastFetchAt, failingSince, restoring }) {
       const now = clock.now();
       // a check much later than scheduled: the loop was stalled, and saw nothing meanwhile
-      if (now - lastCheckAt > 2 * intervalMs) observableSince = now;
+      if (restoring || now - lastCheckAt > 2 * intervalMs) observableSince = now;
       lastCheckAt = now;
       const sinceFetch = now - Math.max(lastFetchAt ?? armedAt, observableSince);
       const sinceFailing = failingSince === undefined ? 0 : now - Math.max(failingSince, observableSince);

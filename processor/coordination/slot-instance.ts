@@ -349,6 +349,7 @@ export async function startSlotInstance(
       const stalledMs = watch.check({
         lastFetchAt: active.lastFetchAt(),
         failingSince: active.manager.failingSince(),
+        restoring: active.manager.restoring(),
       });
       lastStalledMs = stalledMs;
       metrics.noProgressSeconds.set(stalledMs / 1000);

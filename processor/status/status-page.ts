@@ -31,7 +31,10 @@ async function refresh() {
     document.getElementById('instance').textContent = s.instance.address + ' · ' + s.instance.role +
       (s.instance.slot === undefined ? '' : ' of slot ' + s.instance.slot) + ' · ' + rate + ' records/s · total lag ' + s.report.totalLag;
     document.getElementById('slots').innerHTML = rows(['slot', 'epoch', 'holder', 'lease age', 'standbys (changelog lag)'],
-      s.report.slots.map((x) => [x.slot, x.epoch, x.holder, x.leaseAgeMs === null ? null : (x.leaseAgeMs / 1000).toFixed(1) + ' s',
+      s.report.slots.map((x) => [x.slot, x.epoch,
+        (x.holder ?? '') + (x.holderRole && x.holderRole !== 'active' ? ' (' + x.holderRole + ')' : '') +
+          (x.borrowedBySlot === null ? '' : ' (borrowed by slot ' + x.borrowedBySlot + ')'),
+        x.leaseAgeMs === null ? null : (x.leaseAgeMs / 1000).toFixed(1) + ' s',
         x.standbys.map((b) => b.instanceId + ' (' + (b.changelogLag ?? '?') + ')').join(', ')]));
     document.getElementById('partitions').innerHTML = rows(['partition', 'committed', 'end', 'lag'],
       s.report.partitions.map((p) => [p.partition, p.committed, p.end, p.lag]));

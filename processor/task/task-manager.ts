@@ -57,6 +57,8 @@ export interface TaskManager {
   storeFor(partition: number): KeyValueStore | undefined;
   /** Since when (clock.now()) some owned partition keeps failing to start or run; undefined when none does. */
   failingSince(): number | undefined;
+  /** True while some owned partition's task is starting (restoring) and has not failed. */
+  restoring(): boolean;
   /** Commits and closes every task (clean shutdown), or just closes them. */
   closeAll(options: { commit: boolean }): Promise<void>;
 }
@@ -347,6 +349,8 @@ export function createTaskManager(
     },
     storeFor: (partition) => runningTasks.get(partition)?.store,
     failingSince: () => (failing.size === 0 ? undefined : Math.min(...failing.values())),
+    restoring: () =>
+      [...entries.keys()].some((partition) => !runningTasks.has(partition) && !failing.has(partition)),
 
     async closeAll({ commit }) {
       commitTimer.cancel();

@@ -5,36 +5,40 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { isSluiceError } from '../../common/errors.ts';
-import { contentTypes, parseEvents } from '../body.ts';
+import { readEvents } from '../body.ts';
 import { prepareEvents } from '../event-records.ts';
+import { eventRouteOptions } from '../openapi.ts';
 import { problemStatus, RequestProblem, sendProblem } from '../problems.ts';
 import type { RouterDependencies } from '../server.ts';
 
 export function registerEventRoutes(app: FastifyInstance, dependencies: RouterDependencies): void {
   const { settings, streams, publisher, metrics, rateLimiter, authenticator } = dependencies;
 
-  app.post<{ Params: { stream: string } }>('/v1/streams/:stream/events', async (request, reply) => {
+  const options = eventRouteOptions([...streams.values()].map((encoding) => encoding.stream));
+  app.post<{ Params: { stream: string } }>('/v1/streams/:stream/events', options, async (request, reply) => {
     const streamName = request.params.stream;
+    // labels only from configured names: unknown names from unauthenticated clients are unbounded
+    const streamLabel = streams.has(streamName) ? streamName : 'unknown';
     try {
+      // the key is checked before anything that reveals configuration (the stream names)
+      const tenant = authenticator?.tenantOf(request.headers);
       const encoding = streams.get(streamName);
       if (!encoding) {
         throw new RequestProblem(
           'ROUTER_UNKNOWN_STREAM',
-          `no stream named ${streamName}; known streams: ${[...streams.keys()].join(', ')}`,
+          `no stream named ${JSON.stringify(streamName)}; known streams: ${[...streams.keys()].join(', ')}`,
         );
       }
-      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (!Buffer.isBuffer(request.body) || !contentTypes[mediaType]) {
-        throw new RequestProblem(
-          'ROUTER_UNSUPPORTED_MEDIA_TYPE',
-          `send events as ${Object.keys(contentTypes).join(', ')}`,
-        );
+      if (!Buffer.isBuffer(request.body)) {
+        throw new RequestProblem('ROUTER_MALFORMED_BODY', 'the request has no body: send events');
       }
-      const tenant = authenticator?.tenantOf(request.headers);
-      const events = parseEvents(
-        request.body as Buffer,
-        contentTypes[mediaType]!,
-        settings.maxEventsPerRequest,
+      const events = await readEvents(
+        request.body,
+        {
+          contentType: request.headers['content-type'],
+          contentEncoding: request.headers['content-encoding'],
+        },
+        { maxBodyBytes: settings.maxBodyBytes, maxEvents: settings.maxEventsPerRequest },
       );
       const eventIdHeader = request.headers['event-id'];
       const prepared = prepareEvents(encoding, events, {
@@ -43,8 +47,8 @@ export function registerEventRoutes(app: FastifyInstance, dependencies: RouterDe
       });
       rateLimiter.take(prepared.perTenant);
       const placements = await publisher.publish(prepared.records, prepared.bytes);
-      metrics.requests.inc({ stream: streamName, status: 202 });
-      metrics.events.inc({ stream: streamName, outcome: 'accepted' }, placements.length);
+      metrics.requests.inc({ stream: streamLabel, status: 202 });
+      metrics.events.inc({ stream: streamLabel, outcome: 'accepted' }, placements.length);
       return reply.code(202).send({
         stream: streamName,
         accepted: placements.length,
@@ -53,12 +57,12 @@ export function registerEventRoutes(app: FastifyInstance, dependencies: RouterDe
     } catch (error) {
       const code = isSluiceError(error) ? error.code : 'INTERNAL';
       metrics.requests.inc({
-        stream: streamName,
+        stream: streamLabel,
         status: isSluiceError(error) ? problemStatus(error.code) : 500,
       });
       metrics.rejects.inc({ reason: code });
       if (code !== 'INTERNAL' && problemStatus(code as never) >= 500) {
-        dependencies.logger.warn({ err: error, stream: streamName }, 'events not acknowledged');
+        dependencies.logger.warn({ err: error, stream: streamLabel }, 'events not acknowledged');
       }
       return sendProblem(reply, error, request.url);
     }

@@ -6,48 +6,19 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { takeRequests } from '../../schemas/request-generator.ts';
-import { readAll, testKafka } from '../env/clients.ts';
 import { startPrivateKafka } from '../env/private-kafka.ts';
 import { runSluice } from '../env/sluice-process.ts';
 import { waitFor } from '../env/wait.ts';
-import { type AnalyticsFixture, createAnalyticsFixture } from '../integration/processor/fixture.ts';
-import { expectedStats, sortStats } from '../integration/processor/reference.ts';
+import { createAnalyticsFixture } from '../integration/processor/fixture.ts';
+import { assertEpochsNeverGoBack, assertExactOutput, requestEvents } from './ha-checks.ts';
 import { slotCluster } from './slot-cluster.ts';
 
-const events = (seed: number, count: number) =>
-  takeRequests(
-    { seed, tenants: 30, apis: 4, startTime: Date.UTC(2026, 0, 1), stepMs: 20, jitterMs: 8_000 },
-    count,
-  );
+const events = requestEvents;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function assertExactOutput(fixture: AnalyticsFixture) {
-  await fixture.waitCaughtUp(120_000);
-  const expected = expectedStats(await fixture.inputRecords());
-  expect(expected.stats.length).toBeGreaterThan(200);
-  expect(sortStats(await fixture.outputStats())).toEqual(expected.stats);
-}
-
-/** In every changelog partition, once an epoch has committed, no older epoch commits again. */
-async function assertEpochsNeverGoBack(fixture: AnalyticsFixture, kafkaBrokers?: string) {
-  const records = await readAll(testKafka(kafkaBrokers), fixture.changelogTopic);
-  const partitions = [...new Set(records.map((record) => record.partition))];
-  expect(partitions.length).toBeGreaterThan(0);
-  for (const partition of partitions) {
-    const epochs = records
-      .filter((record) => record.partition === partition)
-      .map((record) => Number(record.headers['sluice.epoch']?.toString()));
-    const regressions = epochs.filter(
-      (epoch, index) => index > 0 && epoch < Math.max(...epochs.slice(0, index)),
-    );
-    expect(regressions, `partition ${partition} epochs ${[...new Set(epochs)].join(',')}`).toEqual([]);
-  }
-}
 
 const holderPid = (holder: string | null) => Number(holder?.split('-').at(-2));
 
@@ -173,7 +144,7 @@ describe('the lease alone owns a slot', () => {
     cleanups.push(() => feeder.stop());
     await waitFor('input to flow', () => feeder.sent() > 4000, { timeoutMs: 60_000 });
 
-    const standby = await cluster.start(0, [], 'partial-standby');
+    const standby = await cluster.start(0, { name: 'partial-standby' });
     await waitFor('the standby to follow the changelog', () =>
       /standby following the changelog/.test(standby.output()),
     );
@@ -181,7 +152,7 @@ describe('the lease alone owns a slot', () => {
     standby.signal('SIGKILL');
     await standby.exited;
     cluster.forget(standby);
-    const restarted = await cluster.start(0, [], 'partial-standby'); // the same state directory
+    const restarted = await cluster.start(0, { name: 'partial-standby' }); // the same state directory
     await waitFor('the restarted standby to follow the changelog', () =>
       /standby following the changelog/.test(restarted.output()),
     );

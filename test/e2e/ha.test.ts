@@ -4,32 +4,22 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresService } from '../../dev/postgres-service.ts';
-import { takeRequests } from '../../schemas/request-generator.ts';
-import { readAll, testKafka } from '../env/clients.ts';
 import { startPrivateKafka } from '../env/private-kafka.ts';
 import { freePort } from '../env/sluice-process.ts';
 import { waitFor } from '../env/wait.ts';
-import { type AnalyticsFixture, createAnalyticsFixture } from '../integration/processor/fixture.ts';
-import { expectedStats, sortStats } from '../integration/processor/reference.ts';
+import { createAnalyticsFixture } from '../integration/processor/fixture.ts';
+import {
+  assertExactOutput,
+  changelogEpochs,
+  requestEvents as events,
+  staleEpochsAfterTakeover,
+} from './ha-checks.ts';
 import { slotCluster } from './slot-cluster.ts';
-
-const events = (seed: number, count: number) =>
-  takeRequests(
-    { seed, tenants: 30, apis: 4, startTime: Date.UTC(2026, 0, 1), stepMs: 20, jitterMs: 8_000 },
-    count,
-  );
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function assertExactOutput(fixture: AnalyticsFixture) {
-  await fixture.waitCaughtUp(120_000);
-  const expected = expectedStats(await fixture.inputRecords());
-  expect(expected.stats.length).toBeGreaterThan(200);
-  expect(sortStats(await fixture.outputStats())).toEqual(expected.stats);
-}
 
 describe('high availability', () => {
   it('keeps a stale active (SIGSTOP past its lease) from committing; it steps down by itself', {
@@ -62,14 +52,36 @@ describe('high availability', () => {
 
     // in every changelog partition, once the new epoch has committed, the old one never does again
     for (const partition of [0, 1]) {
-      const records = (await readAll(testKafka(), fixture.changelogTopic)).filter(
-        (r) => r.partition === partition,
-      );
-      const epochsInOrder = records.map((record) => Number(record.headers['sluice.epoch']?.toString()));
-      const firstNew = epochsInOrder.findIndex((epoch) => epoch > stale.epoch);
-      expect(firstNew).toBeGreaterThanOrEqual(0);
-      expect(epochsInOrder.slice(firstNew).filter((epoch) => epoch <= stale.epoch)).toEqual([]);
+      const epochsInOrder = (await changelogEpochs(fixture, partition)).map((record) => record.epoch);
+      expect(staleEpochsAfterTakeover(epochsInOrder, stale.epoch)).toEqual([]);
     }
+  });
+
+  it('treats a short freeze of the active (GC, a slow user function) as harmless: no failover', {
+    timeout: 240_000,
+  }, async () => {
+    const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1 });
+    cleanups.push(() => fixture.cleanup());
+    const cluster = slotCluster(fixture, 1, 2);
+    await cluster.start(0);
+    await cluster.waitForActives();
+    const standby = await cluster.start(0);
+    const feeder = fixture.feed(events(37, 12_000), 1500);
+    cleanups.push(() => feeder.stop());
+    const active = (await cluster.activeOf(0))!;
+    // frozen for 0.7 s, well below TTL - heartbeatInterval (1.5 s with the defaults), three times
+    for (let freeze = 0; freeze < 3; freeze++) {
+      await waitFor('input to flow', () => feeder.sent() > (freeze + 1) * 2500, { timeoutMs: 60_000 });
+      await sleep(Math.floor(Math.random() * 500));
+      active.process.signal('SIGSTOP');
+      await sleep(700);
+      active.process.signal('SIGCONT');
+    }
+    await feeder.done;
+    await assertExactOutput(fixture);
+    expect((await cluster.activeOf(0))?.epoch).toBe(active.epoch);
+    expect(active.process.output()).not.toMatch(/lease lost/);
+    expect(standby.output()).not.toMatch(/"to":"taking-over"/);
   });
 
   it('hands over at once on SIGTERM of the active, without waiting for the lease to expire', {

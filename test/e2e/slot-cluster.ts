@@ -1,13 +1,20 @@
 /** A slot cluster of real processor processes over an analytics fixture, for HA tests. */
+import type { CutUser } from '../env/network-cut.ts';
 import type { SluiceProcess } from '../env/sluice-process.ts';
 import { waitFor } from '../env/wait.ts';
-import type { AnalyticsFixture } from '../integration/processor/fixture.ts';
+import type { AnalyticsFixture, ProcessorProcess } from '../integration/processor/fixture.ts';
 
 export interface SlotCluster {
-  /** Starts a member; the same `name` again reuses that member's state directory. */
-  start(slot: number, args?: string[], name?: string): Promise<SluiceProcess>;
+  /**
+   * Starts a member of the slot; with `user`, as that Unix user, so a network cut can single it
+   * out; the same `name` again reuses that member's state directory.
+   */
+  start(
+    slot: number,
+    options?: { args?: string[]; user?: CutUser; name?: string },
+  ): Promise<ProcessorProcess>;
   /** The process holding the slot's lease, and its epoch. */
-  activeOf(slot: number): Promise<{ process: SluiceProcess; epoch: number } | undefined>;
+  activeOf(slot: number): Promise<{ process: ProcessorProcess; epoch: number } | undefined>;
   waitForActives(): Promise<void>;
   forget(process: SluiceProcess): void;
   /** The last log lines of every member, for a failure message. */
@@ -16,11 +23,11 @@ export interface SlotCluster {
 }
 
 export function slotCluster(fixture: AnalyticsFixture, slots: number, partitions: number): SlotCluster {
-  const members = new Map<number, SluiceProcess[]>([...Array(slots).keys()].map((slot) => [slot, []]));
+  const members = new Map<number, ProcessorProcess[]>([...Array(slots).keys()].map((slot) => [slot, []]));
   let started = 0;
   const cluster: SlotCluster = {
-    async start(slot, args = [], name = `slot${slot}-${started++}`) {
-      const process = await fixture.startProcessor({ name, slot, args });
+    async start(slot, { args = [], user, name = `slot${slot}-${started++}` } = {}) {
+      const process = await fixture.startProcessor({ name, slot, args, user });
       members.get(slot)!.push(process);
       return process;
     },

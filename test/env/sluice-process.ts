@@ -4,7 +4,7 @@
  * real (SIGKILL, SIGTERM, SIGSTOP/SIGCONT).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { chownSync, createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,12 @@ export interface StartOptions {
   readyOutput?: RegExp;
   readyTimeoutMs?: number;
   cwd?: string;
+  /**
+   * Run as this Unix user (the test runner must be root), e.g. a `cutUser()` from network-cut.ts,
+   * so that rules matching the user cut this process alone. Its own directory (log, HOME) is
+   * handed to it; directories it writes elsewhere must be handed to it by the caller.
+   */
+  user?: { uid: number; gid: number };
 }
 
 /** The environment pointing a sluice process at the test services. */
@@ -56,10 +62,20 @@ export async function startSluice(args: string[], options: StartOptions): Promis
   const dir = mkdtempSync(join(tmpdir(), `sluice-${options.name}-`));
   const logFile = join(dir, 'output.log');
   const log = createWriteStream(logFile);
+  const { user } = options;
+  if (user) chownSync(dir, user.uid, user.gid);
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
     cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, ...serviceEnv(), SLUICE_LOG_LEVEL: 'info', ...options.env },
+    env: {
+      ...process.env,
+      ...serviceEnv(),
+      SLUICE_LOG_LEVEL: 'info',
+      // root's HOME is not writable by another user
+      ...(user ? { HOME: dir } : {}),
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
@@ -122,13 +138,19 @@ export async function startSluice(args: string[], options: StartOptions): Promis
 /** Runs a one-shot sluice command to completion. */
 export function runSluice(
   args: string[],
-  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    input?: string;
+    timeoutMs?: number;
+    user?: StartOptions['user'];
+  } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...serviceEnv(), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
     let stdout = '';
     let stderr = '';

@@ -156,4 +156,87 @@ describe('partition reader through broker outages', () => {
     expect(watched.callsAfterStop()).toBe(0);
     expect(watched.values()).toHaveLength(5);
   });
+
+  it('readTopic aborted while the broker is down ends within a bound (a tailer stopping in an outage)', {
+    timeout: 180_000,
+  }, async () => {
+    const topic = await topicWith(5, 'r');
+    let callsAfterAbort = 0;
+    const timedAbort = async (abort: AbortController, reading: Promise<Map<number, string>>) => {
+      const started = performance.now();
+      abort.abort();
+      const positions = await reading;
+      expect(performance.now() - started).toBeLessThan(stopBoundMs);
+      return positions;
+    };
+
+    // reading when the broker goes down
+    const whileReading = new AbortController();
+    let delivered = 0;
+    const reading = kafka.readTopic({
+      topic,
+      until: 'follow',
+      from: new Map([[0, '2']]),
+      signal: whileReading.signal,
+      onBatch: (records) => {
+        if (whileReading.signal.aborted) callsAfterAbort++;
+        delivered += records.length;
+      },
+    });
+    await waitFor('the records after offset 2', () => delivered === 3);
+    await broker.service.stop();
+    try {
+      await sleep(1000);
+      expect(await timedAbort(whileReading, reading)).toEqual(new Map([[0, '5']]));
+
+      // started while the broker is down: stopped before it could read the topic's offsets
+      const beforeReading = new AbortController();
+      const starting = kafka.readTopic({
+        topic,
+        until: 'follow',
+        from: new Map([[0, '2']]),
+        signal: beforeReading.signal,
+        onBatch: () => void callsAfterAbort++,
+      });
+      await sleep(500);
+      expect(await timedAbort(beforeReading, starting)).toEqual(new Map([[0, '2']]));
+    } finally {
+      await broker.service.start(() => undefined);
+    }
+    await produce(topic, 5, 5, 'r');
+    await sleep(quietAfterStopMs);
+    expect(callsAfterAbort).toBe(0);
+  });
+
+  it('readTopic following a topic waits for a broker that is down when it starts', {
+    timeout: 180_000,
+  }, async () => {
+    const topic = await topicWith(3, 's');
+    await broker.service.stop();
+    const abort = new AbortController();
+    const seen: string[] = [];
+    let failure: unknown;
+    const reading = kafka
+      .readTopic({
+        topic,
+        until: 'follow',
+        signal: abort.signal,
+        onBatch: (records) => void seen.push(...records.map((record) => String(record.value))),
+      })
+      .catch((error) => {
+        failure = error;
+      });
+    try {
+      await sleep(3000);
+      expect(failure).toBeUndefined();
+    } finally {
+      await broker.service.start(() => undefined);
+    }
+    await produce(topic, 3, 2, 's');
+    await waitFor('the records, old and new', () => seen.length === 5, { timeoutMs: 60_000 });
+    abort.abort();
+    await reading;
+    expect(failure).toBeUndefined();
+    expect(seen).toEqual(['s0', 's1', 's2', 's3', 's4']);
+  });
 });

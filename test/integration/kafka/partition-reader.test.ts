@@ -253,6 +253,33 @@ describe('partition reader (no consumer group)', () => {
     );
   });
 
+  it('stops at an onBatch that throws, reports that error as it is, and delivers nothing more', async () => {
+    const topic = uniqueName('reader-throws');
+    await admin.ensureTopics([{ topic, partitions: 2 }]);
+    await Promise.all([produceBatches(topic, 0, 5, 'p0-'), produceBatches(topic, 1, 5, 'p1-')]);
+    const thrown = new Error('the store refused the write');
+    const errors: unknown[] = [];
+    let calls = 0;
+    const reader = newReader({
+      topic,
+      maxBytesPerPartition: 1,
+      onBatch: async () => {
+        calls++;
+        throw thrown;
+      },
+      onFatalError: (error) => void errors.push(error),
+    });
+    reader.seek(0, '0');
+    reader.seek(1, '0');
+    await waitFor('the error', () => errors.length > 0);
+    const callsAtError = calls;
+    await produceBatches(topic, 0, 5, 'p0-more-');
+    await sleep(1000);
+    expect(errors).toEqual([thrown]);
+    expect(calls).toBe(callsAtError);
+    expect(calls).toBeLessThanOrEqual(2);
+  });
+
   it('calls onFatalError and stops when the topic does not exist', { timeout: 60_000 }, async () => {
     const errors: unknown[] = [];
     const reader = newReader({

@@ -2,7 +2,7 @@
  * An isolated api-analytics deployment for one test: its own topics, app id, config file and
  * state directory, real processor processes, and helpers to feed input and read results.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -15,6 +15,7 @@ import { createSchemaRegistryClient, type SchemaRegistryClient } from '../../../
 import type { RequestEvent } from '../../../schemas/request-generator.ts';
 import { readAll, testKafka } from '../../env/clients.ts';
 import { uniqueName } from '../../env/names.ts';
+import type { CutUser } from '../../env/network-cut.ts';
 import { testServices } from '../../env/services.ts';
 import { freePort, type SluiceProcess, startSluice } from '../../env/sluice-process.ts';
 import { waitFor } from '../../env/wait.ts';
@@ -48,6 +49,8 @@ export interface AnalyticsFixture {
     slot?: number;
     args?: string[];
     env?: Record<string, string>;
+    /** Run as this Unix user (see test/env/network-cut.ts), with a state directory it owns. */
+    user?: CutUser;
   }): Promise<ProcessorProcess>;
   inputRecords(): Promise<InputRecord[]>;
   outputStats(): Promise<Stats[]>;
@@ -183,10 +186,19 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
         })),
       );
     },
-    async startProcessor({ name = 'processor', args = [], env, slot } = {}) {
+    async startProcessor({ name = 'processor', args = [], env, slot, user } = {}) {
       const port = await freePort();
-      const slotArgs =
-        slot === undefined ? [] : ['--slot', String(slot), '--state-dir', join(dir, `state-${name}`)];
+      const ownStateDir = join(dir, `state-${name}`);
+      if (user) {
+        // another user reads the config file here and writes only below its own state directory
+        chmodSync(dir, 0o755);
+        mkdirSync(ownStateDir, { recursive: true });
+        chownSync(ownStateDir, user.uid, user.gid);
+      }
+      const slotArgs = [
+        ...(slot === undefined ? [] : ['--slot', String(slot)]),
+        ...(slot === undefined && !user ? [] : ['--state-dir', ownStateDir]),
+      ];
       const process = await startSluice(
         [
           'processor',
@@ -211,6 +223,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
             ...env,
           },
           readyUrl: `http://127.0.0.1:${port}/readyz`,
+          user,
         },
       );
       started.push(process);

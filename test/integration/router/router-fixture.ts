@@ -89,7 +89,7 @@ export async function postEvents(
   const response = await fetch(`${url}/v1/streams/${options.stream ?? 'Request'}/events`, {
     method: 'POST',
     headers: { 'content-type': options.contentType ?? 'application/json', ...options.headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
   });
   const text = await response.text();
   let parsed: unknown = text;
