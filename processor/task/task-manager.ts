@@ -77,6 +77,8 @@ export function createTaskManager(
     onFatalError?: (error: unknown) => void;
     /** Random numbers for the backoff's jitter. @default Math.random */
     random?: () => number;
+    /** Starts one task (fence, restore, open). @default startTask (task-starter.ts); unit tests pass a fake */
+    startTask?: typeof startTask;
   },
 ): TaskManager {
   const entries = new Map<number, Entry>();
@@ -87,6 +89,7 @@ export function createTaskManager(
   const { input, logger, metrics } = options;
   const clock: Clock = options.clock ?? systemClock;
   const starterOptions = { ...options, clock };
+  const startOne = options.startTask ?? startTask;
 
   const updateGauges = () => {
     const counts = new Map(taskStates.map((state) => [state, 0]));
@@ -128,7 +131,7 @@ export function createTaskManager(
     entries.set(partition, entry);
     lifecycle.to('restoring');
     entry.started = (async () => {
-      const result = await startTask(starterOptions, partition, lease, {
+      const result = await startOne(starterOptions, partition, lease, {
         fencedProducer: extra.fencedProducer,
         wipeStore: extra.wipeStore,
         onRestoreProgress: (done, total) => lifecycle.restoreProgress(done, total),
