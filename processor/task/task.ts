@@ -5,6 +5,9 @@
  *
  *   starting ──► running ──► closed
  *                   └──────► failed (a commit or store failure: the manager starts a new task)
+ *
+ * That is one incarnation's machine; the partition's state across restarts (restoring,
+ * suspended, corrupted...) is its TaskLifecycle (task-lifecycle.ts), kept by the task manager.
  */
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { ConsumedBatch, IncomingRecord, OutgoingRecord } from '../../common/kafka/index.ts';
