@@ -1,7 +1,7 @@
 # One image for both roles: `sluice router` and `sluice processor` (and the other subcommands).
 # Debian-based: the rocksdb binding's prebuilt binary needs glibc.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
@@ -17,7 +17,7 @@ COPY schemas ./schemas
 COPY apps ./apps
 COPY dev ./dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # tini as PID 1 forwards SIGTERM to node, so routers drain and processors commit before exiting
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini=0.19.* \

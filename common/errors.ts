@@ -29,9 +29,13 @@ export const errorCodes = {
   KAFKA_UNAVAILABLE: { retriable: true, kind: 'unavailable' },
   KAFKA_REQUEST_FAILED: { retriable: true, kind: 'failed' },
   KAFKA_FENCED: { retriable: false, kind: 'fenced' },
-  KAFKA_UNAUTHORIZED: { retriable: false, kind: 'fatal' },
-  KAFKA_MISCONFIGURED: { retriable: false, kind: 'fatal' },
   KAFKA_TOPIC_MISMATCH: { retriable: false, kind: 'fatal' },
+  /** The broker refused our SASL credentials or our certificate, or denied an operation (ACLs). */
+  KAFKA_AUTH_FAILED: { retriable: false, kind: 'fatal' },
+  /** The TLS handshake failed on certificates (untrusted CA, expired, wrong host name). */
+  KAFKA_TLS_FAILED: { retriable: false, kind: 'fatal' },
+  /** The broker refused a setting (an unsupported version, compression, transaction timeout...). */
+  KAFKA_MISCONFIGURED: { retriable: false, kind: 'fatal' },
   // router (HTTP status in router/problems.ts)
   ROUTER_UNKNOWN_STREAM: { retriable: false, kind: 'rejected' },
   ROUTER_UNSUPPORTED_MEDIA_TYPE: { retriable: false, kind: 'rejected' },
@@ -62,6 +66,8 @@ export const errorCodes = {
   SCHEMA_INVALID: { retriable: false, kind: 'fatal' },
   SCHEMA_INCOMPATIBLE: { retriable: false, kind: 'fatal' },
   REGISTRY_UNAVAILABLE: { retriable: true, kind: 'unavailable' },
+  /** The registry answered 401 or 403: our credentials (registry.auth) are missing or wrong. */
+  REGISTRY_UNAUTHORIZED: { retriable: false, kind: 'fatal' },
 } as const satisfies Record<string, { retriable: boolean; kind: ErrorKind }>;
 
 export type ErrorCode = keyof typeof errorCodes;

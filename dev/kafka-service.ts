@@ -32,6 +32,8 @@ export interface KafkaServiceOptions {
   dir: string;
   /** Extra broker properties (tests use this for small segment sizes and the like). */
   properties?: Record<string, string>;
+  /** Extra arguments of the storage format, e.g. `--add-scram` to create SCRAM users before the start. */
+  formatArguments?: readonly string[];
 }
 
 /** Broker settings for one node; replication 1 everywhere and no rebalance delay, for fast tests. */
@@ -122,6 +124,7 @@ export function createKafkaService(options: KafkaServiceOptions): DevService {
             `--cluster-id=${clusterId()}`,
             '-c',
             propertiesFile,
+            ...(options.formatArguments ?? []),
           ],
           { what: 'formatting the Kafka storage' },
         );

@@ -1,9 +1,11 @@
 /**
  * The processor's HTTP port: /healthz (process up), /readyz (every owned partition has a running
- * task), /metrics (Prometheus). Built, not listening, so tests can inject.
+ * task), /metrics (Prometheus), behind API keys when `auth` is given, over HTTPS when `https` is.
+ * Built, not listening, so tests can inject.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { type ProcessorAuthOptions, registerProcessorAuth } from './http-auth.ts';
 
 export interface ProcessorHttpOptions {
   metrics: Registry;
@@ -11,10 +13,18 @@ export interface ProcessorHttpOptions {
   notReadyReason(): string | undefined;
   /** Adds more routes (state queries, status). */
   routes?: (app: FastifyInstance) => void;
+  auth?: ProcessorAuthOptions;
+  /** PEM certificate and key texts. */
+  https?: { cert: string; key: string };
 }
 
 export function buildProcessorHttp(options: ProcessorHttpOptions): FastifyInstance {
-  const app = Fastify({ logger: false });
+  // one Fastify type for both: the https variant differs only in its server's type
+  const app = Fastify({
+    logger: false,
+    ...(options.https ? { https: options.https } : {}),
+  }) as FastifyInstance;
+  if (options.auth) registerProcessorAuth(app, options.auth);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const reason = options.notReadyReason();

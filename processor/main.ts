@@ -4,11 +4,15 @@
  * `cluster.enabled`, a slot's active/standby role. `sluice processor` calls `startProcessor`.
  */
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import pg from 'pg';
+import { createKeyStore } from '../common/auth/key-store.ts';
+import { postgresPoolConfig } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import type { Logger } from '../common/log.ts';
 import { type ActiveProcessing, startGroupProcessing } from './active.ts';
 import { type SlotInstance, startSlotInstance } from './coordination/slot-instance.ts';
+import { identityOf } from './http-auth.ts';
 import { buildProcessorHttp } from './http-server.ts';
 import { registerQueryRoutes } from './query/query-routes.ts';
 import { type ProcessorRuntime, prepareRuntime } from './runtime.ts';
@@ -65,12 +69,18 @@ export async function startProcessor(
   let instance: SlotInstance | undefined;
   let advertised = '';
   const processing = () => (instance ? instance.active() : active);
-  const pool = config.cluster.enabled
-    ? new pg.Pool({ connectionString: config.database.url, max: 4, connectionTimeoutMillis: 2000 })
-    : undefined;
+  const postgres = postgresPoolConfig(loaded, { max: 4, connectionTimeoutMillis: 2000 });
+  const pool = config.cluster.enabled ? new pg.Pool(postgres) : undefined;
   pool?.on('error', (error) => runtime.logger.warn({ err: error }, 'Postgres connection error'));
 
+  const auth = config.processor.http.auth;
+  const keysFile = auth.keysFile ?? config.router.auth.keysFile ?? 'api-keys.yaml';
+  const keys = auth.enabled
+    ? createKeyStore(resolve(loaded.baseDir, keysFile), { logger: runtime.logger })
+    : undefined;
   const http = buildProcessorHttp({
+    auth: keys ? { keys, openProbes: auth.openProbes } : undefined,
+    https: loaded.secrets.processorHttps,
     metrics: runtime.metricsRegistry,
     notReadyReason: () => {
       if (instance && instance.role() !== 'active')
@@ -99,6 +109,7 @@ export async function startProcessor(
           return standby ? { store: standby, role: 'standby', lag: () => instance!.lag() } : undefined;
         },
         ownerAddress: async (partition) => instance?.ownerAddress(partition),
+        identityOf,
       });
       app.get('/', async (_request, reply) => reply.type('text/html').send(statusPage));
       app.get('/v1/status', async () => ({
@@ -117,19 +128,23 @@ export async function startProcessor(
     host: config.processor.http.host,
     port: config.processor.http.port,
   });
-  advertised = config.cluster.advertisedAddress ?? `http://${hostname()}:${new URL(httpAddress).port}`;
+  advertised =
+    config.cluster.advertisedAddress ??
+    `${loaded.secrets.processorHttps ? 'https' : 'http'}://${hostname()}:${new URL(httpAddress).port}`;
 
   try {
     if (pool) {
       instance = await startSlotInstance(runtime, {
         address: advertised,
         pool,
+        postgres,
         onFatalError: options.onFatalError,
       });
     } else {
       active = await startGroupProcessing(runtime, { onFatalError: options.onFatalError });
     }
   } catch (error) {
+    keys?.close();
     await http.close();
     await pool?.end();
     await runtime.close();
@@ -160,6 +175,7 @@ export async function startProcessor(
       await pool?.end();
       await runtime.close();
       await http.close();
+      keys?.close();
       runtime.logger.info('stopped');
     },
   };

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Registry } from 'prom-client';
+import { kafkaConnectionOf } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import type { SluiceConfig } from '../common/config/schema.ts';
 import { SluiceError } from '../common/errors.ts';
@@ -68,15 +69,15 @@ export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Prom
   const compiled = compileApp({ ...loadedApp, id: appId }, loadStreams(config.streams, loaded.baseDir));
   const log = logger.child({ app: appId });
 
-  const kafka = createKafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-${appId}` }, log);
+  const kafka = createKafkaClient(kafkaConnectionOf(loaded, `${config.kafka.clientId}-${appId}`), log);
   const admin = await kafka.connectAdmin();
   try {
     await ensureAppTopics(admin, compiled, config.kafka.replicationFactor);
-    const sinkSchemaId = await createSchemaRegistryClient(config.registry.url).register(
-      compiled.sink.subject,
-      compiled.sink.schema,
-    );
-    const serde = createSerde(config.registry.url);
+    const sinkSchemaId = await createSchemaRegistryClient(
+      config.registry.url,
+      loaded.secrets.registryAuthorization,
+    ).register(compiled.sink.subject, compiled.sink.schema);
+    const serde = createSerde(config.registry.url, { authorization: loaded.secrets.registryAuthorization });
     const metricsRegistry = createMetricsRegistry({ app: appId });
     return {
       config,

@@ -113,6 +113,9 @@ export function installProblemHandlers(app: FastifyInstance, logger: Logger): vo
   });
 }
 
+/** How long a socket the parser gave up on is drained after its answer, before it is closed. */
+const lingerMs = 1000;
+
 /** Fastify options that turn framework and HTTP-parser errors into problems. */
 export function problemServerOptions(logger: Logger) {
   return {
@@ -130,9 +133,13 @@ export function problemServerOptions(logger: Logger) {
           'content-length': String(Buffer.byteLength(text)),
           connection: 'close',
         }).map(([name, value]) => `${name}: ${value}`);
-        socket.write(
-          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${text}`,
-        );
+        // answer and half-close, then read and drop what the client is still sending for a moment:
+        // closing with unread input makes the kernel reset the connection, and the client may
+        // lose the answer (Node 24 shows it with oversized headers)
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${text}`);
+        socket.resume();
+        setTimeout(() => socket.destroy(), lingerMs).unref();
+        return;
       }
       socket.destroy(error);
     },

@@ -5,6 +5,7 @@
 
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { kafkaConnectionOf } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import { createKafkaClient } from '../common/kafka/index.ts';
 import type { Logger } from '../common/log.ts';
@@ -31,12 +32,12 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
   const settings = config.router;
   const streams = loadStreams(config.streams, loaded.baseDir);
   const authenticator = settings.auth.enabled
-    ? createAuthenticator(resolve(loaded.baseDir, settings.auth.keysFile ?? 'api-keys.yaml'))
+    ? createAuthenticator(resolve(loaded.baseDir, settings.auth.keysFile ?? 'api-keys.yaml'), { logger })
     : undefined;
 
-  const registry = createSchemaRegistryClient(config.registry.url);
-  const serde = createSerde(config.registry.url);
-  const kafka = createKafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-router` }, logger);
+  const registry = createSchemaRegistryClient(config.registry.url, loaded.secrets.registryAuthorization);
+  const serde = createSerde(config.registry.url, { authorization: loaded.secrets.registryAuthorization });
+  const kafka = createKafkaClient(kafkaConnectionOf(loaded, `${config.kafka.clientId}-router`), logger);
   const admin = await kafka.connectAdmin();
   const producers = await Promise.all(
     Array.from({ length: settings.producers }, () =>
@@ -98,6 +99,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     streams: encodings,
     publisher,
     authenticator,
+    https: loaded.secrets.routerHttps,
     rateLimiter: createRateLimiter(settings.rateLimit),
     metrics,
     metricsRegistry,
@@ -122,6 +124,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     address,
     async stop() {
       await app.close();
+      authenticator?.close();
       await publisher.drain();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await admin.disconnect();

@@ -28,6 +28,8 @@ export interface RouterDependencies {
   /** Why the router is not ready (Kafka or registry unreachable), or undefined. */
   notReadyReason(): Promise<string | undefined>;
   logger: Logger;
+  /** Serve HTTPS with this PEM certificate and key. */
+  https?: { cert: string; key: string };
 }
 
 export function buildRouterServer(dependencies: RouterDependencies): FastifyInstance {
@@ -37,7 +39,8 @@ export function buildRouterServer(dependencies: RouterDependencies): FastifyInst
     bodyLimit: dependencies.settings.maxBodyBytes,
     // a client that stops reading must not hold a connection forever
     requestTimeout: 60_000,
-  });
+    ...(dependencies.https ? { https: dependencies.https } : {}),
+  }) as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(Object.keys(contentTypes), { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),

@@ -24,10 +24,34 @@ interface RegistryResponseError {
   message?: string;
 }
 
-async function setCompatibility(url: string, subject: string, compatibility: string): Promise<void> {
+/** The library's requests carry the registry's `Authorization` header (basic or bearer) through this. */
+type Middlewares = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>;
+
+export function authorizationMiddleware(authorization: string | undefined): Middlewares {
+  if (authorization === undefined) return [];
+  return [() => ({ request: (request) => request.enhance({ headers: { authorization } }) })];
+}
+
+function refused(url: string, status: number, cause: unknown): SluiceError {
+  return new SluiceError(
+    'REGISTRY_UNAUTHORIZED',
+    `the schema registry at ${url} answered ${status}: it refused our credentials; check registry.auth (basic: username and passwordFile; bearer: tokenFile)`,
+    { cause },
+  );
+}
+
+async function setCompatibility(
+  url: string,
+  authorization: string | undefined,
+  subject: string,
+  compatibility: string,
+): Promise<void> {
   const response = await fetch(`${url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    headers: {
+      'content-type': 'application/vnd.schemaregistry.v1+json',
+      ...(authorization ? { authorization } : {}),
+    },
     body: JSON.stringify({ compatibility }),
   });
   if (!response.ok) {
@@ -38,8 +62,13 @@ async function setCompatibility(url: string, subject: string, compatibility: str
   }
 }
 
-export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
-  const registry = new SchemaRegistry({ host: url, retry: { retries: 2, initialRetryTimeInSecs: 0.1 } });
+/** `authorization`: the registry's `Authorization` header value when it needs one (see config/secrets.ts). */
+export function createSchemaRegistryClient(url: string, authorization?: string): SchemaRegistryClient {
+  const registry = new SchemaRegistry({
+    host: url,
+    retry: { retries: 2, initialRetryTimeInSecs: 0.1 },
+    middlewares: authorizationMiddleware(authorization),
+  });
   return {
     async register(subject, schema) {
       const attempt = () =>
@@ -59,7 +88,9 @@ export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
               (error as Error).name === 'ConfluentSchemaRegistryCompatibilityError' ||
               /rule named 'COMPATIBILITY' already exists/.test((error as Error).message ?? '');
             if (!racing || tries >= 3) throw error;
-            await setCompatibility(url, subject, COMPATIBILITY.BACKWARD).catch(() => undefined);
+            await setCompatibility(url, authorization, subject, COMPATIBILITY.BACKWARD).catch(
+              () => undefined,
+            );
           }
         }
       } catch (error) {
@@ -80,6 +111,7 @@ export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
             },
           );
         }
+        if (status === 401 || status === 403) throw refused(url, status, error);
         throw new SluiceError('REGISTRY_UNAVAILABLE', `registering ${subject} at ${url} failed: ${message}`, {
           cause: error,
         });
@@ -89,6 +121,8 @@ export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
       try {
         return await registry.getLatestSchemaId(subject);
       } catch (error) {
+        const { status } = error as RegistryResponseError;
+        if (status === 401 || status === 403) throw refused(url, status, error);
         throw new SluiceError(
           'REGISTRY_UNAVAILABLE',
           `no schema registered under ${subject} at ${url}: register it (sluice schemas register) or let the router do it`,
@@ -100,7 +134,12 @@ export function createSchemaRegistryClient(url: string): SchemaRegistryClient {
     decode: (buffer) => registry.decode(buffer),
     async isReachable() {
       try {
-        return (await fetch(`${url.replace(/\/$/, '')}/subjects`, { signal: AbortSignal.timeout(2000) })).ok;
+        return (
+          await fetch(`${url.replace(/\/$/, '')}/subjects`, {
+            signal: AbortSignal.timeout(2000),
+            headers: authorization ? { authorization } : {},
+          })
+        ).ok;
       } catch {
         return false;
       }

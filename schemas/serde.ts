@@ -10,10 +10,12 @@
  * it with its original bytes) rather than hand apps a bigint that their arithmetic would mix
  * with numbers; tools that need the value ask for `longs: 'bigint'`.
  */
+
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { SluiceError } from '../common/errors.ts';
 import { type ExactLongOptions, exactAvroType, UnsafeLongError } from './exact-long.ts';
+import { authorizationMiddleware } from './registry.ts';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -39,12 +41,18 @@ interface SchemaLike {
 
 export function createSerde(
   registryUrl: string,
-  options: { longs?: ExactLongOptions['beyondSafe'] } = {},
+  options: {
+    longs?: ExactLongOptions['beyondSafe'];
+    /** The registry's Authorization header value (basic or bearer), when it needs one. */
+    authorization?: string;
+  } = {},
 ): Serde {
   const beyondSafe = options.longs ?? 'refuse';
+  const { authorization } = options;
   const registry = new SchemaRegistry({
     host: registryUrl,
     retry: { retries: 2, initialRetryTimeInSecs: 0.1 },
+    middlewares: authorizationMiddleware(authorization),
   });
   const types = new Map<number, SchemaLike>();
   const missing = new Set<number>();

@@ -1,5 +1,6 @@
 /** `sluice changelog dump|replay`: read an app's store changelog, rebuild or verify a store from it. */
 import { Command } from 'commander';
+import { kafkaConnectionOf } from '../../common/config/connections.ts';
 import { loadConfig } from '../../common/config/load.ts';
 import { createKafkaClient, type KafkaClient } from '../../common/kafka/index.ts';
 import { createLogger, silentLogger } from '../../common/log.ts';
@@ -21,9 +22,10 @@ const withCommon = (command: Command) =>
     .option('-c, --config <file>', 'config file (default: $SLUICE_CONFIG or ./sluice.yaml)');
 
 function connect(flags: CommonFlags): { kafka: KafkaClient; topic: string; stateDir: string } {
-  const { config } = loadConfig({ file: flags.config });
+  const loaded = loadConfig({ file: flags.config });
+  const { config } = loaded;
   return {
-    kafka: createKafkaClient({ ...config.kafka, clientId: 'sluice-changelog' }, silentLogger()),
+    kafka: createKafkaClient(kafkaConnectionOf(loaded, 'sluice-changelog'), silentLogger()),
     topic: changelogTopic(flags.app, flags.store),
     stateDir: config.processor.stateDir,
   };

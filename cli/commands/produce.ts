@@ -1,6 +1,7 @@
 /** `sluice produce`: events from a file, stdin or the seed generator, through routers or straight to Kafka. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
+import { kafkaConnectionOf } from '../../common/config/connections.ts';
 import { loadConfig } from '../../common/config/load.ts';
 import { SluiceError } from '../../common/errors.ts';
 import { createKafkaClient } from '../../common/kafka/index.ts';
@@ -46,7 +47,7 @@ async function openSink(flags: ProduceFlags): Promise<Sink> {
   const loaded = loadConfig({ file: flags.config });
   const stream = loadStreams(loaded.config.streams, loaded.baseDir).get(flags.stream);
   if (!stream) throw new SluiceError('CONFIG_INVALID', `no stream ${flags.stream} in the configuration`);
-  const kafka = createKafkaClient({ ...loaded.config.kafka, clientId: 'sluice-produce' }, silentLogger());
+  const kafka = createKafkaClient(kafkaConnectionOf(loaded, 'sluice-produce'), silentLogger());
   const admin = await kafka.connectAdmin();
   await admin.ensureTopics([
     {
@@ -57,14 +58,16 @@ async function openSink(flags: ProduceFlags): Promise<Sink> {
   ]);
   const partitions = (await admin.partitionCount(stream.topic))!;
   await admin.disconnect();
-  const id = await createSchemaRegistryClient(loaded.config.registry.url).register(
-    stream.subject,
-    stream.schema,
-  );
+  const id = await createSchemaRegistryClient(
+    loaded.config.registry.url,
+    loaded.secrets.registryAuthorization,
+  ).register(stream.subject, stream.schema);
   return kafkaSink({
     producer: await kafka.createProducer(),
     stream,
-    encode: createSerde(loaded.config.registry.url).encoderFor(id, stream.type),
+    encode: createSerde(loaded.config.registry.url, {
+      authorization: loaded.secrets.registryAuthorization,
+    }).encoderFor(id, stream.type),
     partitions,
   });
 }

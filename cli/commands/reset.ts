@@ -1,6 +1,7 @@
 /** `sluice reset --app <id>`: rewind an app's input, delete its changelogs, wipe its local state. */
 import { Command } from 'commander';
 import pg from 'pg';
+import { kafkaConnectionOf, postgresPoolConfig } from '../../common/config/connections.ts';
 import { loadConfig } from '../../common/config/load.ts';
 import { SluiceError } from '../../common/errors.ts';
 import { createKafkaClient } from '../../common/kafka/index.ts';
@@ -67,12 +68,11 @@ export function resetCommand(): Command {
     .option('--dry-run', 'show the plan and change nothing')
     .option('--json', 'print the plan as JSON')
     .action(async (flags: ResetFlags) => {
-      const { config } = loadConfig({ file: flags.config });
-      const kafka = createKafkaClient({ ...config.kafka, clientId: 'sluice-reset' }, silentLogger());
+      const loaded = loadConfig({ file: flags.config });
+      const { config } = loaded;
+      const kafka = createKafkaClient(kafkaConnectionOf(loaded, 'sluice-reset'), silentLogger());
       const admin = await kafka.connectAdmin();
-      const pool = flags.database
-        ? new pg.Pool({ connectionString: config.database.url, max: 2 })
-        : undefined;
+      const pool = flags.database ? new pg.Pool(postgresPoolConfig(loaded, { max: 2 })) : undefined;
       try {
         await assertNotRunning({
           appId: flags.app,

@@ -13,7 +13,10 @@ export function schemasCommand(): Command {
     .option('--json', 'print { stream: { subject, id } } as JSON')
     .action(async (flags: { config?: string; json?: boolean }) => {
       const loaded = loadConfig({ file: flags.config });
-      const registry = createSchemaRegistryClient(loaded.config.registry.url);
+      const registry = createSchemaRegistryClient(
+        loaded.config.registry.url,
+        loaded.secrets.registryAuthorization,
+      );
       const result: Record<string, { subject: string; id: number }> = {};
       for (const stream of loadStreams(loaded.config.streams, loaded.baseDir).values()) {
         result[stream.name] = {

@@ -1,6 +1,7 @@
 /** `sluice status --app <id>`: slots, lease holders, epochs, standbys and lag of an app. */
 import { Command } from 'commander';
 import pg from 'pg';
+import { kafkaConnectionOf, postgresPoolConfig } from '../../common/config/connections.ts';
 import { loadConfig } from '../../common/config/load.ts';
 import { createKafkaClient } from '../../common/kafka/index.ts';
 import { silentLogger } from '../../common/log.ts';
@@ -14,12 +15,11 @@ export function statusCommand(): Command {
     .option('--no-database', 'skip PostgreSQL (apps run without the cluster)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: { app: string; config?: string; database: boolean; json?: boolean }) => {
-      const { config } = loadConfig({ file: flags.config });
-      const kafka = createKafkaClient({ ...config.kafka, clientId: 'sluice-status' }, silentLogger());
+      const loaded = loadConfig({ file: flags.config });
+      const { config } = loaded;
+      const kafka = createKafkaClient(kafkaConnectionOf(loaded, 'sluice-status'), silentLogger());
       const admin = await kafka.connectAdmin();
-      const pool = flags.database
-        ? new pg.Pool({ connectionString: config.database.url, max: 2 })
-        : undefined;
+      const pool = flags.database ? new pg.Pool(postgresPoolConfig(loaded, { max: 2 })) : undefined;
       try {
         const report = await buildStatusReport({
           appId: flags.app,

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { SluiceError } from '../errors.ts';
 import { environmentOverrides } from './env.ts';
 import { configSchema, type SluiceConfig } from './schema.ts';
+import { resolveSecrets, type Secrets } from './secrets.ts';
 
 export interface ConfigOverride {
   path: string[];
@@ -27,6 +28,8 @@ export interface LoadedConfig {
   /** Paths in the config (schema files, key files) are relative to this directory. */
   baseDir: string;
   file?: string;
+  /** What the secret files named in the config hold; never logged. */
+  secrets: Secrets;
 }
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
@@ -94,5 +97,7 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
       `invalid configuration${file ? ` in ${file}` : ''} (after environment and flags):\n${problems.join('\n')}`,
     );
   }
-  return { config: deepFreeze(result.data), baseDir: file ? dirname(file) : process.cwd(), file };
+  const config = deepFreeze(result.data);
+  const baseDir = file ? dirname(file) : process.cwd();
+  return { config, baseDir, file, secrets: resolveSecrets(config, baseDir) };
 }

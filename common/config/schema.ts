@@ -8,6 +8,30 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 
+/** Client-side TLS: whom to trust (`ca`) and, for mutual TLS, who we are (`cert` + `key`). */
+const tlsSection = z
+  .object({
+    /** @default false, or true when any file below is set */
+    enabled: z.boolean().optional(),
+    /** CA bundle (PEM) that signed the server's certificate. @default the system's CAs */
+    ca: z.string().min(1).optional(),
+    /** Client certificate (PEM) for mutual TLS; needs `key`. */
+    cert: z.string().min(1).optional(),
+    /** The client certificate's private key (PEM, unencrypted). */
+    key: z.string().min(1).optional(),
+    /** Refuse servers whose certificate does not verify; turn off only against a test server. */
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict()
+  .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), {
+    message: 'cert and key go together (mutual TLS needs both)',
+  });
+
+/** A server's own certificate and key (PEM files), for HTTPS. */
+const serverTlsSection = z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict();
+
+export type TlsSettings = z.infer<typeof tlsSection>;
+
 export const kafkaSection = z
   .object({
     /** @default ['127.0.0.1:19092'] (the local dev broker) */
@@ -16,12 +40,21 @@ export const kafkaSection = z
       .min(1)
       .default(['127.0.0.1:19092']),
     clientId: z.string().min(1).default('sluice'),
-    ssl: z.boolean().default(false),
+    /** @deprecated the earlier switch, the same as `tls.enabled` */
+    ssl: z.boolean().optional(),
+    /** TLS to the brokers; setting any file turns it on. Files are PEM, relative to the config file. */
+    tls: tlsSection.prefault({}),
+    /** SASL over the connection (use with TLS). The password comes from `passwordFile` or $SLUICE_KAFKA_SASL_PASSWORD; inline works but keeps a secret in the file. */
     sasl: z
       .object({
         mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
         username: z.string().min(1),
-        password: z.string().min(1),
+        password: z.string().min(1).optional(),
+        passwordFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((sasl) => (sasl.password === undefined) !== (sasl.passwordFile === undefined), {
+        message: 'set exactly one of password (or $SLUICE_KAFKA_SASL_PASSWORD) and passwordFile',
       })
       .optional(),
     /** Replication factor of the topics sluice creates; use 3 (with min.insync.replicas 2) in production. */
@@ -70,6 +103,8 @@ export const routerSection = z
      * included; then it gets 503 (its events may still be written: retry with the same event ids).
      */
     sendTimeoutMs: positiveInt.default(10_000),
+    /** Serve HTTPS with this certificate and key. */
+    tls: serverTlsSection.optional(),
     /** Register the streams' schemas at start. */
     registerSchemas: z.boolean().default(true),
     auth: z
@@ -128,7 +163,23 @@ export const processorSection = z
     /** Without a cluster only: the consumer group's session timeout, how long a dead instance keeps its partitions (6 s is Kafka's minimum by default). */
     sessionTimeoutMs: positiveInt.default(6000),
     http: z
-      .object({ host: z.string().default('0.0.0.0'), port: port.default(9090) })
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(9090),
+        /** Serve HTTPS with this certificate and key. */
+        tls: serverTlsSection.optional(),
+        auth: z
+          .object({
+            /** Off by default (the port then belongs on the cluster network only); on: every state query needs an API key. */
+            enabled: z.boolean().default(false),
+            /** The same keys file format as the routers' (often the same file). @default router.auth.keysFile */
+            keysFile: z.string().optional(),
+            /** /healthz, /readyz and /metrics without a key, for probes and scrapes. */
+            openProbes: z.boolean().default(true),
+          })
+          .strict()
+          .prefault({}),
+      })
       .strict()
       .prefault({}),
   })
@@ -176,12 +227,46 @@ export const configSchema = z
   .object({
     kafka: kafkaSection.prefault({}),
     registry: z
-      .object({ url: z.url().default('http://127.0.0.1:18081/apis/ccompat/v7') })
+      .object({
+        url: z.url().default('http://127.0.0.1:18081/apis/ccompat/v7'),
+        /** Registries with authentication (Confluent Cloud, Apicurio behind auth): basic or bearer. */
+        auth: z
+          .discriminatedUnion('type', [
+            z
+              .object({
+                type: z.literal('basic'),
+                username: z.string().min(1),
+                /** Or $SLUICE_REGISTRY_PASSWORD. */
+                password: z.string().min(1).optional(),
+                passwordFile: z.string().min(1).optional(),
+              })
+              .strict()
+              .refine((auth) => (auth.password === undefined) !== (auth.passwordFile === undefined), {
+                message: 'set exactly one of password (or $SLUICE_REGISTRY_PASSWORD) and passwordFile',
+              }),
+            z
+              .object({
+                type: z.literal('bearer'),
+                /** Or $SLUICE_REGISTRY_TOKEN. */
+                token: z.string().min(1).optional(),
+                tokenFile: z.string().min(1).optional(),
+              })
+              .strict()
+              .refine((auth) => (auth.token === undefined) !== (auth.tokenFile === undefined), {
+                message: 'set exactly one of token (or $SLUICE_REGISTRY_TOKEN) and tokenFile',
+              }),
+          ])
+          .optional(),
+      })
       .strict()
       .prefault({}),
     database: z
       .object({
+        /** The password may be in the URL, in `passwordFile`, or in $PGPASSWORD. */
         url: z.string().default('postgres://postgres@127.0.0.1:15432/sluice'),
+        passwordFile: z.string().min(1).optional(),
+        /** TLS to PostgreSQL (also possible with `?sslmode=` in the URL). */
+        tls: tlsSection.prefault({}),
         /** Where sluice's tables live (created and migrated at start). */
         schema: z
           .string()

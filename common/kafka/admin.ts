@@ -5,6 +5,7 @@ import { SluiceError } from '../errors.ts';
 import { groupBy } from '../group-by.ts';
 import type { KafkaHandle } from './client.ts';
 import { kafkaCall, kafkaReadCall } from './errors.ts';
+import { checkBrokerCertificates } from './tls-preflight.ts';
 import type { TopicPartitionOffset, TopicSpec } from './types.ts';
 
 export interface PartitionOffsets {
@@ -43,6 +44,7 @@ export interface KafkaAdmin {
 }
 
 export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
+  await checkBrokerCertificates(handle.connection);
   const admin: Admin = handle.kafka.admin();
   await kafkaCall('connecting to Kafka (admin)', () => admin.connect());
 

@@ -39,7 +39,10 @@ export function createKafkaHandle(connection: KafkaConnection, logger: Logger): 
     // milliseconds after each commit, and a 300 ms first backoff would stall every commit
     retry: { initialRetryTime: 25, retries: 8, maxRetryTime: 2000 },
   };
-  if (connection.ssl) config.ssl = true;
+  if (connection.tls) {
+    const { ca, cert, key, rejectUnauthorized } = connection.tls;
+    config.ssl = { ca, cert, key, rejectUnauthorized };
+  }
   if (connection.sasl) {
     config.sasl = {
       mechanism: connection.sasl.mechanism,

@@ -2,7 +2,8 @@
  * Turns kafkajs errors into SluiceErrors named for what to do about them, by the protocol error
  * type Kafka answered and kafkajs' error names and `retriable` flag, never by message text:
  * - fenced: another producer took our transactional id (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH);
- * - unauthorized / misconfigured: no retry will help (authorization, SASL, unsupported settings);
+ * - denied / login refused (KAFKA_AUTH_FAILED) and misconfigured: no retry will help (ACLs,
+ *   SASL credentials, unsupported settings);
  * - unavailable: no broker answered (connection errors, timeouts), also after kafkajs' retries;
  * - request failed: a broker answered with another error, retriable as kafkajs says (INVALID_TXN_STATE lands here: the
  *   transaction is broken, not taken over, so a new producer under our lease fixes it).
@@ -12,18 +13,17 @@ import { type ErrorCode, SluiceError } from '../errors.ts';
 
 const fencedTypes = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH']);
 
-/** Answers about who we are or what we may do: an operator must change credentials or ACLs. */
-const unauthorizedTypes = new Set([
-  'TOPIC_AUTHORIZATION_FAILED',
-  'GROUP_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+/**
+ * Answers about what we may do (every `*_AUTHORIZATION_FAILED`: topic, group, cluster,
+ * transactional id...) and who we are (SASL): an operator must change ACLs or credentials.
+ */
+const deniedType = /_AUTHORIZATION_FAILED$/;
+const refusedLoginTypes = new Set([
   'SASL_AUTHENTICATION_FAILED',
   'ILLEGAL_SASL_STATE',
   'UNSUPPORTED_SASL_MECHANISM',
-  'DELEGATION_TOKEN_AUTHORIZATION_FAILED',
 ]);
-const unauthorizedNames = new Set(['KafkaJSSASLAuthenticationError']);
+const refusedLoginNames = new Set(['KafkaJSSASLAuthenticationError']);
 
 /** Answers about settings this broker refuses: an operator must change the configuration. */
 const misconfiguredTypes = new Set([
@@ -67,6 +67,13 @@ export interface KafkaJsErrorLike {
   retriable?: boolean;
   cause?: unknown;
   originalError?: unknown;
+  /** KafkaJSAggregateError (e.g. createTopics): one error per resource. */
+  errors?: KafkaJsErrorLike[];
+}
+
+/** The chain with the per-resource errors of aggregates (createTopics answers one per topic). */
+function withAggregated(links: KafkaJsErrorLike[]): KafkaJsErrorLike[] {
+  return links.flatMap((link) => [link, ...(Array.isArray(link.errors) ? link.errors : [])]);
 }
 
 /** The error and those it wraps (kafkajs' retrier keeps the last failure as originalError or cause). */
@@ -82,7 +89,8 @@ export function chain(error: unknown): KafkaJsErrorLike[] {
 
 export type KafkaErrorClass =
   | 'fenced'
-  | 'unauthorized'
+  | 'denied'
+  | 'login-refused'
   | 'misconfigured'
   | 'unavailable'
   | 'retriable'
@@ -90,11 +98,12 @@ export type KafkaErrorClass =
 
 /** What a kafkajs failure means, from its protocol type, its names and its retriable flags. */
 export function classifyKafkaError(error: unknown): KafkaErrorClass {
-  const links = chain(error);
+  const links = withAggregated(chain(error));
   const hasType = (types: Set<string>) => links.some((link) => types.has(link.type ?? ''));
   if (hasType(fencedTypes)) return 'fenced';
-  if (hasType(unauthorizedTypes) || links.some((link) => unauthorizedNames.has(link.name ?? '')))
-    return 'unauthorized';
+  if (links.some((link) => deniedType.test(link.type ?? ''))) return 'denied';
+  if (hasType(refusedLoginTypes) || links.some((link) => refusedLoginNames.has(link.name ?? '')))
+    return 'login-refused';
   if (hasType(misconfiguredTypes)) return 'misconfigured';
   // a broker answered: its protocol error says whether asking again can help
   const protocol = links.find((link) => link.type !== undefined);
@@ -112,37 +121,50 @@ export function isFencedError(error: unknown): boolean {
   return classifyKafkaError(error) === 'fenced';
 }
 
-const translations: Record<KafkaErrorClass, { code: ErrorCode; retriable: boolean; say: string }> = {
-  fenced: {
-    code: 'KAFKA_FENCED',
-    retriable: false,
-    say: 'fenced by a newer producer with the same transactional id',
-  },
-  unauthorized: {
-    code: 'KAFKA_UNAUTHORIZED',
-    retriable: false,
-    say: 'Kafka refused our credentials or permissions; grant the ACLs (topics, group, transactional ids) or fix kafka.sasl',
-  },
-  misconfigured: {
-    code: 'KAFKA_MISCONFIGURED',
-    retriable: false,
-    say: 'Kafka refused a setting; fix the configuration named in the cause',
-  },
-  unavailable: { code: 'KAFKA_UNAVAILABLE', retriable: true, say: 'Kafka is unreachable' },
-  retriable: { code: 'KAFKA_REQUEST_FAILED', retriable: true, say: '' },
-  failed: { code: 'KAFKA_REQUEST_FAILED', retriable: false, say: '' },
+const codes: Record<KafkaErrorClass, { code: ErrorCode; retriable: boolean }> = {
+  fenced: { code: 'KAFKA_FENCED', retriable: false },
+  denied: { code: 'KAFKA_AUTH_FAILED', retriable: false },
+  'login-refused': { code: 'KAFKA_AUTH_FAILED', retriable: false },
+  misconfigured: { code: 'KAFKA_MISCONFIGURED', retriable: false },
+  unavailable: { code: 'KAFKA_UNAVAILABLE', retriable: true },
+  retriable: { code: 'KAFKA_REQUEST_FAILED', retriable: true },
+  failed: { code: 'KAFKA_REQUEST_FAILED', retriable: false },
 };
+
+/** What the message says after "<what we were doing>: ": what happened and what to do. */
+function explain(kind: KafkaErrorClass, links: KafkaJsErrorLike[], error: unknown): string {
+  const all = withAggregated(links);
+  const answer = all.find((link) => link.type !== undefined)?.type;
+  switch (kind) {
+    case 'fenced':
+      return 'fenced by a newer producer with the same transactional id';
+    case 'denied':
+      return `Kafka denied it (${all.find((link) => deniedType.test(link.type ?? ''))?.type}): our principal lacks an ACL; SECURITY.md lists the ACLs of each role`;
+    case 'login-refused': {
+      const refused = all.find(
+        (link) => refusedLoginNames.has(link.name ?? '') || refusedLoginTypes.has(link.type ?? ''),
+      );
+      return `the broker refused our SASL credentials (${refused?.message}): check kafka.sasl.username and the password (kafka.sasl.passwordFile or $SLUICE_KAFKA_SASL_PASSWORD)`;
+    }
+    case 'misconfigured':
+      return `Kafka refused a setting (${answer}): fix the configuration named in the cause`;
+    case 'unavailable':
+      return 'Kafka is unreachable';
+    default: {
+      // kafkajs drops the broker's GROUP_AUTHORIZATION_FAILED on FindCoordinator and says only this
+      const hint = links.some((link) => link.name === 'KafkaJSGroupCoordinatorNotFound')
+        ? ' (also what Kafka answers when our principal lacks Describe on the group: see the ACLs in SECURITY.md)'
+        : '';
+      return `${links[0]?.message ?? String(error)}${hint}`;
+    }
+  }
+}
 
 export function translateKafkaError(error: unknown, what: string): SluiceError {
   if (error instanceof SluiceError) return error;
-  const { code, retriable, say } = translations[classifyKafkaError(error)];
-  const links = chain(error);
-  const detail = say || (links[0]?.message ?? String(error));
-  const answer = links.find((link) => link.type !== undefined)?.type;
-  return new SluiceError(code, `${what}: ${detail}${answer && say ? ` (${answer})` : ''}`, {
-    cause: error,
-    retriable,
-  });
+  const kind = classifyKafkaError(error);
+  const { code, retriable } = codes[kind];
+  return new SluiceError(code, `${what}: ${explain(kind, chain(error), error)}`, { cause: error, retriable });
 }
 
 /** Runs a kafkajs call and rethrows its failure as a SluiceError naming what we were doing. */

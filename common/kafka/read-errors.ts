@@ -18,7 +18,7 @@ export function classifyReadError(error: unknown): ReadErrorKind {
   const links = chain(error);
   if (links.some((link) => link.name === 'KafkaJSOffsetOutOfRange')) return 'out-of-range';
   const kind = classifyKafkaError(error);
-  if (kind === 'unauthorized' || kind === 'misconfigured') return 'fatal';
+  if (kind === 'denied' || kind === 'login-refused' || kind === 'misconfigured') return 'fatal';
   if (links.some((link) => topicMissingTypes.has(link.type ?? ''))) return 'topic-missing';
   return 'retriable';
 }

@@ -6,7 +6,8 @@
 export interface KafkaConnection {
   brokers: string[];
   clientId: string;
-  ssl?: boolean;
+  /** TLS to the brokers: PEM texts (not paths); no `ca` means the system's CAs. */
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** @default 3000 */
   connectionTimeoutMs?: number;

@@ -11,19 +11,20 @@ export interface ReleaseListener {
 }
 
 export function listenForReleases(options: {
-  url: string;
+  /** How to reach Postgres (URL, password, TLS: the same as the lease pool's). */
+  connection: pg.ClientConfig;
   appId: string;
   /** Told the slot whose lease was released. */
   onRelease(slot: number): void;
   logger: Logger;
   connectTimeoutMs: number;
 }): ReleaseListener {
-  const { url, appId, onRelease, logger } = options;
+  const { connection, appId, onRelease, logger } = options;
   let client: pg.Client | undefined;
   let closed = false;
   const connect = async () => {
     if (closed) return;
-    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectTimeoutMs });
+    const next = new pg.Client({ ...connection, connectionTimeoutMillis: options.connectTimeoutMs });
     next.on('notification', (message) => {
       const [app, slot] = (message.payload ?? '').split(':');
       if (app === appId && slot !== undefined) onRelease(Number(slot));

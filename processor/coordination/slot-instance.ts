@@ -73,7 +73,14 @@ const closeBoundMs = 5000;
 
 export async function startSlotInstance(
   runtime: ProcessorRuntime,
-  options: { address: string; pool: pg.Pool; onFatalError: (error: unknown) => void; clock?: Clock },
+  options: {
+    address: string;
+    pool: pg.Pool;
+    /** The pool's connection settings, for the LISTEN connection. */
+    postgres: pg.ClientConfig;
+    onFatalError: (error: unknown) => void;
+    clock?: Clock;
+  },
 ): Promise<SlotInstance> {
   const { address, pool } = options;
   const clock = options.clock ?? systemClock;
@@ -416,7 +423,7 @@ export async function startSlotInstance(
 
   // standbys hear a released lease at once; polling covers expiry and lost notifications
   const listener = listenForReleases({
-    url: config.database.url,
+    connection: options.postgres,
     appId,
     onRelease: (released) => {
       if (released === slot) void tryAcquire();

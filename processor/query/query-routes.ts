@@ -5,9 +5,11 @@
  * owner answers from its committed state; any other instance forwards to the owner found in the
  * lease table; with ?allowStale=true a standby answers from its own copy, with its lag.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../../common/auth/key-store.ts';
 import { partitionForKey } from '../../common/kafka/index.ts';
 import type { CompiledApp } from '../app/compile.ts';
+import { sendProcessorProblem } from '../http-problem.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { lookupGroup } from './state-lookup.ts';
 
@@ -26,16 +28,15 @@ export interface QueryContext {
   ownerAddress(partition: number): Promise<string | undefined>;
   /** This instance's advertised address (known once it listens). */
   selfAddress(): string;
+  /** The caller's identity when API keys are on (see http-auth.ts); a tenant key reads only its tenant. */
+  identityOf?(request: FastifyRequest): Identity | undefined;
 }
 
 const forwardedHeader = 'x-sluice-forwarded';
 
-function problem(reply: FastifyReply, status: number, title: string, detail: string) {
-  return reply
-    .code(status)
-    .type('application/problem+json')
-    .send({ type: 'about:blank', title, status, detail });
-}
+const problem = sendProcessorProblem;
+/** Headers that carry the caller's key: a forwarded query is answered under the caller's identity. */
+const identityHeaders = ['authorization', 'x-api-key'];
 
 function parseTime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -50,12 +51,10 @@ export function registerQueryRoutes(app: FastifyInstance, context: QueryContext)
   const partitionKeyIndex = fields.indexOf(context.compiled.source.partitionKey);
 
   const handler = async (
-    request: {
-      params: { app: string; store: string; key: string };
-      query: { from?: string; to?: string; allowStale?: string };
-      headers: Record<string, string | string[] | undefined>;
-      url: string;
-    },
+    request: FastifyRequest<{
+      Params: { app: string; store: string; key: string };
+      Querystring: { from?: string; to?: string; allowStale?: string };
+    }>,
     reply: FastifyReply,
   ) => {
     const { params, query } = request;
@@ -83,7 +82,18 @@ export function registerQueryRoutes(app: FastifyInstance, context: QueryContext)
         `the key must be a JSON array of ${fields.length} value(s): [${fields.join(', ')}]`,
       );
     }
-    const partition = partitionForKey(String(group[partitionKeyIndex]), context.partitions);
+    const identity = context.identityOf?.(request);
+    const tenant = String(group[partitionKeyIndex]);
+    if (identity?.role === 'tenant' && identity.tenant !== tenant) {
+      // said before any lookup, so the answer does not tell whether the key holds state
+      return problem(
+        reply,
+        403,
+        'Forbidden tenant',
+        `key ${identity.keyId} belongs to tenant ${identity.tenant} and may read only its state`,
+      );
+    }
+    const partition = partitionForKey(tenant, context.partitions);
     const allowStale = query.allowStale === 'true';
     const local = context.localStore(partition, allowStale);
     if (!local) {
@@ -96,8 +106,14 @@ export function registerQueryRoutes(app: FastifyInstance, context: QueryContext)
           `no instance answers for partition ${partition} now; retry`,
         );
       }
+      const caller = Object.fromEntries(
+        identityHeaders.flatMap((name) => {
+          const value = request.headers[name];
+          return typeof value === 'string' ? [[name, value]] : [];
+        }),
+      );
       const response = await fetch(new URL(request.url, owner), {
-        headers: { [forwardedHeader]: '1' },
+        headers: { ...caller, [forwardedHeader]: '1' },
         signal: AbortSignal.timeout(5000),
       }).catch(() => undefined);
       if (!response)

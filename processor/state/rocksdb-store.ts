@@ -1,45 +1,42 @@
 /**
- * KeyValueStore on RocksDB (the `rocksdb` binding). Data keys live under prefix 0x01 and
+ * KeyValueStore on RocksDB (the `@nxtedition/rocksdb` binding: maintained, with prebuilt binaries
+ * that load in both Debian's and the official Node.js builds). Data keys live under prefix 0x01 and
  * metadata under 0x00, so no user key can overwrite the changelog position.
  *
- * The binding crashes the process (SIGSEGV) on an operation against a closed database, so the
- * store refuses every call after close() with STORE_CLOSED, and close() waits for the operations
- * already started.
+ * The store refuses every call after close() with STORE_CLOSED (the old binding crashed the
+ * process on a write to a closed database; a clear error is the contract either way), and close()
+ * waits for the operations already started and ends ranges left open.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { SluiceError, TaskCorruptedError } from '../../common/errors.ts';
 import type { KeyValueStore, StoreChanges } from './store.ts';
 
-type Callback<T = void> = (error: Error | undefined | null, value: T) => void;
-
-/** The part of the binding's (abstract-leveldown) API that we use. */
-interface RocksDbBinding {
-  open(options: Record<string, unknown>, callback: Callback): void;
-  close(callback: Callback): void;
-  get(key: Buffer, options: { asBuffer: true }, callback: Callback<Buffer>): void;
-  getMany(keys: Buffer[], options: { asBuffer: true }, callback: Callback<(Buffer | undefined)[]>): void;
+/** The part of the binding's (abstract-level 1) promise API that we use, with buffer encodings. */
+interface RocksLevel {
+  open(options: { createIfMissing: boolean }): Promise<void>;
+  close(): Promise<void>;
+  get(key: Buffer): Promise<Buffer>;
+  getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
   /** A chained batch: one native call per operation (faster than an array of operation objects). */
-  batch(): {
-    put(key: Buffer, value: Buffer): void;
-    del(key: Buffer): void;
-    write(callback: Callback): void;
-  };
-  iterator(options: Record<string, unknown>): {
-    next(callback: (error: Error | undefined, key?: Buffer, value?: Buffer) => void): void;
-    end(callback: Callback): void;
+  batch(): { put(key: Buffer, value: Buffer): void; del(key: Buffer): void; write(): Promise<void> };
+  iterator(options: { gte: Buffer; lt: Buffer }): {
+    next(): Promise<[Buffer, Buffer] | undefined>;
+    close(): Promise<void>;
   };
 }
 
 const require = createRequire(import.meta.url);
-const rocksdb = require('rocksdb') as (location: string) => RocksDbBinding;
+// loaded on first use, not at import: every `sluice` subcommand imports this module, and only
+// processors with a store need the native binding
+let binding: (new (location: string, options: Record<string, string>) => RocksLevel) | undefined;
+const rocksLevel = (location: string): RocksLevel => {
+  binding ??= (require('@nxtedition/rocksdb') as { RocksLevel: NonNullable<typeof binding> }).RocksLevel;
+  return new binding(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+};
 
 const DATA = 0x01;
 const POSITION_KEY = Buffer.from([0x00, ...Buffer.from('changelog-position')]);
-
-function promised<T>(call: (callback: Callback<T>) => void): Promise<T> {
-  return new Promise((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value))));
-}
 
 function dataKey(key: Buffer): Buffer {
   const prefixed = Buffer.allocUnsafe(key.length + 1);
@@ -47,15 +44,25 @@ function dataKey(key: Buffer): Buffer {
   key.copy(prefixed, 1);
   return prefixed;
 }
-const isNotFound = (error: unknown) => /NotFound/i.test((error as Error).message ?? '');
+const isNotFound = (error: unknown) => (error as { code?: string }).code === 'LEVEL_NOT_FOUND';
+
+/** The messages of an error and its causes (abstract-level wraps RocksDB's own). */
+function messages(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error as { message?: string; cause?: unknown } | undefined; current; ) {
+    parts.push(current.message ?? '');
+    current = current.cause as typeof current;
+  }
+  return parts.join(': ');
+}
 
 export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
   mkdirSync(path, { recursive: true });
-  const db = rocksdb(path);
+  const db = rocksLevel(path);
   try {
-    await promised((callback) => db.open({ createIfMissing: true }, callback));
+    await db.open({ createIfMissing: true });
   } catch (error) {
-    const message = (error as Error).message;
+    const message = messages(error);
     if (/lock hold by current process/i.test(message)) {
       throw new SluiceError(
         'STORE_IN_USE',
@@ -96,9 +103,7 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
     path,
     async get(key) {
       try {
-        return await guarded('read', () =>
-          promised<Buffer>((callback) => db.get(dataKey(key), { asBuffer: true }, callback)),
-        );
+        return await guarded('read', () => db.get(dataKey(key)));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -106,9 +111,7 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
-      return guarded('read', () =>
-        promised((callback) => db.getMany(keys.map(dataKey), { asBuffer: true }, callback)),
-      );
+      return guarded('read', () => db.getMany(keys.map(dataKey)));
     },
     write(changes: StoreChanges, changelogPosition: string) {
       return guarded('write', () => {
@@ -116,14 +119,12 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
         for (const [key, value] of changes.puts) batch.put(dataKey(key), value);
         for (const key of changes.deletes) batch.del(dataKey(key));
         batch.put(POSITION_KEY, Buffer.from(changelogPosition));
-        return promised((callback) => batch.write(callback));
+        return batch.write();
       });
     },
     async changelogPosition() {
       try {
-        const raw = await guarded('read', () =>
-          promised<Buffer>((callback) => db.get(POSITION_KEY, { asBuffer: true }, callback)),
-        );
+        const raw = await guarded('read', () => db.get(POSITION_KEY));
         const text = raw.toString('utf8');
         return /^\d{1,19}$/.test(text) ? text : undefined;
       } catch (error) {
@@ -136,29 +137,18 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
       const iterator = db.iterator({
         gte: bounds.gte ? dataKey(bounds.gte) : Buffer.of(DATA),
         lt: bounds.lt ? dataKey(bounds.lt) : Buffer.of(DATA + 1),
-        keyAsBuffer: true,
-        valueAsBuffer: true,
       });
       // close() ends iterators still open (an abandoned range), so each is ended exactly once
       const end = () => {
         if (!openIterators.delete(end)) return Promise.resolve();
-        return promised<void>((callback) => iterator.end(callback));
+        return iterator.close();
       };
       openIterators.add(end);
       try {
         for (;;) {
-          const entry = await guarded(
-            'read',
-            () =>
-              new Promise<[Buffer, Buffer] | undefined>((resolve, reject) =>
-                iterator.next((error, key, value) => {
-                  if (error) reject(error);
-                  else resolve(key === undefined ? undefined : [key.subarray(1), value as Buffer]);
-                }),
-              ),
-          );
+          const entry = await guarded('read', () => iterator.next());
           if (!entry) return;
-          yield entry;
+          yield [entry[0].subarray(1), entry[1]];
         }
       } finally {
         await end();
@@ -168,7 +158,7 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
       closing ??= (async () => {
         await Promise.allSettled([...inFlight]);
         await Promise.allSettled([...openIterators].map((endIterator) => endIterator()));
-        await promised((callback) => db.close(callback));
+        await db.close();
       })();
       return closing;
     },

@@ -36,9 +36,48 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: SLUICE_KAFKA_SASL_USERNAME
   valueFrom:
     secretKeyRef: { name: {{ .Values.kafka.sasl.existingSecret | quote }}, key: {{ .Values.kafka.sasl.usernameKey | quote }} }
-- name: SLUICE_KAFKA_SASL_PASSWORD
-  valueFrom:
-    secretKeyRef: { name: {{ .Values.kafka.sasl.existingSecret | quote }}, key: {{ .Values.kafka.sasl.passwordKey | quote }} }
+- name: SLUICE_KAFKA_SASL_PASSWORD_FILE
+  value: /etc/sluice/kafka-sasl/{{ .Values.kafka.sasl.passwordKey }}
+{{- end }}
+{{- with .Values.kafka.tls }}
+{{- if .existingSecret }}
+- name: SLUICE_KAFKA_TLS_CA
+  value: /etc/sluice/kafka-tls/{{ .caKey }}
+{{- if .certKey }}
+- name: SLUICE_KAFKA_TLS_CERT
+  value: /etc/sluice/kafka-tls/{{ .certKey }}
+- name: SLUICE_KAFKA_TLS_KEY
+  value: /etc/sluice/kafka-tls/{{ .keyKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Secrets mounted as files (never environment values), so sluice reads them at start. */}}
+{{- define "sluice.secretMounts" -}}
+{{- if .Values.kafka.sasl.enabled }}
+- name: kafka-sasl
+  mountPath: /etc/sluice/kafka-sasl
+  readOnly: true
+{{- end }}
+{{- if .Values.kafka.tls.existingSecret }}
+- name: kafka-tls
+  mountPath: /etc/sluice/kafka-tls
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "sluice.secretVolumes" -}}
+{{- if .Values.kafka.sasl.enabled }}
+- name: kafka-sasl
+  secret:
+    secretName: {{ .Values.kafka.sasl.existingSecret }}
+    items: [{ key: {{ .Values.kafka.sasl.passwordKey | quote }}, path: {{ .Values.kafka.sasl.passwordKey | quote }} }]
+{{- end }}
+{{- if .Values.kafka.tls.existingSecret }}
+- name: kafka-tls
+  secret:
+    secretName: {{ .Values.kafka.tls.existingSecret }}
 {{- end }}
 {{- end -}}
 
@@ -50,4 +89,5 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   readOnly: true
 - name: tmp
   mountPath: /tmp
+{{ include "sluice.secretMounts" . }}
 {{- end -}}

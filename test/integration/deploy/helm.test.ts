@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../../common/config/load.ts';
+import { buildKubeValidator, validateManifests } from '../../env/kube-validator.ts';
 import { toolPath } from '../../env/tools.ts';
 
 const chart = resolve(import.meta.dirname, '..', '..', '..', 'helm', 'sluice');
@@ -13,15 +14,14 @@ const haValues = join(chart, 'ci', 'ha-values.yaml');
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
 type Manifest = any;
 
+function renderText(...args: string[]): string {
+  return execFileSync(toolPath('helm'), ['template', 'prod', chart, '--namespace', 'streams', ...args], {
+    encoding: 'utf8',
+  });
+}
+
 function render(...args: string[]): Manifest[] {
-  const output = execFileSync(
-    toolPath('helm'),
-    ['template', 'prod', chart, '--namespace', 'streams', ...args],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return parseAllDocuments(output)
+  return parseAllDocuments(renderText(...args))
     .map((document) => document.toJS())
     .filter(Boolean);
 }
@@ -42,6 +42,48 @@ describe('helm chart', () => {
         encoding: 'utf8',
       });
       expect(output).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  it('renders manifests that decode strictly into the Kubernetes API types (default, HA, monitoring on)', () => {
+    const validator = buildKubeValidator();
+    const monitoring = ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true'];
+    for (const args of [[], ['-f', haValues], monitoring]) {
+      const { valid, output } = validateManifests(validator, renderText(...args));
+      expect(output, `helm template ${args.join(' ')}`).toMatch(/^\d+ manifest\(s\) valid$/m);
+      expect(valid).toBe(true);
+    }
+  });
+
+  it('has a validator that refuses a misspelt field, a wrong type, a missing required field and an unknown kind', () => {
+    const validator = buildKubeValidator();
+    const rendered = renderText();
+    const cases: [string, string, RegExp][] = [
+      [
+        'misspelt probe field',
+        rendered.replace('periodSeconds:', 'periodSecond:'),
+        /unknown field "periodSecond"/,
+      ],
+      [
+        'port given as a string',
+        rendered.replace('containerPort: 8080', 'containerPort: "8080"'),
+        /cannot unmarshal string .*\.containerPort of type int32/,
+      ],
+      [
+        'service port without its number',
+        'apiVersion: v1\nkind: Service\nmetadata: { name: x }\nspec:\n  ports:\n    - name: http\n',
+        /Service\/x: missing required field spec\.ports\[0\]\.port/,
+      ],
+      [
+        'unknown kind',
+        'apiVersion: example.com/v1\nkind: Gadget\nmetadata: { name: g }\n',
+        /not one this validator knows/,
+      ],
+    ];
+    for (const [what, manifests, problem] of cases) {
+      const { valid, output } = validateManifests(validator, manifests);
+      expect(valid, what).toBe(false);
+      expect(output, what).toMatch(problem);
     }
   });
 
@@ -106,15 +148,32 @@ describe('helm chart', () => {
     }
   });
 
-  it('wires SASL from a Secret and a ServiceMonitor in the HA values', () => {
+  it('wires SASL and TLS from Secrets mounted as files, processor keys, and a ServiceMonitor in the HA values', () => {
     const manifests = render('-f', haValues);
-    const env = find(manifests, 'Deployment', 'router')[0].spec.template.spec.containers[0].env;
-    expect(
-      env.find((e: { name: string }) => e.name === 'SLUICE_KAFKA_SASL_PASSWORD').valueFrom.secretKeyRef,
-    ).toEqual({
-      name: 'kafka-credentials',
-      key: 'password',
-    });
+    type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string } } };
+    for (const workload of [find(manifests, 'Deployment', 'router')[0], find(manifests, 'StatefulSet')[0]]) {
+      const pod = workload.spec.template.spec;
+      const env: Env[] = pod.containers[0].env;
+      const value = (name: string) => env.find((e) => e.name === name)?.value;
+      expect(value('SLUICE_KAFKA_SASL_PASSWORD_FILE')).toBe('/etc/sluice/kafka-sasl/password');
+      expect(value('SLUICE_KAFKA_TLS_CA')).toBe('/etc/sluice/kafka-tls/ca.crt');
+      // no secret travels as an environment value
+      expect(env.filter((e) => e.valueFrom?.secretKeyRef?.key === 'password')).toEqual([]);
+      const volumes = Object.fromEntries(
+        pod.volumes.map((v: { name: string; secret?: unknown }) => [v.name, v.secret]),
+      );
+      expect(volumes['kafka-sasl']).toEqual({
+        secretName: 'kafka-credentials',
+        items: [{ key: 'password', path: 'password' }],
+      });
+      expect(volumes['kafka-tls']).toEqual({ secretName: 'kafka-ca' });
+      const mounts = pod.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+      expect(mounts).toEqual(expect.arrayContaining(['/etc/sluice/kafka-sasl', '/etc/sluice/kafka-tls']));
+    }
+    const processorEnv: Env[] = find(manifests, 'StatefulSet')[0].spec.template.spec.containers[0].env;
+    expect(processorEnv.find((e) => e.name === 'SLUICE_PROCESSOR_KEYS_FILE')?.value).toBe(
+      '/etc/sluice/keys/api-keys.yaml',
+    );
     expect(find(manifests, 'ServiceMonitor')).toHaveLength(1);
   });
 

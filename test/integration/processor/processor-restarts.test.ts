@@ -119,14 +119,10 @@ describe('processor restarts (exactly once)', () => {
 
 /** Overwrites the store's changelog position with garbage (the processor must be stopped). */
 async function corruptChangelogPosition(path: string): Promise<void> {
-  const rocksdb = createRequire(import.meta.url)('rocksdb');
-  const db = rocksdb(path);
-  await new Promise<void>((resolve, reject) =>
-    db.open((error: Error) => (error ? reject(error) : resolve())),
-  );
+  const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb');
+  const db = new RocksLevel(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
   const key = Buffer.concat([Buffer.of(0x00), Buffer.from('changelog-position')]);
-  await new Promise<void>((resolve, reject) =>
-    db.put(key, Buffer.from('garbage!'), (error: Error) => (error ? reject(error) : resolve())),
-  );
-  await new Promise<void>((resolve) => db.close(() => resolve()));
+  await db.put(key, Buffer.from('garbage!'));
+  await db.close();
 }

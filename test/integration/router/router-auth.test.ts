@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey, revokeKey } from '../../../common/auth/keys-file.ts';
 import { takeRequests, tenantName } from '../../../schemas/request-generator.ts';
+import { waitFor } from '../../env/wait.ts';
 import { createRouterFixture, postEvents, type RouterFixture } from './router-fixture.ts';
 
 const eventsOf = (tenant: number, count: number) =>
@@ -52,5 +54,20 @@ describe('router API keys and per-tenant rate limits', () => {
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(over.body.detail).toMatch(/over its limit of 2 events\/s/);
     expect(await fixture.records()).toHaveLength(15);
+  });
+
+  it('rotates keys without a restart: a new key works and a revoked one is refused within two seconds', async () => {
+    const { id, key } = createKey(fixture.keysFile, { role: 'tenant', tenant: tenantName(2) });
+    const send = (apiKey: string) => postEvents(url, eventsOf(2, 1), { headers: { 'x-api-key': apiKey } });
+    // documented: the file is polled every second; the margins are for a loaded machine
+    await waitFor('the new key to be accepted', async () => (await send(key)).status === 202, {
+      timeoutMs: 5000,
+      intervalMs: 100,
+    });
+    expect(revokeKey(fixture.keysFile, id)).toBe(true);
+    await waitFor('the revoked key to be refused', async () => (await send(key)).status === 401, {
+      timeoutMs: 5000,
+      intervalMs: 100,
+    });
   });
 });

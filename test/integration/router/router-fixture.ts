@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createKey } from '../../../common/auth/keys-file.ts';
 import type { IncomingRecord } from '../../../common/kafka/index.ts';
-import { createKey } from '../../../router/auth.ts';
 import { readAll, testKafka } from '../../env/clients.ts';
 import { uniqueName } from '../../env/names.ts';
 import { testServices } from '../../env/services.ts';
@@ -16,6 +16,7 @@ export interface RouterFixture {
   dir: string;
   configFile: string;
   kafkaBrokers: string;
+  keysFile: string;
   /** Creates an API key for a tenant in this fixture's keys file. */
   createKey(tenant: string): string;
   startRouter(options?: {
@@ -58,7 +59,8 @@ export async function createRouterFixture(
     dir,
     configFile,
     kafkaBrokers,
-    createKey: (tenant) => createKey(keysFile, tenant).key,
+    keysFile,
+    createKey: (tenant) => createKey(keysFile, { role: 'tenant', tenant }).key,
     async startRouter({ name = 'router', env } = {}) {
       const port = await freePort();
       const process = await startSluice(

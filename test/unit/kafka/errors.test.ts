@@ -21,14 +21,14 @@ describe('classifyKafkaError', () => {
 
   it('stops for authorization and settings no retry can fix', () => {
     expect(classifyKafkaError(nonRetriable(protocol('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', false)))).toBe(
-      'unauthorized',
+      'denied',
     );
-    expect(classifyKafkaError(protocol('TOPIC_AUTHORIZATION_FAILED', false))).toBe('unauthorized');
+    expect(classifyKafkaError(protocol('TOPIC_AUTHORIZATION_FAILED', false))).toBe('denied');
     expect(
       classifyKafkaError(
         Object.assign(new Error('bad password'), { name: 'KafkaJSSASLAuthenticationError' }),
       ),
-    ).toBe('unauthorized');
+    ).toBe('login-refused');
     expect(classifyKafkaError(protocol('INVALID_TRANSACTION_TIMEOUT', false))).toBe('misconfigured');
   });
 
@@ -65,8 +65,10 @@ describe('translateKafkaError', () => {
     expect(fenced).toMatchObject({ code: 'KAFKA_FENCED', retriable: false });
     expect(kindOf(fenced)).toBe('fenced');
     const denied = translateKafkaError(protocol('GROUP_AUTHORIZATION_FAILED', false), 'committing');
-    expect(denied).toMatchObject({ code: 'KAFKA_UNAUTHORIZED', retriable: false });
-    expect(denied.message).toMatch(/grant the ACLs/);
+    expect(denied).toMatchObject({ code: 'KAFKA_AUTH_FAILED', retriable: false });
+    expect(denied.message).toMatch(
+      /Kafka denied it \(GROUP_AUTHORIZATION_FAILED\): our principal lacks an ACL/,
+    );
     expect(kindOf(denied)).toBe('fatal');
     const broken = translateKafkaError(nonRetriable(protocol('INVALID_TXN_STATE', false)), 'committing');
     expect(broken).toMatchObject({ code: 'KAFKA_REQUEST_FAILED', retriable: false });

@@ -209,3 +209,42 @@ describe('kafkajs FETCH record decoding: the end of the last record batch (patch
     expect(patched.batchesEnd).toBe('105');
   });
 });
+
+describe('kafkajs request queue (patched): no negative timeouts', () => {
+  /** The delay the queue asks setTimeout for when it is not throttled and has nothing pending. */
+  function scheduledDelay(modulePath: string): number {
+    const RequestQueue = require(modulePath);
+    const queue = new RequestQueue({
+      instrumentationEmitter: { emit: () => undefined },
+      maxInFlightRequests: 10,
+      requestTimeout: 1000,
+      enforceRequestTimeout: false,
+      clientId: 'test',
+      broker: 'b:1',
+      logger: {
+        debug: () => undefined,
+        warn: () => undefined,
+        error: () => undefined,
+        info: () => undefined,
+      },
+      isConnected: () => true,
+    });
+    const original = globalThis.setTimeout;
+    let delay = Number.NaN;
+    globalThis.setTimeout = ((callback: () => void, ms: number) => {
+      delay = ms;
+      return original(() => undefined, 0);
+    }) as typeof setTimeout;
+    try {
+      queue.scheduleCheckPendingRequests();
+    } finally {
+      globalThis.setTimeout = original;
+    }
+    return delay;
+  }
+
+  it('asks for a delay of 0, where stock kafkajs asks for about -Date.now() (Node 24 warns on each)', () => {
+    expect(scheduledDelay('kafkajs-stock/src/network/requestQueue/index.js')).toBeLessThan(-1e12);
+    expect(scheduledDelay('kafkajs/src/network/requestQueue/index.js')).toBe(0);
+  });
+});

@@ -61,7 +61,7 @@ describe('decideRecovery', () => {
   });
 
   it('stops the instance for what no retry fixes, saying what it was', () => {
-    const denied = new SluiceError('KAFKA_UNAUTHORIZED', 'committing: grant the ACLs');
+    const denied = new SluiceError('KAFKA_AUTH_FAILED', 'committing: grant the ACLs');
     expect(decideRecovery(denied, { attempt: 0, taskIntact: true })).toEqual({
       action: 'stop-instance',
       reason: 'fatal: committing: grant the ACLs',

@@ -185,7 +185,7 @@ describe('task manager recovery', () => {
   });
 
   it('stops the instance on a fatal error and never restarts the task', async () => {
-    const denied = new SluiceError('KAFKA_UNAUTHORIZED', 'connecting: grant the ACLs');
+    const denied = new SluiceError('KAFKA_AUTH_FAILED', 'connecting: grant the ACLs');
     const { clock, manager, begun, fatal, lease } = setup([denied, fakeTask()]);
     manager.own([0], lease);
     await settle();
