@@ -15,7 +15,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { SluiceError } from '../common/errors.ts';
 import { type ExactLongOptions, exactAvroType, UnsafeLongError } from './exact-long.ts';
-import { authorizationMiddleware } from './registry.ts';
+import { authorizationMiddleware, refused } from './registry.ts';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -74,7 +74,10 @@ export function createSerde(
         } catch (error) {
           // a 404 is a record written with a schema this registry does not know: a dead letter;
           // anything else (refused, timed out, 5xx) says nothing about the record: wait for the registry
-          if ((error as { status?: number }).status !== 404)
+          const status = (error as { status?: number }).status;
+          // refused credentials no retry fixes: the instance stops and says so
+          if (status === 401 || status === 403) throw refused(registryUrl, status, error);
+          if (status !== 404)
             throw new SluiceError(
               'REGISTRY_UNAVAILABLE',
               `fetching writer schema ${id} from the registry at ${registryUrl} failed; processing waits until it answers`,
