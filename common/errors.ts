@@ -1,56 +1,74 @@
 /**
  * The one base error of sluice. Every error we raise on purpose carries a code from the closed
  * list below, says whether retrying can help, and keeps the underlying cause. Callers branch on
- * `code` and `retriable`, never on message text.
+ * `code`, `kind` and `retriable`, never on message text.
+ *
+ * Each code belongs to one kind, named for what the processor does about it (the recovery policy,
+ * processor/task/recovery-policy.ts, applies them):
+ * - `unavailable`: a dependency (Kafka, the registry) cannot be reached: pause what needs it,
+ *   back off with jitter, resume when it answers;
+ * - `fenced`: another producer took the partition's transactional id (a task migrated away);
+ * - `corrupted`: the local state cannot be trusted: wipe the store and restore it;
+ * - `fatal`: configuration or authorization that no retry fixes: stop the instance (exit 1) with a
+ *   message that says what to fix;
+ * - `failed`: this attempt failed (an aborted transaction, a store locked for a moment): redo it;
+ * - `rejected`: a caller's request is refused (the router answers it; nothing to recover).
  */
+
+export type ErrorKind = 'unavailable' | 'fenced' | 'corrupted' | 'fatal' | 'failed' | 'rejected';
 
 export const errorCodes = {
   // configuration and start-up
-  CONFIG_INVALID: { retriable: false },
+  CONFIG_INVALID: { retriable: false, kind: 'fatal' },
   // local development services (sluice dev, test harness)
-  DEV_TOOL_MISSING: { retriable: false },
-  DEV_DOWNLOAD_FAILED: { retriable: true },
-  DEV_PORT_IN_USE: { retriable: false },
-  DEV_START_FAILED: { retriable: false },
+  DEV_TOOL_MISSING: { retriable: false, kind: 'fatal' },
+  DEV_DOWNLOAD_FAILED: { retriable: true, kind: 'unavailable' },
+  DEV_PORT_IN_USE: { retriable: false, kind: 'fatal' },
+  DEV_START_FAILED: { retriable: false, kind: 'fatal' },
   // Kafka
-  KAFKA_UNAVAILABLE: { retriable: true },
-  KAFKA_REQUEST_FAILED: { retriable: true },
-  KAFKA_FENCED: { retriable: false },
-  KAFKA_TOPIC_MISMATCH: { retriable: false },
-  /** The broker refused our SASL credentials, or our certificate. */
-  KAFKA_AUTH_FAILED: { retriable: false },
+  KAFKA_UNAVAILABLE: { retriable: true, kind: 'unavailable' },
+  KAFKA_REQUEST_FAILED: { retriable: true, kind: 'failed' },
+  KAFKA_FENCED: { retriable: false, kind: 'fenced' },
+  KAFKA_TOPIC_MISMATCH: { retriable: false, kind: 'fatal' },
+  /** The broker refused our SASL credentials or our certificate, or denied an operation (ACLs). */
+  KAFKA_AUTH_FAILED: { retriable: false, kind: 'fatal' },
   /** The TLS handshake failed on certificates (untrusted CA, expired, wrong host name). */
-  KAFKA_TLS_FAILED: { retriable: false },
+  KAFKA_TLS_FAILED: { retriable: false, kind: 'fatal' },
+  /** The broker refused a setting (an unsupported version, compression, transaction timeout...). */
+  KAFKA_MISCONFIGURED: { retriable: false, kind: 'fatal' },
   // router (HTTP status in router/problems.ts)
-  ROUTER_UNKNOWN_STREAM: { retriable: false },
-  ROUTER_UNSUPPORTED_MEDIA_TYPE: { retriable: false },
-  ROUTER_BODY_TOO_LARGE: { retriable: false },
-  ROUTER_MALFORMED_BODY: { retriable: false },
-  ROUTER_TOO_MANY_EVENTS: { retriable: false },
-  ROUTER_INVALID_EVENTS: { retriable: false },
-  ROUTER_UNAUTHORIZED: { retriable: false },
-  ROUTER_FORBIDDEN_TENANT: { retriable: false },
-  ROUTER_RATE_LIMITED: { retriable: true },
-  ROUTER_OVERLOADED: { retriable: true },
-  ROUTER_NOT_ACKNOWLEDGED: { retriable: true },
-  ROUTER_NOT_FOUND: { retriable: false },
-  ROUTER_METHOD_NOT_ALLOWED: { retriable: false },
-  ROUTER_BAD_REQUEST: { retriable: false },
-  ROUTER_URI_TOO_LONG: { retriable: false },
-  ROUTER_HEADERS_TOO_LARGE: { retriable: false },
-  ROUTER_REQUEST_TIMEOUT: { retriable: true },
-  // local state
-  STORE_IN_USE: { retriable: false },
-  STORE_CLOSED: { retriable: false },
+  ROUTER_UNKNOWN_STREAM: { retriable: false, kind: 'rejected' },
+  ROUTER_UNSUPPORTED_MEDIA_TYPE: { retriable: false, kind: 'rejected' },
+  ROUTER_BODY_TOO_LARGE: { retriable: false, kind: 'rejected' },
+  ROUTER_MALFORMED_BODY: { retriable: false, kind: 'rejected' },
+  ROUTER_TOO_MANY_EVENTS: { retriable: false, kind: 'rejected' },
+  ROUTER_INVALID_EVENTS: { retriable: false, kind: 'rejected' },
+  ROUTER_UNAUTHORIZED: { retriable: false, kind: 'rejected' },
+  ROUTER_FORBIDDEN_TENANT: { retriable: false, kind: 'rejected' },
+  ROUTER_RATE_LIMITED: { retriable: true, kind: 'rejected' },
+  ROUTER_OVERLOADED: { retriable: true, kind: 'rejected' },
+  ROUTER_NOT_ACKNOWLEDGED: { retriable: true, kind: 'rejected' },
+  ROUTER_NOT_FOUND: { retriable: false, kind: 'rejected' },
+  ROUTER_METHOD_NOT_ALLOWED: { retriable: false, kind: 'rejected' },
+  ROUTER_BAD_REQUEST: { retriable: false, kind: 'rejected' },
+  ROUTER_URI_TOO_LONG: { retriable: false, kind: 'rejected' },
+  ROUTER_HEADERS_TOO_LARGE: { retriable: false, kind: 'rejected' },
+  ROUTER_REQUEST_TIMEOUT: { retriable: true, kind: 'rejected' },
+  // local state and tasks
+  STORE_IN_USE: { retriable: false, kind: 'failed' },
+  STORE_CLOSED: { retriable: false, kind: 'failed' },
+  TASK_CORRUPTED: { retriable: true, kind: 'corrupted' },
+  /** The input's committed offset is gone (retention) and processor.offsetReset is `fail`. */
+  INPUT_OUT_OF_RANGE: { retriable: false, kind: 'fatal' },
   // operations
-  APP_RUNNING: { retriable: false },
+  APP_RUNNING: { retriable: false, kind: 'fatal' },
   // schemas and the registry
-  SCHEMA_INVALID: { retriable: false },
-  SCHEMA_INCOMPATIBLE: { retriable: false },
-  REGISTRY_UNAVAILABLE: { retriable: true },
+  SCHEMA_INVALID: { retriable: false, kind: 'fatal' },
+  SCHEMA_INCOMPATIBLE: { retriable: false, kind: 'fatal' },
+  REGISTRY_UNAVAILABLE: { retriable: true, kind: 'unavailable' },
   /** The registry answered 401 or 403: our credentials (registry.auth) are missing or wrong. */
-  REGISTRY_UNAUTHORIZED: { retriable: false },
-} as const satisfies Record<string, { retriable: boolean }>;
+  REGISTRY_UNAUTHORIZED: { retriable: false, kind: 'fatal' },
+} as const satisfies Record<string, { retriable: boolean; kind: ErrorKind }>;
 
 export type ErrorCode = keyof typeof errorCodes;
 
@@ -64,6 +82,19 @@ export class SluiceError extends Error {
     this.code = code;
     this.retriable = options?.retriable ?? errorCodes[code].retriable;
   }
+}
+
+/** Local state that cannot be trusted (unreadable, inconsistent with its changelog): wipe it and restore. */
+export class TaskCorruptedError extends SluiceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TASK_CORRUPTED', `${message}: the store will be wiped and restored from its changelog`, options);
+    this.name = 'TaskCorruptedError';
+  }
+}
+
+/** The kind of any thrown value: what to do about it. An error sluice did not name is `failed`. */
+export function kindOf(error: unknown): ErrorKind {
+  return error instanceof SluiceError ? errorCodes[error.code].kind : 'failed';
 }
 
 export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {

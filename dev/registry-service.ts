@@ -29,6 +29,8 @@ export interface RegistryServiceOptions {
   port: number;
   cacheDir: string;
   dir: string;
+  /** Extra Apicurio settings as environment variables (e.g. a storage that survives a restart). */
+  env?: Record<string, string>;
 }
 
 /** Apicurio 3.0.x runs on Java 17; later 3.x releases are compiled for Java 21. */
@@ -109,6 +111,7 @@ export function createRegistryService(options: RegistryServiceOptions): DevServi
           // Quarkus' management interface (health, metrics) would take 0.0.0.0:9000 otherwise
           QUARKUS_MANAGEMENT_HOST: '127.0.0.1',
           QUARKUS_MANAGEMENT_PORT: String(options.port + 1),
+          ...options.env,
         },
       });
       await waitUntil(answers, {

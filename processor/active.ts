@@ -7,12 +7,12 @@
  * - by consumer group (no cluster): Kafka's group protocol assigns partitions and moves them
  *   when members come and go.
  */
-import type { Clock } from '../common/clock.ts';
+import { type Clock, systemClock } from '../common/clock.ts';
 import type { TransactionalProducer } from '../common/kafka/index.ts';
 import type { ProcessorRuntime } from './runtime.ts';
 import type { OffsetCommitter } from './task/commit.ts';
 import { createTaskManager, type TaskInput, type TaskManager } from './task/task-manager.ts';
-import type { PartitionLease } from './task/task-starter.ts';
+import { inputOutOfRange, inputResetWarning, type PartitionLease } from './task/task-starter.ts';
 import { consumerGroup } from './topics.ts';
 
 export interface ActiveProcessing {
@@ -35,7 +35,11 @@ function createManager(
   runtime: ProcessorRuntime,
   input: TaskInput,
   atLeastOnce: Parameters<typeof createTaskManager>[0]['atLeastOnce'],
-  extra: { clock?: Clock; onFirstCommit?: (partition: number, ms: number) => void },
+  extra: {
+    clock?: Clock;
+    onFirstCommit?: (partition: number, ms: number) => void;
+    onFatalError: (error: unknown) => void;
+  },
 ): TaskManager {
   const settings = runtime.config.processor;
   return createTaskManager({
@@ -49,6 +53,7 @@ function createManager(
     stateDir: settings.stateDir,
     commitIntervalMs: runtime.commitIntervalMs,
     cacheMaxEntries: settings.cacheMaxEntries,
+    offsetReset: settings.offsetReset,
     logger: runtime.logger,
     metrics: runtime.metrics,
     input,
@@ -67,6 +72,7 @@ export async function startAssignedProcessing(
 ): Promise<ActiveProcessing> {
   const { compiled, kafka, admin, config } = runtime;
   const groupId = consumerGroup(runtime.appId);
+  const clock = options.clock ?? systemClock;
   const topic = compiled.source.topic;
   const sharedProducer =
     config.processor.guarantee === 'at_least_once' ? await kafka.createProducer() : undefined;
@@ -82,10 +88,15 @@ export async function startAssignedProcessing(
     isolation: 'read_committed',
     onBatch: (batch) => manager!.onBatch(batch),
     onOutOfRange: (partition, requested, logStart) => {
+      // fail: stop reading (the reader passes this to onFatalError) before anything past the
+      // gap is processed, so that an operator decides
+      if (config.processor.offsetReset === 'fail')
+        throw inputOutOfRange(topic, partition, requested, logStart);
       runtime.logger.warn(
-        { partition, requested, logStart },
-        'input offset out of range (retention removed it): continuing from the log start',
+        { partition, requested, logStart, skipped: (BigInt(logStart) - BigInt(requested)).toString() },
+        inputResetWarning,
       );
+      manager?.skipGoneInput(partition, requested, logStart);
       return logStart;
     },
     onFatalError: options.onFatalError,
@@ -104,7 +115,14 @@ export async function startAssignedProcessing(
       await Promise.all(partitions.map((partition) => reader.remove(partition)));
       await manager.disown(partitions, { commit });
     },
-    lastFetchAt: () => reader.lastFetchAt(),
+    lastFetchAt: () => {
+      // a partition paused for the registry is not fetched meanwhile: when every owned one is,
+      // Kafka's reachability cannot be observed and is not what stops progress (handing the
+      // slot to a standby would not help: it would pause the same way)
+      const owned = manager.owned();
+      if (owned.length > 0 && manager.paused().length === owned.length) return clock.now();
+      return reader.lastFetchAt();
+    },
     async stop({ commit }) {
       if (stopped) return;
       stopped = true;
@@ -136,7 +154,7 @@ export async function startGroupProcessing(
     sharedProducer
       ? { producer: sharedProducer, commitOffsets: (offsets) => consumer.commitOffsets(offsets) }
       : undefined,
-    {},
+    { onFatalError: options.onFatalError },
   );
   // the group is the only authority here: no lease, epoch 0
   const unleased = { epoch: () => 0, canCommit: () => true };

@@ -36,9 +36,6 @@ async function instanceStatus(
     get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }>;
   }) => (await metric.get()).values;
   const recordsIn = (await sumOf(runtime.metrics.recordsIn)).reduce((sum, entry) => sum + entry.value, 0);
-  const done = await sumOf(runtime.metrics.restoreDone);
-  const total = await sumOf(runtime.metrics.restoreTotal);
-  const running = new Set(processing?.manager.running() ?? []);
   return {
     address,
     role: instance?.role() ?? 'active',
@@ -47,11 +44,13 @@ async function instanceStatus(
     /** Leases held: the own slot's, and borrowed ones of slots without a live instance. */
     leases: instance?.heldSlots() ?? [],
     recordsIn,
-    tasks: (processing?.manager.owned() ?? []).map((partition) => ({
-      partition,
-      state: running.has(partition) ? 'running' : 'restoring',
-      restoreDone: done.find((entry) => entry.labels.partition === String(partition))?.value ?? 0,
-      restoreTotal: total.find((entry) => entry.labels.partition === String(partition))?.value ?? 0,
+    tasks: (processing?.manager.statuses() ?? []).map((task) => ({
+      partition: task.partition,
+      state: task.state,
+      reason: task.reason ?? null,
+      restoreDone: task.restoreDone,
+      restoreTotal: task.restoreTotal,
+      inputReset: task.inputReset ?? null,
     })),
   };
 }
@@ -88,10 +87,14 @@ export async function startProcessor(
         return instance.role() === 'standby' ? undefined : instance.role();
       const current = processing();
       if (!current) return instance ? 'no lease held' : 'not yet in the consumer group';
-      const starting = current.manager
-        .owned()
-        .filter((partition) => !current.manager.running().includes(partition));
-      return starting.length > 0 ? `restoring partitions ${starting.join(', ')}` : undefined;
+      const waiting = current.manager.statuses().filter((task) => task.state !== 'running');
+      return waiting.length > 0
+        ? waiting
+            .map(
+              (task) => `partition ${task.partition} ${task.state}${task.reason ? ` (${task.reason})` : ''}`,
+            )
+            .join('; ')
+        : undefined;
     },
     routes: (app) => {
       registerQueryRoutes(app, {

@@ -16,6 +16,8 @@ export interface ProcessorMetrics {
   /** Store directories of the running tasks by partition; their sizes are read at each scrape. */
   storePaths: Map<number, string>;
   tasks: Gauge<'state'>;
+  inputOffsetResets: Counter<'partition'>;
+  inputSkippedRecords: Counter<'partition'>;
   role: Gauge<'role'>;
   leaseEpoch: Gauge;
   standbyLag: Gauge;
@@ -109,9 +111,21 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
       labelNames: ['partition'],
       registers,
     }),
+    inputOffsetResets: new Counter({
+      name: 'sluice_processor_input_offset_resets_total',
+      help: 'Times an input partition continued from its log start because its committed offset was gone (retention)',
+      labelNames: ['partition'],
+      registers,
+    }),
+    inputSkippedRecords: new Counter({
+      name: 'sluice_processor_input_skipped_records_total',
+      help: 'Input records removed by retention before they were processed (skipped by an offset reset)',
+      labelNames: ['partition'],
+      registers,
+    }),
     tasks: new Gauge({
       name: 'sluice_processor_tasks',
-      help: 'Tasks by state',
+      help: 'Owned partitions by task state (created, restoring, running, suspended, corrupted)',
       labelNames: ['state'],
       registers,
     }),

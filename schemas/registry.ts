@@ -32,7 +32,8 @@ export function authorizationMiddleware(authorization: string | undefined): Midd
   return [() => ({ request: (request) => request.enhance({ headers: { authorization } }) })];
 }
 
-function refused(url: string, status: number, cause: unknown): SluiceError {
+/** The registry answered 401 or 403: what is wrong and what to check. */
+export function refused(url: string, status: number, cause: unknown): SluiceError {
   return new SluiceError(
     'REGISTRY_UNAUTHORIZED',
     `the schema registry at ${url} answered ${status}: it refused our credentials; check registry.auth (basic: username and passwordFile; bearer: tokenFile)`,

@@ -13,15 +13,20 @@
 
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
+import { SluiceError } from '../common/errors.ts';
 import { type ExactLongOptions, exactAvroType, UnsafeLongError } from './exact-long.ts';
-import { authorizationMiddleware } from './registry.ts';
+import { authorizationMiddleware, refused } from './registry.ts';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
 }
 
 export interface Serde {
-  /** Fetches the writer schemas these buffers refer to; unknown ids stay unknown (decode then fails). */
+  /**
+   * Fetches the writer schemas these buffers refer to; unknown ids (the registry answers 404) stay
+   * unknown (decode then fails: a dead letter). A registry that does not answer throws
+   * REGISTRY_UNAVAILABLE and nothing is remembered, so the same buffers can be prepared again.
+   */
   prepare(buffers: readonly (Buffer | null)[]): Promise<void>;
   /** Decodes one value; throws DecodeError on bad framing, unknown schema or a corrupt body. */
   decode(buffer: Buffer | null): unknown;
@@ -63,21 +68,32 @@ export function createSerde(
         if (id !== undefined && !types.has(id) && !missing.has(id)) wanted.add(id);
       }
       for (const id of wanted) {
+        let fetched: SchemaLike;
         try {
-          const fetched = (await registry.getSchema(id)) as SchemaLike;
-          // Avro schemas are rebuilt with exact longs; other kinds (JSON, Protobuf) stay as fetched
-          const exportable = fetched.schema?.({ exportAttrs: true });
-          types.set(
-            id,
-            exportable && fetched.fromBuffer
-              ? exactAvroType(exportable as avro.Schema, { beyondSafe })
-              : fetched,
-          );
+          fetched = (await registry.getSchema(id)) as SchemaLike;
         } catch (error) {
-          // a 404 is a record written with a schema this registry does not know: a dead letter
-          if ((error as { status?: number }).status === 404) missing.add(id);
-          else throw error;
+          // a 404 is a record written with a schema this registry does not know: a dead letter;
+          // anything else (refused, timed out, 5xx) says nothing about the record: wait for the registry
+          const status = (error as { status?: number }).status;
+          // refused credentials no retry fixes: the instance stops and says so
+          if (status === 401 || status === 403) throw refused(registryUrl, status, error);
+          if (status !== 404)
+            throw new SluiceError(
+              'REGISTRY_UNAVAILABLE',
+              `fetching writer schema ${id} from the registry at ${registryUrl} failed; processing waits until it answers`,
+              { cause: error },
+            );
+          missing.add(id);
+          continue;
         }
+        // Avro schemas are rebuilt with exact longs; other kinds (JSON, Protobuf) stay as fetched
+        const exportable = fetched.schema?.({ exportAttrs: true });
+        types.set(
+          id,
+          exportable && fetched.fromBuffer
+            ? exactAvroType(exportable as avro.Schema, { beyondSafe })
+            : fetched,
+        );
       }
     },
     decode(buffer) {

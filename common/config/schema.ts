@@ -149,6 +149,13 @@ export const processorSection = z
     guarantee: z.enum(['exactly_once', 'at_least_once']).default('exactly_once'),
     /** How often each partition commits. @default 100 under exactly_once, 1000 under at_least_once */
     commitIntervalMs: positiveInt.optional(),
+    /**
+     * When an input partition's committed offset is gone (retention removed the records while the
+     * app was stopped): `earliest` continues from the log start with a warning, a metric
+     * (sluice_processor_input_offset_resets_total) and a line in the status; `fail` stops the
+     * instance (exit 1) so that an operator decides (sluice reset).
+     */
+    offsetReset: z.enum(['earliest', 'fail']).default('earliest'),
     /** How many partitions' batches are processed at once. */
     partitionsInParallel: positiveInt.default(6),
     /** Aggregates kept in memory per partition before clean ones are evicted. */

@@ -5,22 +5,10 @@
  */
 
 import { SluiceError } from '../errors.ts';
-import { chain, translateKafkaError } from './errors.ts';
+import { chain, classifyKafkaError, translateKafkaError } from './errors.ts';
 
 export type ReadErrorKind = 'retriable' | 'out-of-range' | 'topic-missing' | 'fatal';
 
-/** Broker answers that no retry will change. */
-const fatalTypes = new Set([
-  'TOPIC_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-  'SASL_AUTHENTICATION_FAILED',
-  'ILLEGAL_SASL_STATE',
-  'UNSUPPORTED_SASL_MECHANISM',
-  'INVALID_TOPIC_EXCEPTION',
-  'UNSUPPORTED_VERSION',
-  'UNSUPPORTED_COMPRESSION_TYPE',
-]);
-const fatalNames = new Set(['KafkaJSSASLAuthenticationError']);
 const topicMissingTypes = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID']);
 
 /** A topic absent from the metadata for this long is taken as deleted (or never created). */
@@ -29,8 +17,8 @@ export const topicMissingFatalAfterMs = 10_000;
 export function classifyReadError(error: unknown): ReadErrorKind {
   const links = chain(error);
   if (links.some((link) => link.name === 'KafkaJSOffsetOutOfRange')) return 'out-of-range';
-  if (links.some((link) => fatalTypes.has(link.type ?? '') || fatalNames.has(link.name ?? '')))
-    return 'fatal';
+  const kind = classifyKafkaError(error);
+  if (kind === 'denied' || kind === 'login-refused' || kind === 'misconfigured') return 'fatal';
   if (links.some((link) => topicMissingTypes.has(link.type ?? ''))) return 'topic-missing';
   return 'retriable';
 }

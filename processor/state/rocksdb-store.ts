@@ -9,7 +9,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { SluiceError } from '../../common/errors.ts';
+import { SluiceError, TaskCorruptedError } from '../../common/errors.ts';
 import type { KeyValueStore, StoreChanges } from './store.ts';
 
 /** The part of the binding's (abstract-level 1) promise API that we use, with buffer encodings. */
@@ -88,7 +88,11 @@ export async function openRocksDbStore(path: string): Promise<KeyValueStore> {
     if (closing) {
       return Promise.reject(new SluiceError('STORE_CLOSED', `cannot ${what}: the store ${path} is closed`));
     }
-    const running = operation();
+    // a native failure other than "not found" means the files cannot be trusted: rebuild them
+    const running = operation().catch((error: unknown) => {
+      if (isNotFound(error)) throw error;
+      throw new TaskCorruptedError(`RocksDB ${what} failed in ${path}`, { cause: error });
+    });
     inFlight.add(running);
     const forget = () => inFlight.delete(running);
     running.then(forget, forget);

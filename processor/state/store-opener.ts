@@ -1,7 +1,8 @@
 /**
  * Opens a task's store and decides where its changelog replay starts. A store that cannot be
  * opened, has no valid changelog position, or claims a position past the changelog's end
- * (the topic was recreated) is wiped and rebuilt from the whole changelog (invariant 5).
+ * (the topic was recreated) is wiped and rebuilt from the whole changelog (invariant 5), and so is
+ * one the recovery policy found corrupted.
  */
 import { join } from 'node:path';
 import { isSluiceError } from '../../common/errors.ts';
@@ -17,8 +18,20 @@ export async function openCheckedStore(
   path: string,
   changelog: { high: string },
   logger: Logger,
+  options: { wipe?: boolean } = {},
 ): Promise<{ store: KeyValueStore; from: string | undefined }> {
   let store: KeyValueStore;
+  if (options.wipe) {
+    // the recovery policy found it corrupted; opening it first proves no other process uses it
+    try {
+      await (await openRocksDbStore(path)).close();
+    } catch (error) {
+      if (isSluiceError(error, 'STORE_IN_USE')) throw error;
+    }
+    logger.warn({ path }, 'store corrupted: wiping it and restoring the whole changelog');
+    destroyStore(path);
+    return { store: await openRocksDbStore(path), from: undefined };
+  }
   try {
     store = await openRocksDbStore(path);
   } catch (error) {

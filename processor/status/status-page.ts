@@ -1,6 +1,7 @@
 /**
  * The processor's status page (GET /): a small HTML page that polls /v1/status every second and
- * shows slots, holders, epochs, lag, this instance's throughput and restore progress.
+ * shows slots, holders, epochs, lag, this instance's throughput, and its tasks: how many in each
+ * state, each one's state, why it is suspended or corrupted, and its restore progress.
  */
 export const statusPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>sluice status</title>
@@ -14,7 +15,7 @@ export const statusPage = `<!doctype html>
 <div id="instance" class="muted">loading…</div>
 <h2>Slots</h2><table id="slots"></table>
 <h2>Partitions</h2><table id="partitions"></table>
-<h2>This instance</h2><table id="tasks"></table>
+<h2>This instance</h2><div id="task-states" class="muted"></div><table id="tasks"></table>
 <script>
 let last;
 const esc = (v) => String(v ?? '–').replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
@@ -37,8 +38,12 @@ async function refresh() {
         x.standbys.map((b) => b.instanceId + ' (' + (b.changelogLag ?? '?') + ')').join(', ')]));
     document.getElementById('partitions').innerHTML = rows(['partition', 'committed', 'end', 'lag'],
       s.report.partitions.map((p) => [p.partition, p.committed, p.end, p.lag]));
-    document.getElementById('tasks').innerHTML = rows(['partition', 'task', 'restored', 'to restore'],
-      s.instance.tasks.map((t) => [t.partition, t.state, t.restoreDone, t.restoreTotal]));
+    const counts = {};
+    for (const t of s.instance.tasks) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    document.getElementById('task-states').textContent = Object.entries(counts).map(([k, n]) => n + ' ' + k).join(' · ') || 'no tasks';
+    document.getElementById('tasks').innerHTML = rows(['partition', 'task', 'why', 'restored', 'to restore'],
+      s.instance.tasks.map((t) => [t.partition, t.state, t.reason ?? (t.inputReset ? 'input reset from ' + t.inputReset.from +
+        ' to the log start ' + t.inputReset.to + ' (' + t.inputReset.skipped + ' records removed by retention)' : null), t.restoreDone, t.restoreTotal]));
   } catch (error) {
     document.getElementById('instance').innerHTML = '<span class="bad">cannot reach /v1/status: ' + esc(error) + '</span>';
   }

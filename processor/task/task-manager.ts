@@ -1,17 +1,21 @@
 /**
  * Keeps one task per owned partition. The owner (a lease holder, or a consumer-group member
  * without leases) says which partitions it owns and under which lease; the manager starts their
- * tasks, routes batches, drives the commit timer, and restarts a task that failed or was fenced,
- * with backoff, for as long as the partition is owned. A task (re)starts only while its lease
- * allows commits: a stale owner never fences the rightful one.
+ * tasks, routes batches, drives the commit timer, and applies the recovery policy
+ * (recovery-policy.ts) to every failure of a start, a batch or a commit, for as long as the
+ * partition is owned: pause the partition, restart its task (wiping a corrupted store), or stop
+ * the instance. A task (re)starts only while its lease allows commits: a stale owner never fences
+ * the rightful one. Each partition's state lives in its TaskLifecycle (task-lifecycle.ts).
  */
 import { type Clock, systemClock } from '../../common/clock.ts';
-import { isSluiceError } from '../../common/errors.ts';
+import { describeError, kindOf } from '../../common/errors.ts';
 import type { ConsumedBatch, TransactionalProducer } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { KeyValueStore } from '../state/store.ts';
+import { decideRecovery, type RecoveryDecision } from './recovery-policy.ts';
 import type { Task } from './task.ts';
+import { TaskLifecycle, type TaskStatus, taskStates } from './task-lifecycle.ts';
 import { type PartitionLease, type StartedTask, startTask, type TaskStarterOptions } from './task-starter.ts';
 
 /** Where the tasks' input comes from: a seek makes the next batch of a partition start there. */
@@ -23,8 +27,7 @@ interface Entry {
   partition: number;
   lease: PartitionLease;
   started: Promise<StartedTask>;
-  /** Consecutive failed starts or runs; reset by a successful commit. */
-  attempt: number;
+  lifecycle: TaskLifecycle;
 }
 
 export interface TaskManager {
@@ -39,8 +42,17 @@ export interface TaskManager {
   onBatch(batch: ConsumedBatch): Promise<void>;
   /** Partitions with a running task. */
   running(): number[];
-  /** Partitions owned now (running or starting). */
+  /** Partitions owned now (in any state). */
   owned(): number[];
+  /** Partitions paused because a dependency other than their input (the registry) is unavailable. */
+  paused(): number[];
+  /** Each owned partition's task state, why it is suspended, and its restore progress. */
+  statuses(): TaskStatus[];
+  /**
+   * The input offset `requested` of `partition` is gone (retention): its running task continues
+   * from `logStart`. Returns false when no running task was waiting for that offset.
+   */
+  skipGoneInput(partition: number, requested: string, logStart: string): boolean;
   /** The committed store of a running task. */
   storeFor(partition: number): KeyValueStore | undefined;
   /** Since when (clock.now()) some owned partition keeps failing to start or run; undefined when none does. */
@@ -59,38 +71,72 @@ export function createTaskManager(
     input: TaskInput;
     logger: Logger;
     metrics: ProcessorMetrics;
-    clock?: Clock;
     /** Told once per task start when its first commit succeeds, with the time since the start began. */
     onFirstCommit?: (partition: number, ms: number) => void;
+    /** A failure no restart can fix (authorization, configuration): the instance must stop. */
+    onFatalError?: (error: unknown) => void;
+    /** Random numbers for the backoff's jitter. @default Math.random */
+    random?: () => number;
+    /** Starts one task (fence, restore, open). @default startTask (task-starter.ts); unit tests pass a fake */
+    startTask?: typeof startTask;
   },
 ): TaskManager {
   const entries = new Map<number, Entry>();
   const runningTasks = new Map<number, Task>();
+  /** Partitions whose task failed (not paused for a dependency), since when: the lease's progress check. */
   const failing = new Map<number, number>();
+  const pausedNow = new Set<number>();
   const { input, logger, metrics } = options;
-  const clock = options.clock ?? systemClock;
+  const clock: Clock = options.clock ?? systemClock;
+  const starterOptions = { ...options, clock };
+  const startOne = options.startTask ?? startTask;
 
   const updateGauges = () => {
-    metrics.tasks.set({ state: 'running' }, runningTasks.size);
-    metrics.tasks.set({ state: 'starting' }, entries.size - runningTasks.size);
+    const counts = new Map(taskStates.map((state) => [state, 0]));
+    for (const { lifecycle } of entries.values())
+      counts.set(lifecycle.state, counts.get(lifecycle.state)! + 1);
+    for (const [state, count] of counts) if (state !== 'closed') metrics.tasks.set({ state }, count);
   };
 
-  const backoffMs = (attempt: number) => Math.min(10_000, 200 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+  const decide = (error: unknown, entry: Entry, taskIntact: boolean): RecoveryDecision => {
+    const decision = decideRecovery(error, {
+      attempt: entry.lifecycle.attempt,
+      taskIntact,
+      random: options.random,
+    });
+    entry.lifecycle.attempt += 1;
+    return decision;
+  };
+
+  const stopInstance = (entry: Entry, error: unknown) => {
+    logger.fatal({ partition: entry.partition, err: error }, `cannot recover: ${describeError(error)}`);
+    entry.lifecycle.to('suspended', describeError(error));
+    options.onFatalError?.(error);
+  };
 
   const start = (
     partition: number,
     lease: PartitionLease,
-    attempt: number,
-    fencedProducer?: TransactionalProducer,
+    lifecycle: TaskLifecycle,
+    extra: { fencedProducer?: TransactionalProducer; wipeStore?: boolean } = {},
   ): Entry => {
     const begunAt = clock.now();
     let committed = false;
-    const entry: Entry = { partition, lease, attempt, started: undefined as unknown as Promise<StartedTask> };
+    const entry: Entry = {
+      partition,
+      lease,
+      lifecycle,
+      started: undefined as unknown as Promise<StartedTask>,
+    };
+    entries.set(partition, entry);
+    lifecycle.to('restoring');
     entry.started = (async () => {
-      const result = await startTask(options, partition, lease, {
-        fencedProducer,
+      const result = await startOne(starterOptions, partition, lease, {
+        fencedProducer: extra.fencedProducer,
+        wipeStore: extra.wipeStore,
+        onRestoreProgress: (done, total) => lifecycle.restoreProgress(done, total),
         onCommit: () => {
-          entry.attempt = 0;
+          lifecycle.attempt = 0;
           if (committed) return;
           committed = true;
           options.onFirstCommit?.(partition, clock.now() - begunAt);
@@ -104,28 +150,49 @@ export function createTaskManager(
       }
       runningTasks.set(partition, result.task);
       failing.delete(partition);
+      if (result.inputReset) recordInputReset(partition, lifecycle, result.inputReset);
+      lifecycle.to('running');
       input.seek(partition, result.task.seekTarget ?? result.task.inputPosition);
-      updateGauges();
       return result;
     })();
     entry.started.catch((error) => {
       if (entries.get(partition) !== entry) return;
+      const decision = decide(error, entry, false);
+      if (decision.action === 'stop-instance') return stopInstance(entry, error);
       if (!failing.has(partition)) failing.set(partition, clock.now());
-      const delay = backoffMs(attempt);
-      logger.error({ partition, err: error, retryInMs: Math.round(delay) }, 'task failed to start');
-      restartLater(entry, delay);
+      logger.error(
+        { partition, err: error, retryInMs: Math.round(decision.delayMs) },
+        'task failed to start',
+      );
+      suspendForRestart(entry, decision);
     });
-    entries.set(partition, entry);
     updateGauges();
     return entry;
   };
 
+  const recordInputReset = (
+    partition: number,
+    lifecycle: TaskLifecycle,
+    reset: NonNullable<StartedTask['inputReset']>,
+  ) => {
+    lifecycle.inputReset = reset;
+    metrics.inputOffsetResets.inc({ partition });
+    metrics.inputSkippedRecords.inc({ partition }, Number(reset.skipped));
+  };
+
+  /** Marks the partition suspended (or corrupted) and starts its task again after the decision's delay. */
+  const suspendForRestart = (entry: Entry, decision: RecoveryDecision & { action: 'restart' | 'pause' }) => {
+    const wipeStore = decision.action === 'restart' && decision.wipeStore;
+    entry.lifecycle.to(wipeStore ? 'corrupted' : 'suspended', decision.reason);
+    restartLater(entry, decision.delayMs, wipeStore);
+  };
+
   /** Starts the partition's task again after `delay`, once its lease allows commits. */
-  const restartLater = (entry: Entry, delay: number) => {
+  const restartLater = (entry: Entry, delay: number, wipeStore: boolean) => {
     clock.after(delay, () => {
       if (entries.get(entry.partition) !== entry) return;
-      if (!entry.lease.canCommit()) return restartLater(entry, holdMs);
-      start(entry.partition, entry.lease, entry.attempt + 1);
+      if (!entry.lease.canCommit()) return restartLater(entry, holdMs, wipeStore);
+      start(entry.partition, entry.lease, entry.lifecycle, { wipeStore });
     });
   };
 
@@ -134,6 +201,8 @@ export function createTaskManager(
     entries.delete(partition);
     runningTasks.delete(partition);
     failing.delete(partition);
+    pausedNow.delete(partition);
+    entry?.lifecycle.to('closed');
     updateGauges();
     const result = await entry?.started.catch(() => undefined);
     if (!result) return;
@@ -141,35 +210,69 @@ export function createTaskManager(
     await result.producer?.disconnect().catch(() => undefined);
   };
 
+  /** Waits `ms` on the clock (a consumer-group member keeps heartbeating meanwhile). */
+  const hold = async (ms: number, batch: ConsumedBatch) => {
+    const heartbeat = clock.every(1000, () => void batch.heartbeat().catch(() => undefined));
+    await new Promise((resolve) => clock.after(ms, () => resolve(undefined)));
+    heartbeat.cancel();
+  };
+
   /**
-   * After a failed batch or commit: the partition is still ours, so its task starts afresh from
-   * the store and changelog (the uncommitted work is redone), after a backoff. Fenced means some
-   * other producer took the transactional id: our restart fences it back, but only while our
-   * lease allows commits.
+   * After a failed batch or commit, as the policy decides. A pause keeps the task (nothing it
+   * holds was touched) and reads the partition again from its position after the backoff. A
+   * restart closes the task, whose uncommitted work is redone by the next one from the store and
+   * changelog. Fenced means some other producer took the transactional id: our restart fences it
+   * back, but only while our lease allows commits.
    */
-  const recover = async (entry: Entry, error: unknown) => {
+  const recover = async (entry: Entry, task: Task, error: unknown, batch?: ConsumedBatch) => {
     const { partition } = entry;
+    const decision = decide(error, entry, task.status === 'running');
+    if (decision.action === 'stop-instance') return stopInstance(entry, error);
+    if (decision.action === 'pause') {
+      logger.warn(
+        { partition, err: error, retryInMs: Math.round(decision.delayMs) },
+        'a dependency is unavailable: partition paused, reading it again after the backoff',
+      );
+      entry.lifecycle.to('suspended', decision.reason);
+      pausedNow.add(partition);
+      updateGauges();
+      if (batch) await hold(decision.delayMs, batch);
+      else await new Promise((resolve) => clock.after(decision.delayMs, () => resolve(undefined)));
+      if (
+        entries.get(partition) !== entry ||
+        runningTasks.get(partition) !== task ||
+        task.status !== 'running'
+      )
+        return;
+      pausedNow.delete(partition);
+      entry.lifecycle.to('running');
+      updateGauges();
+      input.seek(partition, task.refetch());
+      return;
+    }
+    pausedNow.delete(partition);
     if (!failing.has(partition)) failing.set(partition, clock.now());
-    const delay = backoffMs(entry.attempt);
     logger.warn(
-      { partition, err: error, retryInMs: Math.round(delay) },
-      isSluiceError(error, 'KAFKA_FENCED')
+      { partition, err: error, retryInMs: Math.round(decision.delayMs) },
+      kindOf(error) === 'fenced'
         ? 'fenced by another producer: restarting the task under our lease'
-        : 'task failed: restarting it from its store and changelog',
+        : decision.wipeStore
+          ? 'task store corrupted: wiping it and restoring from the changelog'
+          : 'task failed: restarting it from its store and changelog',
     );
     runningTasks.delete(partition);
+    suspendForRestart(entry, decision);
     updateGauges();
     const result = await entry.started.catch(() => undefined);
     await result?.task.close({ commit: false });
     await result?.producer?.disconnect().catch(() => undefined);
-    if (entries.get(partition) === entry) restartLater(entry, delay);
   };
 
   const commitTimer = clock.every(25, () => {
     for (const [partition, task] of runningTasks) {
       task.commitIfDue().catch((error) => {
         const entry = entries.get(partition);
-        if (entry && runningTasks.get(partition) === task) void recover(entry, error);
+        if (entry && runningTasks.get(partition) === task) void recover(entry, task, error);
       });
     }
   });
@@ -179,7 +282,8 @@ export function createTaskManager(
       for (const partition of partitions) {
         if (entries.has(partition)) continue;
         logger.info({ partition }, 'partition owned');
-        start(partition, lease, 0, fenced?.get(partition));
+        const lifecycle = new TaskLifecycle(partition, () => clock.now(), updateGauges);
+        start(partition, lease, lifecycle, { fencedProducer: fenced?.get(partition) });
       }
     },
 
@@ -221,13 +325,31 @@ export function createTaskManager(
         await task.processBatch(batch);
       } catch (error) {
         if (entries.get(batch.partition) === entry && runningTasks.get(batch.partition) === task) {
-          await recover(entry, error);
+          await recover(entry, task, error, batch);
         }
       }
     },
 
     running: () => [...runningTasks.keys()].sort((a, b) => a - b),
     owned: () => [...entries.keys()].sort((a, b) => a - b),
+    paused: () => [...pausedNow].sort((a, b) => a - b),
+    statuses: () =>
+      [...entries.values()]
+        .map(({ lifecycle }) => lifecycle.status())
+        .sort((a, b) => a.partition - b.partition),
+    skipGoneInput(partition, requested, logStart) {
+      const task = runningTasks.get(partition);
+      const entry = entries.get(partition);
+      if (!task || !entry) return false;
+      const skipped = task.skipTo(requested, logStart);
+      if (skipped === 0n) return false;
+      recordInputReset(partition, entry.lifecycle, {
+        from: requested,
+        to: logStart,
+        skipped: skipped.toString(),
+      });
+      return true;
+    },
     storeFor: (partition) => runningTasks.get(partition)?.store,
     failingSince: () => (failing.size === 0 ? undefined : Math.min(...failing.values())),
     restoring: () =>

@@ -6,10 +6,13 @@
  *      beyond the changelog's end (invariant 5);
  *   3. replay the changelog from that position to its end;
  *   4. read the group's committed input offset (after fencing, so it includes the old owner's
- *      last commit) and open the task there.
+ *      last commit) and open the task there; if retention removed it, processor.offsetReset
+ *      decides: the log start, or a fatal error.
  * A start is atomic: a failure at any step closes what the earlier steps opened (store and
  * producer), so a retry never finds the store still locked by this process.
  */
+import type { Clock } from '../../common/clock.ts';
+import { SluiceError } from '../../common/errors.ts';
 import type {
   KafkaAdmin,
   KafkaClient,
@@ -49,6 +52,10 @@ export interface TaskStarterOptions {
   cacheMaxEntries: number;
   logger: Logger;
   metrics: ProcessorMetrics;
+  /** When the committed input offset is gone (retention): continue from the log start, or stop. */
+  offsetReset: 'earliest' | 'fail';
+  /** Time for commit intervals and backoff. @default systemClock */
+  clock?: Clock;
 }
 
 export interface StartedTask {
@@ -56,6 +63,19 @@ export interface StartedTask {
   /** Restored changelog records (for logs and tests). */
   restored: number;
   producer?: TransactionalProducer;
+  /** Set when the committed input offset was gone and the task starts from the log start instead. */
+  inputReset?: { from: string; to: string; skipped: string };
+}
+
+export const inputResetWarning =
+  'input offset out of range (retention removed records before they were processed): continuing from the log start (processor.offsetReset: earliest)';
+
+/** With processor.offsetReset `fail`: what happened and what the operator can do. */
+export function inputOutOfRange(topic: string, partition: number, requested: string, logStart: string) {
+  return new SluiceError(
+    'INPUT_OUT_OF_RANGE',
+    `input ${topic}/${partition}: committed offset ${requested} is gone (the log starts at ${logStart}; retention removed the records before they were processed). Set processor.offsetReset to earliest to continue from the log start, or move the app's offsets with sluice reset`,
+  );
 }
 
 export async function startTask(
@@ -67,6 +87,10 @@ export async function startTask(
     fencedProducer?: TransactionalProducer;
     /** Told after every successful commit of the task. */
     onCommit?: () => void;
+    /** Told as the changelog is replayed into the store. */
+    onRestoreProgress?: (done: number, total: number) => void;
+    /** Wipe the store first (the recovery policy found it corrupted). */
+    wipeStore?: boolean;
   } = {},
 ): Promise<StartedTask> {
   const { compiled, kafka, admin, logger } = options;
@@ -100,6 +124,7 @@ export async function startTask(
         storePath(options.stateDir, appId, storeName, partition),
         offsets,
         log,
+        { wipe: extra.wipeStore },
       );
       store = opened.store;
       const result = await restoreFromChangelog({
@@ -112,6 +137,7 @@ export async function startTask(
         onProgress: ({ done, total }) => {
           options.metrics.restoreDone.set({ partition }, done);
           options.metrics.restoreTotal.set({ partition }, total);
+          extra.onRestoreProgress?.(done, total);
         },
       });
       restored = result.records;
@@ -121,10 +147,22 @@ export async function startTask(
     const committed = (await admin.committedOffsets(consumerGroup(appId), topic)).find(
       (e) => e.partition === partition,
     );
+    const logStart =
+      (await admin.topicOffsets(topic)).find((entry) => entry.partition === partition)?.low ?? '0';
     let position = committed?.offset;
+    let inputReset: StartedTask['inputReset'];
     if (position === undefined || BigInt(position) < 0n) {
-      const input = (await admin.topicOffsets(topic)).find((entry) => entry.partition === partition);
-      position = input?.low ?? '0';
+      position = logStart;
+    } else if (BigInt(position) < BigInt(logStart)) {
+      // retention removed input this app never processed (it was stopped for longer)
+      if (options.offsetReset === 'fail') throw inputOutOfRange(topic, partition, position, logStart);
+      inputReset = {
+        from: position,
+        to: logStart,
+        skipped: (BigInt(logStart) - BigInt(position)).toString(),
+      };
+      log.warn(inputReset, inputResetWarning);
+      position = logStart;
     }
     const task = new Task({
       compiled,
@@ -140,12 +178,13 @@ export async function startTask(
       epoch: () => lease.epoch(),
       canCommit: () => lease.canCommit(),
       onCommit: extra.onCommit,
+      clock: options.clock,
       logger: log,
       metrics: options.metrics,
     });
     await task.open(position);
     log.info({ position, restored }, 'task running');
-    return { task, restored, producer };
+    return { task, restored, producer, inputReset };
   } catch (error) {
     await store?.close().catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);

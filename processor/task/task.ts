@@ -5,7 +5,11 @@
  *
  *   starting ──► running ──► closed
  *                   └──────► failed (a commit or store failure: the manager starts a new task)
+ *
+ * That is one incarnation's machine; the partition's state across restarts (restoring,
+ * suspended, corrupted...) is its TaskLifecycle (task-lifecycle.ts), kept by the task manager.
  */
+import { type Clock, systemClock } from '../../common/clock.ts';
 import type { ConsumedBatch, IncomingRecord, OutgoingRecord } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
@@ -50,6 +54,8 @@ export interface TaskOptions {
   onCommit?: () => void;
   logger: Logger;
   metrics: ProcessorMetrics;
+  /** Decides when a commit is due. @default systemClock */
+  clock?: Clock;
 }
 
 export class Task {
@@ -67,12 +73,15 @@ export class Task {
   /** Set by a seek: batches fetched from elsewhere are dropped until one starts here. */
   private awaitingFetchFrom: string | undefined;
   private outputs: OutgoingRecord[] = [];
-  private lastCommitAt = Date.now();
+  private readonly clock: Clock;
+  private lastCommitAt: number;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: TaskOptions) {
     this.options = options;
     this.partition = options.partition;
+    this.clock = options.clock ?? systemClock;
+    this.lastCommitAt = this.clock.now();
     const grouping = options.compiled.grouping;
     if (grouping && options.store) {
       this.cache = new WriteCache<StoredAggregate>(options.store, jsonCodec(), options.cacheMaxEntries);
@@ -121,7 +130,7 @@ export class Task {
     this.position = committedPosition;
     this.committedPosition = committedPosition;
     this.awaitingFetchFrom = committedPosition;
-    this.lastCommitAt = Date.now();
+    this.lastCommitAt = this.clock.now();
     this.transition('running');
     if (this.options.store) this.options.metrics.storePaths.set(this.partition, this.options.store.path);
   }
@@ -129,6 +138,20 @@ export class Task {
   /** The offset the consumer must fetch from next (the task asks for it with a seek). */
   get seekTarget(): string | undefined {
     return this.awaitingFetchFrom;
+  }
+
+  /**
+   * The input records from the task's position up to `logStart` are gone (retention): continue
+   * from the log start. Returns how many records were skipped (0 when the task is not at
+   * `requested`, e.g. an answer to an older seek).
+   */
+  skipTo(requested: string, logStart: string): bigint {
+    if ((this.awaitingFetchFrom ?? this.position) !== requested || BigInt(logStart) <= BigInt(this.position))
+      return 0n;
+    const skipped = BigInt(logStart) - BigInt(this.position);
+    this.position = logStart;
+    this.awaitingFetchFrom = logStart;
+    return skipped;
   }
 
   /**
@@ -149,6 +172,9 @@ export class Task {
       }
       const started = performance.now();
       const records = batch.records.filter((record) => BigInt(record.offset) >= BigInt(this.position));
+      // fetching writer schemas changes nothing: if the registry cannot answer, the task is still
+      // intact and the manager pauses the partition instead of dead-lettering good records
+      if (records.length > 0) await this.options.serde.prepare(records.map((record) => record.value));
       try {
         if (records.length > 0) await this.process(records);
       } catch (error) {
@@ -162,14 +188,14 @@ export class Task {
         { partition: this.partition },
         Number(BigInt(batch.highWatermark) - BigInt(this.position)),
       );
-      if (Date.now() - this.lastCommitAt >= this.options.commitIntervalMs) await this.commitNow();
+      if (this.clock.now() - this.lastCommitAt >= this.options.commitIntervalMs) await this.commitNow();
     });
   }
 
   /** Commits if the interval has passed and there is something to commit. */
   commitIfDue(): Promise<void> {
     return this.serially(async () => {
-      if (this.state === 'running' && Date.now() - this.lastCommitAt >= this.options.commitIntervalMs) {
+      if (this.state === 'running' && this.clock.now() - this.lastCommitAt >= this.options.commitIntervalMs) {
         await this.commitNow();
       }
     });
@@ -184,7 +210,6 @@ export class Task {
 
   private async process(records: IncomingRecord[]): Promise<void> {
     const { compiled, serde } = this.options;
-    await serde.prepare(records.map((record) => record.value));
     const grouped: (GroupedEvent & { record: IncomingRecord; streamTime: number })[] = [];
 
     for (const record of records) {
@@ -310,7 +335,7 @@ export class Task {
   }
 
   private async commitNow(): Promise<void> {
-    this.lastCommitAt = Date.now();
+    this.lastCommitAt = this.clock.now();
     if (!this.options.canCommit()) return;
     const changes = this.pendingChanges();
     if (this.outputs.length === 0 && changes.length === 0 && this.position === this.committedPosition) return;

@@ -11,7 +11,7 @@ import {
   createLeaseRepository,
   type LeaseRepository,
 } from '../../../processor/coordination/lease-repository.ts';
-import { createSchemaRegistryClient } from '../../../schemas/registry.ts';
+import { createSchemaRegistryClient, type SchemaRegistryClient } from '../../../schemas/registry.ts';
 import type { RequestEvent } from '../../../schemas/request-generator.ts';
 import { readAll, testKafka } from '../../env/clients.ts';
 import { uniqueName } from '../../env/names.ts';
@@ -37,6 +37,10 @@ export interface AnalyticsFixture {
   changelogTopic: string;
   admin: KafkaAdmin;
   produce(events: readonly RequestEvent[]): Promise<void>;
+  /** Input values already encoded (e.g. with another schema version), keyed by their tenant. */
+  produceEncoded(records: readonly { key: string; value: Buffer }[]): Promise<void>;
+  /** The registry the fixture and its processors use. */
+  registry: SchemaRegistryClient;
   /** Records that are not Avro at all, keyed by a tenant. */
   produceGarbage(count: number, tenant: string): Promise<void>;
   /** A processor process (its HTTP address in `address`); with `slot`, a slot member with a state directory of its own. */
@@ -86,12 +90,14 @@ export interface FixtureOptions {
   /** Use these services instead of the shared ones (tests that restart them). */
   kafkaBrokers?: string;
   databaseUrl?: string;
+  registryUrl?: string;
 }
 
 export async function createAnalyticsFixture(options: FixtureOptions = {}): Promise<AnalyticsFixture> {
   const services = { ...testServices() };
   if (options.kafkaBrokers) services.kafkaBrokers = options.kafkaBrokers;
   if (options.databaseUrl) services.databaseUrl = options.databaseUrl;
+  if (options.registryUrl) services.schemaRegistryUrl = options.registryUrl;
   const appId = uniqueName('aa');
   const dir = mkdtempSync(join(tmpdir(), `sluice-${appId}-`));
   const stateDir = join(dir, 'state');
@@ -167,6 +173,10 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
         );
       }
     },
+    async produceEncoded(records) {
+      await producer.send(records.map(({ key, value }) => ({ topic: inputTopic, key, value })));
+    },
+    registry,
     async produceGarbage(count, tenant) {
       await producer.send(
         Array.from({ length: count }, (_, i) => ({
@@ -208,6 +218,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
           env: {
             KAFKA_BROKERS: services.kafkaBrokers,
             DATABASE_URL: services.databaseUrl,
+            SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
             SLUICE_ADVERTISED_ADDRESS: `http://127.0.0.1:${port}`,
             ...env,
           },

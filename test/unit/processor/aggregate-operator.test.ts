@@ -15,9 +15,9 @@ import {
   type StoredAggregate,
 } from '../../../processor/operators/aggregate-operator.ts';
 import { encodeGroup } from '../../../processor/state/key-codec.ts';
+import { createMemoryStore as memoryStore } from '../../../processor/state/memory-store.ts';
 import { jsonCodec, WriteCache } from '../../../processor/state/write-cache.ts';
 import type { WindowSpec } from '../../../processor/windows/windows.ts';
-import { memoryStore } from './memory-store.ts';
 
 interface Event {
   tenant: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createMemoryStore as memoryStore } from '../../../processor/state/memory-store.ts';
 import { jsonCodec, WriteCache } from '../../../processor/state/write-cache.ts';
-import { memoryStore } from './memory-store.ts';
 
 const key = (name: string) => Buffer.from(name);
 
