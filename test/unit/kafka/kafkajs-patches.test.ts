@@ -231,7 +231,7 @@ describe('kafkajs request queue (patched): no negative timeouts', () => {
     });
     const original = globalThis.setTimeout;
     let delay = Number.NaN;
-    globalThis.setTimeout = ((callback: () => void, ms: number) => {
+    globalThis.setTimeout = ((_callback: () => void, ms: number) => {
       delay = ms;
       return original(() => undefined, 0);
     }) as typeof setTimeout;
