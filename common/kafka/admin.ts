@@ -51,14 +51,37 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
   const partitionCount = async (topic: string) => {
     const topics = await kafkaCall('listing topics', () => admin.listTopics());
     if (!topics.includes(topic)) return undefined;
-    // a topic created a moment ago is listed before a busy broker serves its metadata
+    const metadata = await kafkaCall(`reading metadata of ${topic}`, () =>
+      admin.fetchTopicMetadata({ topics: [topic] }),
+    );
+    return metadata.topics[0]?.partitions.length;
+  };
+
+  /**
+   * Waits until the broker lists the topics and serves their partitions: a topic created a moment
+   * ago (here, or by another instance starting at the same time) reaches a busy broker's metadata
+   * a little later, and everything after ensureTopics relies on it.
+   */
+  const waitUntilServed = async (topics: readonly string[]) => {
+    const deadline = performance.now() + 20_000;
     for (let attempt = 1; ; attempt++) {
-      const metadata = await kafkaCall(`reading metadata of ${topic}`, () =>
-        admin.fetchTopicMetadata({ topics: [topic] }),
-      );
-      const count = metadata.topics[0]?.partitions.length;
-      if (count || attempt >= 10) return count;
-      await sleep(200 * attempt);
+      const listed = new Set(await kafkaCall('listing topics', () => admin.listTopics()).catch(() => []));
+      if (topics.every((topic) => listed.has(topic))) {
+        const served = await kafkaCall(`reading metadata of ${topics.join(', ')}`, () =>
+          admin.fetchTopicMetadata({ topics: [...topics] }),
+        ).catch(() => undefined);
+        const ready = served?.topics
+          .filter((entry) => entry.partitions.length > 0)
+          .map((entry) => entry.name);
+        if (ready && topics.every((topic) => ready.includes(topic))) return;
+      }
+      if (performance.now() > deadline) {
+        throw new SluiceError(
+          'KAFKA_REQUEST_FAILED',
+          `topics ${topics.join(', ')} exist but the broker has not served their partitions for 20 s: check the broker's health`,
+        );
+      }
+      await sleep(Math.min(1000, 100 * attempt));
     }
   };
 
@@ -69,7 +92,7 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
       for (let attempt = 1; ; attempt++) {
         const existing = new Set(await kafkaCall('listing topics', () => admin.listTopics()));
         const missing = specs.filter((spec) => !existing.has(spec.topic));
-        if (missing.length === 0) return;
+        if (missing.length === 0) return waitUntilServed(specs.map((spec) => spec.topic));
         try {
           await kafkaCall(`creating topics ${missing.map((spec) => spec.topic).join(', ')}`, () =>
             admin.createTopics({
@@ -82,7 +105,8 @@ export async function connectAdmin(handle: KafkaHandle): Promise<KafkaAdmin> {
               })),
             }),
           );
-          return;
+          // created here, or a moment ago by another instance starting beside this one
+          return waitUntilServed(specs.map((spec) => spec.topic));
         } catch (error) {
           if (attempt >= 5 || !(error as SluiceError).retriable) throw error;
           await sleep(300 * attempt);
