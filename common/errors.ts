@@ -54,6 +54,8 @@ export const errorCodes = {
   ROUTER_URI_TOO_LONG: { retriable: false, kind: 'rejected' },
   ROUTER_HEADERS_TOO_LARGE: { retriable: false, kind: 'rejected' },
   ROUTER_REQUEST_TIMEOUT: { retriable: true, kind: 'rejected' },
+  /** The stream's schema id is not known yet (the registry did not answer): 503, retried by itself. */
+  ROUTER_SCHEMA_UNAVAILABLE: { retriable: true, kind: 'rejected' },
   // local state and tasks
   STORE_IN_USE: { retriable: false, kind: 'failed' },
   STORE_CLOSED: { retriable: false, kind: 'failed' },

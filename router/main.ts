@@ -1,10 +1,12 @@
 /**
- * Wires a router instance: config, streams and their schemas (registered, BACKWARD), topics,
- * the Kafka producer and publisher, auth, rate limits, metrics; the only place that builds these.
+ * Wires a router instance: config, streams and their schemas (registered, BACKWARD; waited for
+ * while the registry does not answer, see schema-ids.ts), topics, the Kafka producer and
+ * publisher, auth, rate limits, metrics; the only place that builds these.
  */
 
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { systemClock } from '../common/clock.ts';
 import { kafkaConnectionOf } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import { createKafkaClient } from '../common/kafka/index.ts';
@@ -18,6 +20,7 @@ import type { StreamEncoding } from './event-records.ts';
 import { createRouterMetrics } from './metrics.ts';
 import { createPublisher } from './publisher.ts';
 import { createRateLimiter } from './rate-limit.ts';
+import { resolveSchemaIds, type SchemaIds } from './schema-ids.ts';
 import { buildRouterServer } from './server.ts';
 
 export interface RunningRouter {
@@ -27,7 +30,19 @@ export interface RunningRouter {
   stop(): Promise<void>;
 }
 
-export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise<RunningRouter> {
+export interface RouterOptions {
+  /**
+   * The registry, back after an outage, refused a stream's schema (incompatible, or our
+   * credentials): no retry fixes that, the instance should stop and say so.
+   */
+  onFatalError(error: unknown): void;
+}
+
+export async function startRouter(
+  loaded: LoadedConfig,
+  logger: Logger,
+  options: RouterOptions,
+): Promise<RunningRouter> {
   const { config } = loaded;
   const settings = config.router;
   const streams = loadStreams(config.streams, loaded.baseDir);
@@ -45,6 +60,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     ),
   );
   const encodings = new Map<string, StreamEncoding>();
+  let schemaIds: SchemaIds | undefined;
   try {
     await admin.ensureTopics(
       [...streams.values()].map((stream) => ({
@@ -53,11 +69,19 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
         replicationFactor: config.kafka.replicationFactor,
       })),
     );
+    // registered at start so that an incompatible change stops the router with the registry's reason
+    const ids = await resolveSchemaIds(
+      [...streams.keys()],
+      (name) => {
+        const stream = streams.get(name)!;
+        return settings.registerSchemas
+          ? registry.register(stream.subject, stream.schema)
+          : registry.latestId(stream.subject);
+      },
+      { registryUrl: config.registry.url, clock: systemClock, logger, onFatalError: options.onFatalError },
+    );
+    schemaIds = ids;
     for (const stream of streams.values()) {
-      // registered at start so that an incompatible change stops the router with the registry's reason
-      const id = settings.registerSchemas
-        ? await registry.register(stream.subject, stream.schema)
-        : await registry.latestId(stream.subject);
       let partitions = (await admin.partitionCount(stream.topic))!;
       const refresh = setInterval(() => {
         admin.partitionCount(stream.topic).then(
@@ -68,13 +92,19 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
         );
       }, 30_000);
       refresh.unref();
+      let encode: ((value: unknown) => Buffer) | undefined;
       encodings.set(stream.name, {
         stream,
-        encode: serde.encoderFor(id, stream.type),
+        // built once the id is known; until then idOf refuses the request with 503
+        encode: (value) => {
+          encode ??= serde.encoderFor(ids.idOf(stream.name), stream.type);
+          return encode(value);
+        },
         partitions: () => partitions,
       });
     }
   } catch (error) {
+    schemaIds?.stop();
     await Promise.all(producers.map((producer) => producer.disconnect().catch(() => undefined)));
     await admin.disconnect().catch(() => undefined);
     throw error;
@@ -105,6 +135,8 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     metricsRegistry,
     logger,
     async notReadyReason() {
+      const waiting = schemaIds?.waitingReason();
+      if (waiting) return waiting;
       if (readiness && Date.now() - readiness.at < 1000) return readiness.reason;
       const [kafkaUp, registryUp] = await Promise.all([admin.isReachable(2000), registry.isReachable()]);
       const reason = !kafkaUp
@@ -123,6 +155,7 @@ export async function startRouter(loaded: LoadedConfig, logger: Logger): Promise
     app,
     address,
     async stop() {
+      schemaIds?.stop();
       await app.close();
       authenticator?.close();
       await publisher.drain();

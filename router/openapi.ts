@@ -175,7 +175,9 @@ export function eventRouteOptions(streams: Iterable<Stream>): RouteShorthandOpti
         415: problem('unsupported Content-Type, charset or Content-Encoding'),
         422: problem('events that do not match the schema, with per-field errors'),
         429: problem('over the tenant rate limit; see Retry-After'),
-        503: problem('not acknowledged by Kafka in time; see Retry-After; retry with the same event ids'),
+        503: problem(
+          'not acknowledged by Kafka in time, or the stream schema id not known yet (registry unreachable); see Retry-After; retry with the same event ids',
+        ),
       },
     },
   };

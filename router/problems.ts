@@ -24,6 +24,7 @@ const statusOf: Partial<Record<ErrorCode, { status: number; title: string }>> = 
   ROUTER_RATE_LIMITED: { status: 429, title: 'Too many events for this tenant' },
   ROUTER_OVERLOADED: { status: 503, title: 'Router overloaded' },
   ROUTER_NOT_ACKNOWLEDGED: { status: 503, title: 'Kafka did not acknowledge in time' },
+  ROUTER_SCHEMA_UNAVAILABLE: { status: 503, title: 'Schema id not known yet' },
   ROUTER_NOT_FOUND: { status: 404, title: 'Not found' },
   ROUTER_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   ROUTER_BAD_REQUEST: { status: 400, title: 'Bad request' },

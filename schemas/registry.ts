@@ -70,6 +70,18 @@ export function createSchemaRegistryClient(url: string, authorization?: string):
     retry: { retries: 2, initialRetryTimeInSecs: 0.1 },
     middlewares: authorizationMiddleware(authorization),
   });
+  async function isReachable(): Promise<boolean> {
+    try {
+      return (
+        await fetch(`${url.replace(/\/$/, '')}/subjects`, {
+          signal: AbortSignal.timeout(2000),
+          headers: authorization ? { authorization } : {},
+        })
+      ).ok;
+    } catch {
+      return false;
+    }
+  }
   return {
     async register(subject, schema) {
       const attempt = () =>
@@ -103,7 +115,9 @@ export function createSchemaRegistryClient(url: string, authorization?: string):
             { cause: error },
           );
         }
-        if (status === 422 || status === 400) {
+        // the client library reports a registry it cannot connect to as a 400 too (mappersmith's
+        // client error): only a registry that answers can have refused the schema
+        if (status === 422 || (status === 400 && (await isReachable()))) {
           throw new SluiceError(
             'SCHEMA_INVALID',
             `the registry refused the schema for ${subject}: ${message}`,
@@ -126,24 +140,15 @@ export function createSchemaRegistryClient(url: string, authorization?: string):
         if (status === 401 || status === 403) throw refused(url, status, error);
         throw new SluiceError(
           'REGISTRY_UNAVAILABLE',
-          `no schema registered under ${subject} at ${url}: register it (sluice schemas register) or let the router do it`,
+          status === 404
+            ? `no schema registered under ${subject} at ${url}: register it (sluice schemas register) or let the router do it`
+            : `looking up the schema of ${subject} at ${url} failed: ${(error as Error).message}`,
           { cause: error },
         );
       }
     },
     encode: (id, value) => registry.encode(id, value),
     decode: (buffer) => registry.decode(buffer),
-    async isReachable() {
-      try {
-        return (
-          await fetch(`${url.replace(/\/$/, '')}/subjects`, {
-            signal: AbortSignal.timeout(2000),
-            headers: authorization ? { authorization } : {},
-          })
-        ).ok;
-      } catch {
-        return false;
-      }
-    },
+    isReachable,
   };
 }

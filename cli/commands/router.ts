@@ -36,7 +36,12 @@ export function routerCommand(): Command {
       ];
       const loaded = loadConfig({ file: flags.config, overrides });
       const logger = createLogger({ name: 'sluice-router', level: loaded.config.log.level });
-      const router = await startRouter(loaded, logger);
+      const router = await startRouter(loaded, logger, {
+        onFatalError(error) {
+          logger.fatal({ err: error }, 'the registry refused a stream schema: exiting');
+          process.exit(1);
+        },
+      });
       onShutdownSignal(() => router.stop(), { logger });
     });
 }

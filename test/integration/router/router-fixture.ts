@@ -22,13 +22,20 @@ export interface RouterFixture {
   startRouter(options?: {
     name?: string;
     env?: Record<string, string>;
+    /** Ready once it listens, even if /readyz says not ready (e.g. the registry is down). */
+    readyWhenListening?: boolean;
   }): Promise<SluiceProcess & { url: string }>;
   records(): Promise<IncomingRecord[]>;
   cleanup(): Promise<void>;
 }
 
 export async function createRouterFixture(
-  options: { partitions?: number; router?: Record<string, unknown>; kafkaBrokers?: string } = {},
+  options: {
+    partitions?: number;
+    router?: Record<string, unknown>;
+    kafkaBrokers?: string;
+    registryUrl?: string;
+  } = {},
 ): Promise<RouterFixture> {
   const services = testServices();
   const kafkaBrokers = options.kafkaBrokers ?? services.kafkaBrokers;
@@ -40,7 +47,7 @@ export async function createRouterFixture(
     configFile,
     JSON.stringify({
       kafka: { brokers: kafkaBrokers.split(',') },
-      registry: { url: services.schemaRegistryUrl },
+      registry: { url: options.registryUrl ?? services.schemaRegistryUrl },
       streams: {
         Request: {
           topic,
@@ -61,14 +68,21 @@ export async function createRouterFixture(
     kafkaBrokers,
     keysFile,
     createKey: (tenant) => createKey(keysFile, { role: 'tenant', tenant }).key,
-    async startRouter({ name = 'router', env } = {}) {
+    async startRouter({ name = 'router', env, readyWhenListening = false } = {}) {
       const port = await freePort();
       const process = await startSluice(
         ['router', '--config', configFile, '--port', String(port), '--host', '127.0.0.1'],
         {
           name,
-          env: { KAFKA_BROKERS: kafkaBrokers, ...env },
-          readyUrl: `http://127.0.0.1:${port}/readyz`,
+          // SCHEMA_REGISTRY_URL would override the config file's registry
+          env: {
+            KAFKA_BROKERS: kafkaBrokers,
+            ...(options.registryUrl ? { SCHEMA_REGISTRY_URL: options.registryUrl } : {}),
+            ...env,
+          },
+          ...(readyWhenListening
+            ? { readyOutput: /router listening/ }
+            : { readyUrl: `http://127.0.0.1:${port}/readyz` }),
         },
       );
       started.push(process);
