@@ -11,6 +11,8 @@
  * | corrupted   | wipe the store, restore it from the changelog, after backoff                |
  * | fatal       | stop the instance: exit 1 with the error's message                         |
  */
+
+import { jitteredBackoffMs } from '../../common/backoff.ts';
 import { describeError, type ErrorKind, kindOf } from '../../common/errors.ts';
 
 export type RecoveryDecision =
@@ -22,15 +24,11 @@ export type RecoveryDecision =
   | { action: 'stop-instance'; reason: string };
 
 /** Restart backoff bounds: the first retry is quick, a lasting fault is not hammered. */
-export const backoffBaseMs = 200;
-export const backoffCapMs = 10_000;
+export const taskBackoff = { baseMs: 200, capMs: 10_000 } as const;
 
-/**
- * 0.2 s doubling per attempt up to 10 s, jittered by ±25 % so that the partitions (and instances)
- * that failed together do not retry together.
- */
+/** 0.2 s doubling per attempt up to 10 s, jittered (common/backoff.ts). */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  return Math.min(backoffCapMs, backoffBaseMs * 2 ** Math.max(0, attempt)) * (0.75 + random() * 0.5);
+  return jitteredBackoffMs(attempt, taskBackoff, random);
 }
 
 export function decideRecovery(
