@@ -6,9 +6,11 @@
  *     └──────────┴──► lost (Postgres says another instance holds it)  |  released (we gave it up)
  *
  * The holder renews every heartbeat interval, from the moment it acquired the lease. It may
- * commit only while its last renewal that Postgres confirmed was *sent* less than a TTL ago by
- * this machine's clock: Postgres stamped that renewal later than we sent it, so our deadline
- * always falls before the database's, whatever the reason renewals stopped. "Postgres is down for
+ * start a commit only while its last renewal that Postgres confirmed was *sent* less than a TTL
+ * minus one heartbeat interval ago by this machine's clock: Postgres stamped that renewal later
+ * than we sent it, so our deadline always falls before the database's, whatever the reason
+ * renewals stopped, and the heartbeat of margin leaves a commit begun just before it the time to
+ * finish before anyone may take the lease. "Postgres is down for
  * everybody" is never assumed (when only this instance is cut off, a standby takes the lease
  * after the TTL). A degraded lease whose deadline passed stays ours until Postgres answers: a
  * renewal then either confirms it (nobody took it, e.g. after a database restart) or loses it.
@@ -36,7 +38,7 @@ export interface HeldLease {
   readonly slot: number;
   readonly epoch: number;
   state(): LeaseState;
-  /** True while the holder may commit: held or degraded, and within a TTL of the last confirmed renewal. */
+  /** True while the holder may commit: held or degraded, and within TTL − heartbeat of the last confirmed renewal. */
   canCommit(): boolean;
   /** Called once when the lease is lost (not when it is released). */
   onLost(listener: (reason: string) => void): void;
@@ -77,7 +79,7 @@ export function holdLease(options: {
     state = next;
   };
   const isOver = () => state === 'lost' || state === 'released';
-  const withinTtl = () => clock.now() - confirmedAt < settings.ttlMs;
+  const withinTtl = () => clock.now() - confirmedAt < settings.ttlMs - settings.heartbeatIntervalMs;
 
   const renew = async () => {
     const sentAt = clock.now();

@@ -14,6 +14,7 @@
  * emission missing from the output), 2 commits offsets after that, and a crash in between
  * processes those records again: duplicates and double counts, never a loss.
  */
+import { SluiceError } from '../../common/errors.ts';
 import type {
   KafkaProducer,
   OutgoingRecord,
@@ -41,6 +42,8 @@ export interface CommitWork {
   changes: readonly Change[];
   changelogTopic?: string;
   epoch: number;
+  /** Asked again before the transaction commits: false when the lease stopped allowing commits meanwhile. */
+  mayCommit(): boolean;
   /** Step 4: writes the changes and the changelog position to RocksDB. */
   flushStore(changelogPosition: string | undefined): Promise<void>;
 }
@@ -75,6 +78,12 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
       // 2.
       await transaction.sendOffsets(channel.groupId, offsets);
       // 3.
+      if (!work.mayCommit()) {
+        throw new SluiceError(
+          'KAFKA_FENCED',
+          'the lease stopped allowing commits during the commit: aborted',
+        );
+      }
       await transaction.commit();
       // 4.
       await work.flushStore(changelogPositionAfter(writes, work));

@@ -352,6 +352,7 @@ export class Task {
         changes,
         changelogTopic: this.options.changelogTopic,
         epoch: this.options.epoch(),
+        mayCommit: this.options.canCommit,
         flushStore: async (changelogPosition) => {
           if (this.cache && changelogPosition !== undefined)
             await this.cache.flush(changes, changelogPosition);

@@ -44,7 +44,7 @@ const changes = [
   { key: Buffer.from('b'), value: null },
 ];
 
-async function commitOnce(failAt?: Step) {
+async function commitOnce(failAt?: Step, mayCommit: () => boolean = () => true) {
   const steps: Step[] = [];
   const store = createMemoryStore();
   const commit = commitWork(
@@ -57,6 +57,7 @@ async function commitOnce(failAt?: Step) {
       changes,
       changelogTopic: 'app-changelog',
       epoch: 7,
+      mayCommit,
       async flushStore(changelogPosition) {
         steps.push('flush');
         if (changelogPosition !== undefined) await store.write(toStoreChanges(changes), changelogPosition);
@@ -86,6 +87,19 @@ describe('commitWork (exactly once)', () => {
       expect(await store.changelogPosition()).toBeUndefined();
     });
   }
+
+  it('aborts instead of committing when the lease stopped allowing commits during the sends', async () => {
+    let allowed = true;
+    const { steps, store, commit } = await commitOnce(undefined, () => {
+      const now = allowed;
+      allowed = false;
+      return now;
+    });
+    allowed = false;
+    await expect(commit).rejects.toMatchObject({ code: 'KAFKA_FENCED' });
+    expect(steps).toEqual(['send', 'sendOffsets', 'abort']);
+    expect(store.writes).toEqual([]);
+  });
 
   it('refuses writes to a closed store, as RocksDB does', async () => {
     const store = createMemoryStore('/state/app/counts/3');
