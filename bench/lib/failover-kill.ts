@@ -16,7 +16,7 @@ export async function killAndTime(
   watch: OutputWatch,
   victim: RunningProcess,
   partitions: readonly number[],
-): Promise<number> {
+): Promise<{ ms: number; killedAt: number }> {
   // kill first: a record past the ends read after the victim is gone and committed can only come
   // from the successor (the victim's open transaction is aborted, never committed)
   const killedAt = Date.now();
@@ -25,7 +25,7 @@ export async function killAndTime(
   const seenAt = await watch.firstPast(marks, takeoverTimeoutMs);
   if (seenAt === undefined)
     throw new Error(`no committed output on partitions ${partitions.join(',')} within 180 s of the kill`);
-  return seenAt - killedAt;
+  return { ms: seenAt - killedAt, killedAt };
 }
 
 /** Waits a uniformly random time below `periodMs` (the renewal or heartbeat period); returns it. */

@@ -46,7 +46,10 @@ interface Instance {
 /** A `takeover step: ...` line of a processor's log (pino JSON). */
 interface TakeoverStep {
   step: string;
+  /** After the lease was acquired. */
   ms: number;
+  /** When it was logged (Date.now() of the processor, same machine). */
+  time: number;
   takenSlot?: number;
   partition?: number;
 }
@@ -56,9 +59,9 @@ function takeoverSteps(output: string): TakeoverStep[] {
     .split('\n')
     .filter((line) => line.includes('"takeover step: ') && line.endsWith('}'))
     .map((line) => {
-      const entry = JSON.parse(line) as { msg: string; ms: number; takenSlot?: number; partition?: number };
+      const entry = JSON.parse(line) as Omit<TakeoverStep, 'step'> & { msg: string };
       const step = entry.msg.slice('takeover step: '.length);
-      return { step, ms: entry.ms, takenSlot: entry.takenSlot, partition: entry.partition };
+      return { step, ms: entry.ms, time: entry.time, takenSlot: entry.takenSlot, partition: entry.partition };
     });
 }
 
@@ -159,15 +162,23 @@ export async function sluiceFailoverRun(
       const load = loadNow();
       const renewalPhaseMs = await toRandomRenewalPhase(repository, id, victimSlot);
       const logMark = successor.process.output().length;
-      const ms = await killAndTime(watch, victim.process, watched);
+      const { ms, killedAt } = await killAndTime(watch, victim.process, watched);
       // the successor's own account of the takeover (its log, durations from acquiring the lease)
       const steps = await until('the takeover to finish', async () => {
         const found = takeoverSteps(successor.process.output().slice(logMark)).filter(
           (s) => s.takenSlot === undefined || s.takenSlot === victimSlot,
         );
-        return found.some((s) => s.step === 'every task restored and running') ? found : undefined;
+        const done = ['every task restored and running', 'first commit'];
+        return done.every((name) => found.some((s) => s.step === name)) ? found : undefined;
       });
-      run.kills.push({ ms, load, delayMs: renewalPhaseMs, steps: firstOfEach(steps) });
+      const acquired = steps.find((s) => s.step === 'lease acquired, renewing');
+      run.kills.push({
+        ms,
+        load,
+        delayMs: renewalPhaseMs,
+        // detection: the lease expired (TTL after the last renewal) and the successor's poll saw it
+        steps: { 'kill -> lease acquired': (acquired?.time ?? Number.NaN) - killedAt, ...firstOfEach(steps) },
+      });
       context.log(`failover: sluice (${shape}) kill ${kill + 1}/${kills}: ${ms} ms (load ${load})`);
       instances[instances.indexOf(victim)] = spawn(victim.slot, victim.stateDir);
     }

@@ -94,7 +94,7 @@ export async function streamsFailoverRun(
       const watched = index === 0 ? first! : second!;
       const load = loadNow();
       const delayMs = await randomDelay(tuning.heartbeatIntervalMs ?? 3000);
-      const ms = await killAndTime(watch, peers[index]!, watched);
+      const { ms } = await killAndTime(watch, peers[index]!, watched);
       run.kills.push({ ms, load, delayMs });
       context.log(
         `failover: Kafka Streams (${tuning.label}) kill ${kill + 1}/${kills}: ${ms} ms (load ${load})`,
