@@ -26,7 +26,7 @@ export interface FailoverKill {
   load: number;
   /** The random wait before the kill: into the lease renewal interval (sluice) or heartbeat (peer). */
   delayMs: number;
-  /** sluice: the new owner's logged takeover steps, ms after it acquired the lease. */
+  /** sluice: ms from the kill to each takeover step the new owner logged (lease acquired, ...). */
   steps?: Record<string, number>;
 }
 

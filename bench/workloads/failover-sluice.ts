@@ -46,8 +46,6 @@ interface Instance {
 /** A `takeover step: ...` line of a processor's log (pino JSON). */
 interface TakeoverStep {
   step: string;
-  /** After the lease was acquired. */
-  ms: number;
   /** When it was logged (Date.now() of the processor, same machine). */
   time: number;
   takenSlot?: number;
@@ -61,14 +59,14 @@ function takeoverSteps(output: string): TakeoverStep[] {
     .map((line) => {
       const entry = JSON.parse(line) as Omit<TakeoverStep, 'step'> & { msg: string };
       const step = entry.msg.slice('takeover step: '.length);
-      return { step, ms: entry.ms, time: entry.time, takenSlot: entry.takenSlot, partition: entry.partition };
+      return { step, time: entry.time, takenSlot: entry.takenSlot, partition: entry.partition };
     });
 }
 
-/** Step name → ms after the lease was acquired; the first of repeated steps (first commit per partition). */
-function firstOfEach(steps: readonly TakeoverStep[]): Record<string, number> {
+/** Step name → ms from the kill to its log line; the first of repeated ones (first commit per partition). */
+function stepsAfterKill(steps: readonly TakeoverStep[], killedAt: number): Record<string, number> {
   const first: Record<string, number> = {};
-  for (const { step, ms } of steps) first[step] ??= ms;
+  for (const { step, time } of steps) first[`kill -> ${step}`] ??= time - killedAt;
   return first;
 }
 
@@ -171,14 +169,7 @@ export async function sluiceFailoverRun(
         const done = ['every task restored and running', 'first commit'];
         return done.every((name) => found.some((s) => s.step === name)) ? found : undefined;
       });
-      const acquired = steps.find((s) => s.step === 'lease acquired, renewing');
-      run.kills.push({
-        ms,
-        load,
-        delayMs: renewalPhaseMs,
-        // detection: the lease expired (TTL after the last renewal) and the successor's poll saw it
-        steps: { 'kill -> lease acquired': (acquired?.time ?? Number.NaN) - killedAt, ...firstOfEach(steps) },
-      });
+      run.kills.push({ ms, load, delayMs: renewalPhaseMs, steps: stepsAfterKill(steps, killedAt) });
       context.log(`failover: sluice (${shape}) kill ${kill + 1}/${kills}: ${ms} ms (load ${load})`);
       instances[instances.indexOf(victim)] = spawn(victim.slot, victim.stateDir);
     }

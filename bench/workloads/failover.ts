@@ -115,6 +115,7 @@ function failoverResults(
       .flat()
       .map((run) => `${run.system} ${run.load}`)
       .join('; ')}`,
+    "Kafka Streams runs: exactly_once_v2, transaction.timeout.ms 10 000 (its default under exactly-once): the new owner also waits for the dead instance's open transaction to be aborted (the broker looks for expired ones every 10 s by default)",
     ...failures.map((failure) => `FAILED run (figures not counted): ${failure}`),
   );
   const details = (name: string) => ({ ...of(name), runs: runs.get(name) ?? [] });
