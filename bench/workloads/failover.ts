@@ -34,22 +34,22 @@ const streamsTuned: StreamsTuning = { label: 'tuned', sessionTimeoutMs: 6000, he
 function configurations(quick: boolean): Configuration[] {
   return [
     {
-      name: 'sluice, warm standby (defaults: 500 ms x 4 heartbeats)',
+      name: 'sluice, warm standby (defaults)',
       kills: quick ? [2] : [6, 5],
       run: (context, kafka, kills) => sluiceFailoverRun(context, kafka, 'standby', kills),
     },
     {
-      name: 'Kafka Streams 4.3.1, 1 standby, tuned (6 000 ms session, 1 500 ms heartbeat)',
+      name: 'Kafka Streams, 1 standby, tuned (6 s session)',
       kills: quick ? [1] : [3, 2],
       run: (context, kafka, kills) => streamsFailoverRun(context, kafka, streamsTuned, kills),
     },
     {
-      name: "sluice, no standby (the slot borrowed by the other slot's active)",
+      name: 'sluice, no standby (slot borrowed)',
       kills: quick ? [1] : [3, 2],
       run: (context, kafka, kills) => sluiceFailoverRun(context, kafka, 'borrowed', kills),
     },
     {
-      name: 'Kafka Streams 4.3.1, 1 standby, defaults (45 000 ms session)',
+      name: 'Kafka Streams, 1 standby, defaults (45 s session)',
       kills: quick ? [] : [2, 1],
       run: (context, kafka, kills) => streamsFailoverRun(context, kafka, streamsDefaults, kills),
     },
@@ -115,7 +115,7 @@ function failoverResults(
       .flat()
       .map((run) => `${run.system} ${run.load}`)
       .join('; ')}`,
-    "Kafka Streams runs: exactly_once_v2, transaction.timeout.ms 10 000 (its default under exactly-once): the new owner also waits for the dead instance's open transaction to be aborted (the broker looks for expired ones every 10 s by default)",
+    "Kafka Streams 4.3.1 runs: tuned = session.timeout.ms 6 000, heartbeat.interval.ms 1 500; exactly_once_v2, transaction.timeout.ms 10 000 (its default under exactly-once): the new owner also waits for the dead instance's open transaction to be aborted (the broker looks for expired ones every 10 s by default)",
     ...failures.map((failure) => `FAILED run (figures not counted): ${failure}`),
   );
   const details = (name: string) => ({ ...of(name), runs: runs.get(name) ?? [] });
@@ -123,7 +123,7 @@ function failoverResults(
   for (const peer of [defaults!, tuned!]) {
     if (!runs.get(peer)?.length) continue;
     results.push({
-      workload: 'failover, warm standby: kill -> first committed output (ratio = peer/sluice)',
+      workload: 'failover, warm standby: kill -> first output',
       unit: 'ms',
       sluice: ours.median,
       peer,
@@ -133,7 +133,7 @@ function failoverResults(
     });
   }
   results.push({
-    workload: 'failover, no standby: kill -> first output committed by the borrowing active',
+    workload: 'failover, no standby (borrowed): kill -> first output',
     unit: 'ms',
     sluice: of(borrowed!).median,
     peer: '-',
