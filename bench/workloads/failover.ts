@@ -115,7 +115,7 @@ function failoverResults(
       .flat()
       .map((run) => `${run.system} ${run.load}`)
       .join('; ')}`,
-    "Kafka Streams 4.3.1 runs: tuned = session.timeout.ms 6 000, heartbeat.interval.ms 1 500; exactly_once_v2, transaction.timeout.ms 10 000 (its default under exactly-once): the new owner also waits for the dead instance's open transaction to be aborted (the broker looks for expired ones every 10 s by default)",
+    'Kafka Streams 4.3.1 runs: tuned = session.timeout.ms 6 000, heartbeat.interval.ms 1 500; exactly_once_v2 with transaction.timeout.ms 10 000 (its default under exactly-once)',
     ...failures.map((failure) => `FAILED run (figures not counted): ${failure}`),
   );
   const details = (name: string) => ({ ...of(name), runs: runs.get(name) ?? [] });
@@ -123,7 +123,7 @@ function failoverResults(
   for (const peer of [defaults!, tuned!]) {
     if (!runs.get(peer)?.length) continue;
     results.push({
-      workload: 'failover, warm standby: kill -> first output',
+      workload: 'failover, warm standby: SIGKILL -> first output (ratio = peer/sluice)',
       unit: 'ms',
       sluice: ours.median,
       peer,
@@ -133,7 +133,7 @@ function failoverResults(
     });
   }
   results.push({
-    workload: 'failover, no standby (borrowed): kill -> first output',
+    workload: 'failover, no standby (borrowed): SIGKILL -> first output',
     unit: 'ms',
     sluice: of(borrowed!).median,
     peer: '-',
