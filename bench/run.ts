@@ -5,7 +5,13 @@
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './lib/context.ts';
 import { benchServices } from './lib/env.ts';
-import { type BenchResult, machineFacts, printResults, writeResults } from './lib/results.ts';
+import {
+  type BenchResult,
+  machineFacts,
+  mergeIntoLatest,
+  printResults,
+  writeResults,
+} from './lib/results.ts';
 import { aggregationWorkload } from './workloads/aggregation.ts';
 import { failoverWorkload } from './workloads/failover.ts';
 import { ingestWorkload } from './workloads/ingest.ts';
@@ -41,14 +47,16 @@ const context: BenchContext = {
 const results: BenchResult[] = [];
 for (const name of selected) results.push(...(await workloads[name]!(context)));
 printResults(results);
-const file = writeResults(
-  results,
-  {
-    ...machineFacts(services.kafkaVersion),
-    quick: context.quick,
-    seconds: Math.round((Date.now() - started) / 1000),
-  },
-  values.only || context.quick ? 'partial.json' : 'latest.json',
-);
+const facts = {
+  ...machineFacts(services.kafkaVersion),
+  quick: context.quick,
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+const file = writeResults(results, facts, values.only || context.quick ? 'partial.json' : 'latest.json');
 process.stdout.write(`\nwritten to ${file} after ${Math.round((Date.now() - started) / 1000)} s\n`);
+if (values.only && !context.quick) {
+  process.stdout.write(
+    `${selected.join(', ')} rows replaced in ${mergeIntoLatest(results, selected, facts)}\n`,
+  );
+}
 process.exit(0);

@@ -16,6 +16,8 @@ export interface BenchResult {
   ratio: number;
   /** Figures a reader needs beside the ratio (latencies, spread, CPU, memory, counts verified). */
   details: Record<string, unknown>;
+  /** Lines printed under the table (each figure of a spread, a goal met or not). */
+  notes?: string[];
 }
 
 export function machineFacts(kafkaVersion: string) {
@@ -52,6 +54,8 @@ export function printResults(results: readonly BenchResult[]): void {
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
+  const notes = results.flatMap((result) => result.notes ?? []);
+  if (notes.length > 0) process.stdout.write(`\n${notes.map((note) => `- ${note}`).join('\n')}\n`);
 }
 
 export function writeResults(
@@ -63,5 +67,29 @@ export function writeResults(
   mkdirSync(dir, { recursive: true });
   const path = join(dir, file);
   writeFileSync(path, `${JSON.stringify({ machine: facts, results }, null, 2)}\n`);
+  return path;
+}
+
+/**
+ * A full run of some workloads (`--only`, not `--quick`) replaces their rows in latest.json and
+ * keeps the others; the machine facts of that run are kept beside the original run's.
+ */
+export function mergeIntoLatest(
+  results: readonly BenchResult[],
+  workloads: readonly string[],
+  facts: Record<string, unknown>,
+): string {
+  const path = join(import.meta.dirname, '..', 'results', 'latest.json');
+  const latest = JSON.parse(readFileSync(path, 'utf8')) as {
+    machine: Record<string, unknown> & { updates?: unknown[] };
+    results: BenchResult[];
+  };
+  // a row belongs to the workload its label starts with ("failover, ...", "broker limit: ...")
+  const kept = latest.results.filter((row) => !workloads.some((name) => row.workload.startsWith(name)));
+  const machine = {
+    ...latest.machine,
+    updates: [...(latest.machine.updates ?? []), { ...facts, workloads }],
+  };
+  writeFileSync(path, `${JSON.stringify({ machine, results: [...kept, ...results] }, null, 2)}\n`);
   return path;
 }

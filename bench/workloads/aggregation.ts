@@ -8,7 +8,6 @@
  * exactly-once outputs are checked record for record against an independent computation.
  */
 
-import type { IncomingRecord, KafkaClient } from '../../common/kafka/index.ts';
 import { createKafkaClient } from '../../common/kafka/index.ts';
 import { silentLogger } from '../../common/log.ts';
 import { createSchemaRegistryClient } from '../../schemas/registry.ts';
@@ -17,6 +16,7 @@ import { expectedStats, type Stats, sortStats } from '../../test/integration/pro
 import type { BenchContext } from '../lib/context.ts';
 import { ensurePeerJar, spawnPeer, waitForPeerEvent } from '../lib/peer.ts';
 import { prefillRequests, readSchema } from '../lib/prefill.ts';
+import { readAll } from '../lib/read-all.ts';
 import type { BenchResult } from '../lib/results.ts';
 import {
   apps,
@@ -28,11 +28,6 @@ import { median } from '../lib/stats.ts';
 
 const partitions = 6;
 
-async function readAll(kafka: KafkaClient, topic: string): Promise<IncomingRecord[]> {
-  const records: IncomingRecord[] = [];
-  await kafka.readTopic({ topic, until: 'end', onBatch: (batch) => void records.push(...batch) });
-  return records;
-}
 type Guarantee = 'exactly_once' | 'at_least_once';
 /** The Kafka Streams peers: what a DSL user writes (it repartitions), and the like-for-like. */
 type PeerMode = 'aggregate' | 'aggregate-local';

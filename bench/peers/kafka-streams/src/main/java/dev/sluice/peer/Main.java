@@ -24,7 +24,8 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
  *              {"event":"restored",...} once every store is restored, then exits
  * Flags: --bootstrap --application-id --input --output --state-dir --guarantee
  *        (exactly_once_v2|at_least_once) --commit-interval-ms --threads --standby-replicas
- *        --schema-id --stop-after-idle-ms. Stdout carries JSON lines only.
+ *        --schema-id --stop-after-idle-ms --session-timeout-ms --heartbeat-interval-ms
+ *        --transaction-timeout-ms. Stdout carries JSON lines only.
  */
 public final class Main {
   private Main() {}
@@ -55,7 +56,15 @@ public final class Main {
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
     // the same transaction timeout as sluice's producers (Streams' EOS default is 10 s, which a
     // stalled thread on a loaded 2-core machine exceeds: the broker then aborts and fences it)
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 60_000);
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG),
+        Integer.parseInt(flags.getOrDefault("transaction-timeout-ms", "60000")));
+    // failover runs: the group's detection of a dead member (Streams' defaults when not given)
+    if (flags.containsKey("session-timeout-ms"))
+      props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
+          Integer.parseInt(flags.get("session-timeout-ms")));
+    if (flags.containsKey("heartbeat-interval-ms"))
+      props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
+          Integer.parseInt(flags.get("heartbeat-interval-ms")));
 
     AtomicLong processed = new AtomicLong();
     AtomicLong firstAt = new AtomicLong();
@@ -106,6 +115,8 @@ public final class Main {
           done.countDown();
         }
       }
+      // a failover run waits for a stable group: no rebalance in progress on either instance
+      if (next == KafkaStreams.State.REBALANCING) emit("{\"event\":\"rebalancing\"}");
       if (next == KafkaStreams.State.ERROR || next == KafkaStreams.State.NOT_RUNNING) done.countDown();
     });
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
