@@ -22,9 +22,7 @@ describe('failover under load: 2 slots x (active + standby), SIGKILL of actives'
   it('keeps the output exact (nothing lost, nothing twice) through repeated failovers', {
     timeout: 300_000,
   }, async () => {
-    await Promise.all([cluster.start(0), cluster.start(1)]);
-    await cluster.waitForActives();
-    await Promise.all([cluster.start(0), cluster.start(1)]);
+    await cluster.deploy();
 
     const events = takeRequests(
       { seed: 99, tenants: 40, apis: 4, startTime: Date.UTC(2026, 0, 1), stepMs: 20, jitterMs: 8_000 },

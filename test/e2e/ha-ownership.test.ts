@@ -29,9 +29,7 @@ describe('the lease alone owns a slot', () => {
     const fixture = await createAnalyticsFixture({ partitions: 4, slots: 2 });
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 2, 4);
-    await Promise.all([cluster.start(0), cluster.start(1)]);
-    await cluster.waitForActives();
-    await Promise.all([cluster.start(0), cluster.start(1)]);
+    await cluster.deploy();
     const epochs = fixture.watchEpochs();
     cleanups.push(() => epochs.stop());
     const feeder = fixture.feed(events(41, 24_000), 1500);
@@ -138,8 +136,7 @@ describe('the lease alone owns a slot', () => {
     const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1 });
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 1, 2);
-    await cluster.start(0);
-    await cluster.waitForActives();
+    await cluster.deploy(0);
     const feeder = fixture.feed(events(43, 20_000), 1500);
     cleanups.push(() => feeder.stop());
     await waitFor('input to flow', () => feeder.sent() > 4000, { timeoutMs: 60_000 });
@@ -177,9 +174,7 @@ describe('the lease alone owns a slot', () => {
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 1, 2);
     await fixture.produce(events(44, 20_000));
-    await cluster.start(0);
-    await cluster.waitForActives();
-    const standbys = [await cluster.start(0), await cluster.start(0)];
+    const standbys = (await cluster.deploy(2)).standbys[0]!;
     await waitFor(
       'processing to be under way',
       async () => {

@@ -28,9 +28,7 @@ describe('high availability', () => {
     const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1 });
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 1, 2);
-    await cluster.start(0);
-    await cluster.waitForActives();
-    await cluster.start(0);
+    await cluster.deploy();
     const epochs = fixture.watchEpochs();
     cleanups.push(() => epochs.stop());
     const feeder = fixture.feed(events(31, 24_000), 1500);
@@ -63,9 +61,7 @@ describe('high availability', () => {
     const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1 });
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 1, 2);
-    await cluster.start(0);
-    await cluster.waitForActives();
-    const standby = await cluster.start(0);
+    const standby = (await cluster.deploy()).standbys[0]![0]!;
     const feeder = fixture.feed(events(37, 12_000), 1500);
     cleanups.push(() => feeder.stop());
     const active = (await cluster.activeOf(0))!;
@@ -95,9 +91,7 @@ describe('high availability', () => {
     });
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 1, 2);
-    await cluster.start(0);
-    await cluster.waitForActives();
-    await cluster.start(0);
+    await cluster.deploy();
     await fixture.produce(events(32, 6000));
     await fixture.waitCaughtUp();
     const old = (await cluster.activeOf(0))!;
@@ -128,9 +122,7 @@ describe('high availability', () => {
     const fixture = await createAnalyticsFixture({ partitions: 2, slots: 1, databaseUrl: postgres.endpoint });
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 1, 2);
-    await cluster.start(0);
-    await cluster.waitForActives();
-    const standby = await cluster.start(0);
+    const standby = (await cluster.deploy()).standbys[0]![0]!;
     const active = (await cluster.activeOf(0))!;
     await fixture.produce(events(34, 6000));
     await fixture.waitCaughtUp();
@@ -170,9 +162,7 @@ describe('high availability', () => {
     cleanups.push(() => fixture.cleanup());
     const cluster = slotCluster(fixture, 1, 2);
     await fixture.produce(events(36, 30_000));
-    await cluster.start(0);
-    await cluster.waitForActives();
-    await cluster.start(0);
+    await cluster.deploy();
     await waitFor(
       'processing to be under way',
       async () => {

@@ -16,6 +16,11 @@ export interface SlotCluster {
   /** The process holding the slot's lease, and its epoch. */
   activeOf(slot: number): Promise<{ process: ProcessorProcess; epoch: number } | undefined>;
   waitForActives(): Promise<void>;
+  /**
+   * The usual deployment: one member per slot (they become the actives), then, once every slot
+   * has its active, `standbysPerSlot` more per slot. Returns them by slot.
+   */
+  deploy(standbysPerSlot?: number): Promise<{ actives: ProcessorProcess[]; standbys: ProcessorProcess[][] }>;
   forget(process: SluiceProcess): void;
   /** The last log lines of every member, for a failure message. */
   logs(lines?: number): string;
@@ -41,6 +46,15 @@ export function slotCluster(fixture: AnalyticsFixture, slots: number, partitions
       for (let slot = 0; slot < slots; slot++) {
         await waitFor(`slot ${slot} to have an active`, () => cluster.activeOf(slot));
       }
+    },
+    async deploy(standbysPerSlot = 1) {
+      const all = [...Array(slots).keys()];
+      const actives = await Promise.all(all.map((slot) => cluster.start(slot)));
+      await cluster.waitForActives();
+      const standbys = await Promise.all(
+        all.map((slot) => Promise.all(Array.from({ length: standbysPerSlot }, () => cluster.start(slot)))),
+      );
+      return { actives, standbys };
     },
     logs(lines = 25) {
       return [...members.values()]

@@ -25,9 +25,11 @@ describe('state queries', () => {
   beforeAll(async () => {
     fixture = await createAnalyticsFixture({ partitions, slots });
     const cluster = slotCluster(fixture, slots, partitions);
-    for (const slot of [0, 1]) actives.set(slot, (await cluster.start(slot)) as ProcessorProcess);
-    await cluster.waitForActives();
-    for (const slot of [0, 1]) standbys.set(slot, (await cluster.start(slot)) as ProcessorProcess);
+    const deployed = await cluster.deploy();
+    for (const slot of [0, 1]) {
+      actives.set(slot, deployed.actives[slot]!);
+      standbys.set(slot, deployed.standbys[slot]![0]!);
+    }
     await fixture.produce(
       takeRequests(
         { seed: 3, tenants: 12, apis: 3, startTime: Date.UTC(2026, 0, 1), stepMs: 30, jitterMs: 5000 },
