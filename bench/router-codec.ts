@@ -1,32 +1,11 @@
-/**
- * Micro-benchmark of the router's per-event CPU work, before and after exact values: body text →
- * events → validation → Avro bytes, on 100 000 seed events in requests of 100, run 5 times in
- * alternation. "before" is the old path (Buffer#toString with U+FFFD replacement, JSON.parse with
- * doubles, avsc's own long); "after" is the router's (strict UTF-8, lossless numbers, exact
- * longs). The two must produce the same bytes for the seed events (all longs are small), or
- * nothing is reported. Usage: npm run bench:router-codec
- */
-import { resolve } from 'node:path';
 import avro from 'avsc';
 import { readEvents } from '../router/body.ts';
 import { takeRequests } from '../schemas/request-generator.ts';
-import { loadStreams } from '../schemas/streams.ts';
+import { seedRequestStream } from '../schemas/streams.ts';
 import { validateEvent } from '../schemas/validation.ts';
 import { median } from './lib/stats.ts';
 
-const repo = resolve(import.meta.dirname, '..');
-const stream = loadStreams(
-  {
-    Request: {
-      topic: 'requests',
-      schema: 'schemas/Request.avsc',
-      partitionKey: 'userTenantDomain',
-      eventTime: 'requestTimestamp',
-      partitions: 1,
-    },
-  },
-  repo,
-).get('Request')!;
+const stream = seedRequestStream();
 const nativeType = avro.Type.forSchema(stream.schema as avro.Schema);
 const eventsPerRequest = 100;
 const events = takeRequests(

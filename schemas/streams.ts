@@ -104,3 +104,15 @@ export function loadStreams(
   }
   return streams;
 }
+
+/** The seed's `Request` stream as `sluice.yaml` declares it, for tools and tests without a config file. */
+export function seedRequestStream(): Stream {
+  const stream = {
+    topic: 'requests',
+    schema: 'schemas/Request.avsc',
+    partitionKey: 'userTenantDomain',
+    eventTime: 'requestTimestamp',
+    partitions: 1,
+  };
+  return loadStreams({ Request: stream }, resolve(import.meta.dirname, '..')).get('Request')!;
+}

@@ -1,21 +1,9 @@
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareEvents } from '../../../router/event-records.ts';
 import { takeRequests } from '../../../schemas/request-generator.ts';
-import { loadStreams } from '../../../schemas/streams.ts';
+import { seedRequestStream } from '../../../schemas/streams.ts';
 
-const stream = loadStreams(
-  {
-    Request: {
-      topic: 'requests',
-      schema: 'schemas/Request.avsc',
-      partitionKey: 'userTenantDomain',
-      eventTime: 'requestTimestamp',
-      partitions: 1,
-    },
-  },
-  resolve(import.meta.dirname, '..', '..', '..'),
-).get('Request')!;
+const stream = seedRequestStream();
 const encoding = { stream, encode: (value: unknown) => stream.type.toBuffer(value), partitions: () => 3 };
 const good = () =>
   takeRequests({ seed: 5, tenants: 2, apis: 2, startTime: Date.UTC(2026, 0, 1), stepMs: 10 }, 1)[0]!;

@@ -1,25 +1,12 @@
-import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { LosslessNumber, parse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { DuplicateKey, exactInteger, isJsonNumber, parseJson } from '../../../schemas/json-numbers.ts';
 import { takeRequests } from '../../../schemas/request-generator.ts';
-import { loadStreams } from '../../../schemas/streams.ts';
+import { seedRequestStream } from '../../../schemas/streams.ts';
 import { validateEvent } from '../../../schemas/validation.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..', '..');
-const stream = loadStreams(
-  {
-    Request: {
-      topic: 'requests',
-      schema: 'schemas/Request.avsc',
-      partitionKey: 'userTenantDomain',
-      eventTime: 'requestTimestamp',
-      partitions: 1,
-    },
-  },
-  repo,
-).get('Request')!;
+const stream = seedRequestStream();
 const good = takeRequests(
   { seed: 1, tenants: 2, apis: 2, startTime: Date.UTC(2026, 0, 1), stepMs: 10 },
   1,
