@@ -207,6 +207,7 @@ describe('leases in PostgreSQL', () => {
     const postgres = createPostgresService({ port: await freePort(), dir });
     await postgres.start(() => undefined);
     const fresh = new pg.Pool({ connectionString: postgres.endpoint, max: 2 });
+    fresh.on('error', () => undefined); // a client still closing when the server stops below
     try {
       await migrate(fresh, 'sluice');
       const leases = createLeaseRepository(fresh, 'sluice');
