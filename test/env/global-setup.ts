@@ -4,6 +4,9 @@
  * DATABASE_URL) when set, else from testcontainers when a Docker engine is present, else from
  * local processes that the project starts itself (dev/). It prints the versions it runs against.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { devSettings } from '../../dev/settings.ts';
@@ -38,6 +41,9 @@ async function postgresVersion(url: string): Promise<string> {
 }
 
 export default async function setup(project: TestProject) {
+  // ports handed to test files are reserved here for the run (see freePort): workers inherit it
+  const portsDir = mkdtempSync(join(tmpdir(), 'sluice-test-ports-'));
+  process.env.SLUICE_TEST_PORTS_DIR = portsDir;
   const settings = devSettings();
   const stack = createDevStack(settings);
   const fromEnv = {
@@ -100,6 +106,7 @@ export default async function setup(project: TestProject) {
   );
 
   return async () => {
+    rmSync(portsDir, { recursive: true, force: true });
     await stopContainers?.();
     // only what this run started: services a developer brought up with `sluice dev up` stay up
     await Promise.all(started.map((service) => service.stop()));

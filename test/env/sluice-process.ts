@@ -4,7 +4,7 @@
  * real (SIGKILL, SIGTERM, SIGSTOP/SIGCONT).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chownSync, createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { chownSync, closeSync, createWriteStream, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,7 +176,8 @@ export async function stopAllSluice(): Promise<void> {
 }
 
 /** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
+/** A port the OS says is free now, bound and released at once. */
+async function osFreePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -186,4 +187,24 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/**
+ * A free port that no other test file of this run was given: test files run in parallel
+ * workers, and two of them once got the same port from the OS for brokers started side by side
+ * (one broker then served both). Each port handed out is reserved by a file created exclusively
+ * in the run's directory (global setup sets SLUICE_TEST_PORTS_DIR).
+ */
+export async function freePort(): Promise<number> {
+  const dir = process.env.SLUICE_TEST_PORTS_DIR;
+  for (let attempt = 0; ; attempt++) {
+    const port = await osFreePort();
+    if (!dir) return port;
+    try {
+      closeSync(openSync(join(dir, String(port)), 'wx'));
+      return port;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 50) throw error;
+    }
+  }
 }
