@@ -8,23 +8,15 @@
  *   when members come and go.
  */
 import { type Clock, systemClock } from '../common/clock.ts';
-import type { TransactionalProducer } from '../common/kafka/index.ts';
 import type { ProcessorRuntime } from './runtime.ts';
 import type { OffsetCommitter } from './task/commit.ts';
 import { createTaskManager, type TaskInput, type TaskManager } from './task/task-manager.ts';
-import { inputOutOfRange, inputResetWarning, type PartitionLease } from './task/task-starter.ts';
+import { inputOutOfRange, inputResetWarning } from './task/task-starter.ts';
 import { consumerGroup } from './topics.ts';
 
-export interface ActiveProcessing {
+/** Owning and disowning as the task manager does; disowning also stops reading the partitions. */
+export interface ActiveProcessing extends Pick<TaskManager, 'own' | 'disown'> {
   manager: TaskManager;
-  /** Starts processing partitions owned under `lease` (with producers already fenced, if any). */
-  own(
-    partitions: readonly number[],
-    lease: PartitionLease,
-    fenced?: ReadonlyMap<number, TransactionalProducer>,
-  ): void;
-  /** Stops processing partitions; with `commit`, commits their pending work first. */
-  disown(partitions: readonly number[], options: { commit: boolean }): Promise<void>;
   /** When (clock.now()) Kafka last answered a fetch: this instance can reach it. */
   lastFetchAt(): number | undefined;
   /** Stops reading and closes every task; with `commit`, commits pending work first. */

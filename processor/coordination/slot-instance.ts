@@ -299,9 +299,9 @@ export async function startSlotInstance(
 
   const stopActiveIfIdle = async () => {
     if (held.size > 0 || !active) return;
-    const stopping = active;
+    const closing = active;
     active = undefined;
-    await boundedClose(stopping.stop({ commit: false }));
+    await boundedClose(closing.stop({ commit: false }));
   };
 
   const boundedClose = async (closing: Promise<void>) => {
@@ -330,9 +330,9 @@ export async function startSlotInstance(
     await Promise.all(
       leases.filter((entry) => release || entry.borrowed).map((entry) => entry.lease.release()),
     );
-    const stopping = active;
+    const closing = active;
     active = undefined;
-    if (stopping) await boundedClose(stopping.stop({ commit: false }));
+    if (closing) await boundedClose(closing.stop({ commit: false }));
     role.to('standby', 'demoted');
     startTailer();
   };
