@@ -50,7 +50,7 @@ export async function loadApp(modulePath: string): Promise<App> {
     );
   }
   const app = module.default as Partial<App> | undefined;
-  if (!app || typeof app.id !== 'string' || !app.plan) {
+  if (!app || typeof app.id !== 'string' || !app.graph) {
     throw new SluiceError(
       'CONFIG_INVALID',
       `${modulePath} must export default defineApp({ id, source, pipeline })`,

@@ -4,6 +4,11 @@ export function changelogTopic(appId: string, store: string): string {
   return `${appId}-${store}-changelog`;
 }
 
+/** Where an app moves records to the partition of a new key (a groupBy or repartition named `name`). */
+export function repartitionTopic(appId: string, name: string): string {
+  return `${appId}-${name}-repartition`;
+}
+
 export function deadLetterTopic(appId: string): string {
   return `${appId}-dlq`;
 }

@@ -1,13 +1,17 @@
 /**
- * Turns an app's plan into the functions a task calls, after checking it against the configured
- * streams: the source and sink exist, and the group key contains the source's partition key
- * (state must stay in the partition that owns it; repartitioning does not exist).
+ * Turns an app into the functions a task calls: its graph compiled against the configured
+ * streams (topology.ts), then, while tasks run one chain, that chain: steps before the grouping,
+ * the grouping, steps after it, one sink. Graphs of another shape are refused here with the reason.
  */
 import { SluiceError } from '../../common/errors.ts';
 import type { OutgoingRecord } from '../../common/kafka/index.ts';
 import type { Stream } from '../../schemas/streams.ts';
 import type { App } from './define.ts';
-import type { GroupingPlan, Step } from './pipeline.ts';
+import { describeNode, type GraphNode } from './graph.ts';
+import { groupOf } from './group-key.ts';
+import { compileTopology, type GroupingPlan, type Topology } from './topology.ts';
+
+type Step = Extract<GraphNode, { kind: 'filter' | 'map' }>;
 
 export class UserCodeError extends Error {
   override readonly name = 'UserCodeError';
@@ -15,6 +19,7 @@ export class UserCodeError extends Error {
 
 export interface CompiledApp {
   app: App;
+  topology: Topology;
   source: Stream;
   sink: Stream;
   grouping?: GroupingPlan;
@@ -47,41 +52,45 @@ function runSteps(steps: readonly Step[], input: unknown): unknown {
   return value;
 }
 
-export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): CompiledApp {
-  const problems: string[] = [];
-  const source = streams.get(app.source);
-  const sink = streams.get(app.plan.sink);
-  const known = [...streams.keys()].join(', ') || 'none';
-  if (!source)
-    problems.push(`source stream "${app.source}" is not in the configuration's streams (${known})`);
-  if (!sink) problems.push(`sink stream "${app.plan.sink}" is not in the configuration's streams (${known})`);
-  const grouping = app.plan.grouping;
-  if (source && grouping && !grouping.fields.includes(source.partitionKey)) {
-    problems.push(
-      `groupBy(${grouping.fields.map((f) => `'${f}'`).join(', ')}) does not contain the partition key ` +
-        `'${source.partitionKey}' of stream ${source.name}: each group's state must stay in the partition ` +
-        `that owns it, and sluice does not repartition. Add '${source.partitionKey}' to groupBy.`,
-    );
-  }
-  if (source && source.eventTime === undefined) {
-    problems.push(
-      `source stream "${source.name}" needs an eventTime field (streams.${source.name}.eventTime)`,
-    );
-  }
-  if (problems.length > 0 || !source || !sink) {
-    throw new SluiceError(
+/** The chain a task runs today: source → filter/map* → [grouping → filter/map*] → sink. */
+function linearChain(topology: Topology) {
+  const refuse = (why: string) =>
+    new SluiceError(
       'CONFIG_INVALID',
-      `app ${app.id} cannot run:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      `app ${topology.appId} cannot run yet: ${why}. Tasks run one chain (source, filter/map, at most one grouping that keeps the partitioning, filter/map, one sink); \`sluice describe\` shows the graph`,
     );
+  const pre: Step[] = [];
+  const post: Step[] = [];
+  let grouping: GroupingPlan | undefined;
+  let node = topology.nodes[0]!;
+  for (;;) {
+    const next = topology.children.get(node.id) ?? [];
+    if (next.length !== 1) throw refuse(`${describeNode(node)} feeds ${next.length} operators`);
+    node = topology.nodes[next[0]!]!;
+    if (node.inputs.length !== 1) throw refuse(`${describeNode(node)} has several inputs`);
+    if (node.kind === 'sink') return { pre, grouping, post, sink: node.stream };
+    if (node.kind === 'filter' || node.kind === 'map') (grouping ? post : pre).push(node);
+    else if (node.kind === 'aggregate' && !grouping && topology.repartitions.length === 0)
+      grouping = topology.groupings.get(node.id);
+    else throw refuse(`${describeNode(node)} is not supported in a chain`);
   }
+}
+
+export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): CompiledApp {
+  const topology = compileTopology(app, streams);
+  const chain = linearChain(topology);
+  const source = topology.sources[0]!;
+  const sink = streams.get(chain.sink)!;
+  const grouping = chain.grouping;
 
   return {
     app,
+    topology,
     source,
     sink,
     grouping,
-    before: (event) => runSteps(app.plan.pre, event),
-    after: (emitted) => runSteps(app.plan.post, emitted),
+    before: (event) => runSteps(chain.pre, event),
+    after: (emitted) => runSteps(chain.post, emitted),
     eventTime(event) {
       const time = (event as Record<string, unknown>)[source.eventTime!];
       if (typeof time !== 'number' || !Number.isSafeInteger(time) || time < 0) {
@@ -91,7 +100,7 @@ export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): Comp
       }
       return time;
     },
-    groupOf: (event) => grouping!.fields.map((field) => (event as Record<string, unknown>)[field]),
+    groupOf: (event) => groupOf(grouping!, event),
     toSinkRecord(value, encode) {
       const key = (value as Record<string, unknown>)[sink.partitionKey];
       if (typeof key !== 'string' || key === '') {

@@ -1,22 +1,25 @@
 /**
  * The public API for writing a sluice app: `export default defineApp({ id, source, pipeline })`.
- * Start `sluice processor --app <module>` with it.
+ * Start `sluice processor --app <module>` with it; `sluice describe --app <module>` shows its graph.
  */
 import type { HoppingSpec, SessionSpec, TumblingSpec } from '../windows/windows.ts';
-import { type EventStream, type Plan, type StreamRef, sourceStream } from './pipeline.ts';
+import { Graph } from './graph.ts';
+import { type EventStream, recordGraph, type Sources, type StreamRef } from './pipeline.ts';
 
 export interface AppDefinition<In> {
-  /** Names the consumer group, transactional ids, changelog and dead-letter topics. */
+  /** Names the consumer group, transactional ids, changelog, repartition and dead-letter topics. */
   id: string;
   /** The input stream (topic, schema, partition key and event-time field come from the config). */
   source: StreamRef<In>;
-  pipeline: (events: EventStream<In>) => Plan;
+  /** Builds the graph: any number of chains ending in `.to(stream)`; the return value is ignored. */
+  pipeline: (events: EventStream<In>, sources: Sources) => unknown;
 }
 
 export interface App {
   id: string;
+  /** The app's main input stream (node 0 of the graph). */
   source: string;
-  plan: Plan;
+  graph: Graph;
 }
 
 const appIdPattern = /^[a-z][a-z0-9-]{0,62}$/;
@@ -27,11 +30,10 @@ export function defineApp<In>(definition: AppDefinition<In>): App {
       `app id "${definition.id}" must be lower-case letters, digits and dashes, starting with a letter`,
     );
   }
-  return Object.freeze({
-    id: definition.id,
-    source: definition.source.stream,
-    plan: definition.pipeline(sourceStream<In>()),
-  });
+  const graph = new Graph();
+  const { events, sources } = recordGraph(graph, definition.source);
+  definition.pipeline(events, sources);
+  return Object.freeze({ id: definition.id, source: definition.source.stream, graph });
 }
 
 export const seconds = (n: number) => n * 1000;
@@ -52,5 +54,5 @@ export function session(options: { gap: number; grace?: number }): SessionSpec {
   return { kind: 'session', gapMs: options.gap, graceMs: options.grace ?? 0 };
 }
 
-export type { KeyedResult, StreamRef, WindowedResult } from './pipeline.ts';
+export type { Aggregator, KeyedResult, SinkHandle, StreamRef, WindowedResult } from './pipeline.ts';
 export { stream } from './pipeline.ts';

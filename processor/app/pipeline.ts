@@ -1,10 +1,10 @@
 /**
- * The pipeline builder apps are written with. It only records what to do (a Plan); the task
- * runs it. Types carry the event shape through each step, so a wrong field name in groupBy, a
- * wrong aggregation input or a sink of another shape is a compile error.
+ * The DSL apps are written with. It only records a graph (graph.ts); compilation checks and cuts
+ * it (topology.ts) and tasks run it. Types carry the event shape through each step, so a wrong
+ * field name in groupBy, a wrong aggregation input or a sink of another shape is a compile error.
  *
- *   source.filter(...).map(...).groupBy('tenant', 'api').window(tumbling(...))
- *         .aggregate((agg) => ({ n: agg.count() })).map(...).to(stream<Out>('Out'))
+ *   const [alerts, rest] = ...;  source.filter(...).map(...).groupBy('tenant', 'api')
+ *     .window(tumbling(...)).aggregate((agg) => ({ n: agg.count() })).map(...).to(stream<Out>('Out'))
  */
 import type { WindowSpec } from '../windows/windows.ts';
 import {
@@ -15,6 +15,9 @@ import {
   combine,
   type Results,
 } from './aggregations.ts';
+import type { AggregateNode, EmitMode, Graph, KeySpec, NodeBody, NodeId } from './graph.ts';
+
+export type { EmitMode } from './graph.ts';
 
 /** A stream declared in the configuration's `streams` section, typed by its events. */
 export interface StreamRef<T> {
@@ -25,30 +28,6 @@ export interface StreamRef<T> {
 
 export function stream<T>(name: string): StreamRef<T> {
   return { stream: name };
-}
-
-export type Step =
-  | { kind: 'filter'; fn: (event: unknown) => boolean }
-  | { kind: 'map'; fn: (event: unknown) => unknown };
-
-export type EmitMode = 'onWindowClose' | 'onUpdate';
-
-export interface GroupingPlan {
-  /** Fields of the (mapped) event that form the group key, in order. */
-  fields: string[];
-  /** Absent: a running aggregate per key, emitted on every update. */
-  window?: WindowSpec;
-  aggregation: Aggregation<unknown, Record<string, unknown>, Record<string, unknown>>;
-  emit: EmitMode;
-  /** Names the RocksDB store and its changelog topic `<app>-<store>-changelog`. */
-  store: string;
-}
-
-export interface Plan {
-  pre: Step[];
-  grouping?: GroupingPlan;
-  post: Step[];
-  sink: string;
 }
 
 /** What a windowed aggregation emits. */
@@ -64,133 +43,301 @@ export interface KeyedResult<K, V> {
   value: V;
 }
 
-interface Draft {
-  pre: Step[];
-  grouping?: GroupingPlan;
-  post: Step[];
+type KeyValue = string | number | boolean | bigint;
+
+/** Fields of T that can be part of a key (a group key or a repartition key): scalar values only. */
+export type KeyField<T> = { [F in keyof T & string]: T[F] extends KeyValue ? F : never }[keyof T & string];
+
+/** Your own aggregation: a JSON-serialisable state folded per key (and window). */
+export interface Aggregator<T, S, R = S> {
+  init: () => S;
+  add: (state: S, event: T) => S;
+  /** Needed for session windows (two sessions joined by a record). */
+  merge?: (left: S, right: S) => S;
+  result?: (state: S) => R;
 }
 
-abstract class StepStream<T> {
-  protected readonly draft: Draft;
-  protected readonly phase: 'pre' | 'post';
-
-  constructor(draft: Draft, phase: 'pre' | 'post') {
-    this.draft = draft;
-    this.phase = phase;
-  }
-
-  protected withStep(step: Step): Draft {
-    return this.phase === 'pre'
-      ? { ...this.draft, pre: [...this.draft.pre, step] }
-      : { ...this.draft, post: [...this.draft.post, step] };
-  }
-
-  /** Ends the pipeline: events are Avro-encoded with the sink stream's schema and keyed by its partition key. */
-  to(sink: StreamRef<T>): Plan {
-    return Object.freeze({ ...this.draft, sink: sink.stream });
-  }
+/** What the end of a chain returns: the sink was recorded. */
+export interface SinkHandle {
+  readonly sink: string;
 }
 
-export class EventStream<T> extends StepStream<T> {
+/** The second argument of `pipeline`: further inputs of the same app. */
+export interface Sources {
+  /** Another configured stream, e.g. to `merge` with the app's source (same partitioning). */
+  from<T>(ref: StreamRef<T>): EventStream<T>;
+}
+
+export interface GroupByOptions {
+  /**
+   * Whether this key keeps the current partitioning. `false`: records of one key can sit in any
+   * partition, so they go through the repartition topic `<app>-<store>-repartition`. `true`: the
+   * key carries the partition key (checked per record; a mismatch is dead-lettered).
+   */
+  repartition: boolean;
+}
+
+const unsupportedMerge = () => {
+  throw new Error('this aggregator has no merge function, which session windows need');
+};
+
+/** A custom aggregator as the engine's Aggregation (identity result by default). */
+function fromAggregator<T, S, R>(aggregator: Aggregator<T, S, R>): Aggregation<T, S, R> {
+  return {
+    init: aggregator.init,
+    add: aggregator.add,
+    merge: aggregator.merge ?? unsupportedMerge,
+    result: aggregator.result ?? ((state) => state as unknown as R),
+  };
+}
+
+/** Kafka Streams' reduce: the first event is the state, later ones are combined into it. */
+function fromReducer<T>(reducer: (accumulated: T, event: T) => T): Aggregation<T, T | null, T | null> {
+  return {
+    init: () => null,
+    add: (state, event) => (state === null ? event : reducer(state, event)),
+    merge: (left, right) => (left === null ? right : right === null ? left : reducer(left, right)),
+    result: (state) => state,
+  };
+}
+
+export class EventStream<T> {
+  protected readonly graph: Graph;
+  /** The node whose output this stream is. */
+  readonly node: NodeId;
+
+  constructor(graph: Graph, node: NodeId) {
+    this.graph = graph;
+    this.node = node;
+  }
+
+  private append<U>(body: NodeBody): EventStream<U> {
+    return new EventStream<U>(this.graph, this.graph.add(body, [this.node]));
+  }
+
   filter(predicate: (event: T) => boolean): EventStream<T> {
-    return new EventStream(this.withStep({ kind: 'filter', fn: predicate as Step['fn'] } as Step), 'pre');
+    return this.append({ kind: 'filter', fn: predicate as (event: unknown) => boolean });
   }
 
   map<U extends object>(transform: (event: T) => U): EventStream<U> {
-    return new EventStream<U>(
-      this.withStep({ kind: 'map', fn: transform as (event: unknown) => unknown }),
-      'pre',
+    return this.append({ kind: 'map', fn: transform as (event: unknown) => unknown });
+  }
+
+  /** Zero or more events per event. */
+  flatMap<U extends object>(transform: (event: T) => Iterable<U>): EventStream<U> {
+    return this.append({ kind: 'flatMap', fn: transform as (event: unknown) => Iterable<unknown> });
+  }
+
+  /** Looks at each event (logging, metrics) and passes it on unchanged. */
+  peek(action: (event: T) => void): EventStream<T> {
+    return this.append({ kind: 'peek', fn: action as (event: unknown) => void });
+  }
+
+  /**
+   * Splits the stream: each event goes to the first arm whose predicate holds, in the order
+   * written; an event no arm takes is dropped (end with `rest: () => true` to keep it).
+   */
+  branch<N extends string>(arms: Record<N, (event: T) => boolean>): Record<N, EventStream<T>> {
+    const entries = Object.entries(arms) as [N, (event: T) => boolean][];
+    const branch = this.graph.add(
+      {
+        kind: 'branch',
+        arms: entries.map(([name, predicate]) => ({
+          name,
+          predicate: predicate as (event: unknown) => boolean,
+        })),
+      },
+      [this.node],
+    );
+    return Object.fromEntries(
+      entries.map(([name], index) => [
+        name,
+        new EventStream<T>(this.graph, this.graph.add({ kind: 'arm', index, name }, [branch])),
+      ]),
+    ) as Record<N, EventStream<T>>;
+  }
+
+  /** One stream of both streams' events (same shape; both partitioned alike, checked at start). */
+  merge(...others: EventStream<T>[]): EventStream<T> {
+    for (const other of others) {
+      if (other.graph !== this.graph) throw new Error('merge: both streams must belong to the same app');
+    }
+    return new EventStream<T>(
+      this.graph,
+      this.graph.add({ kind: 'merge' }, [this.node, ...others.map((other) => other.node)]),
     );
   }
 
   /**
-   * Groups by fields of the event. The fields must include the source's partition key, so each
-   * group lives in one partition and its state stays local (checked at start).
+   * Moves every event to the partition of its `by` fields, through the topic
+   * `<app>-<name>-repartition` (one more write and read of every event).
    */
-  groupBy<K extends keyof T & string>(...fields: [K, ...K[]]): GroupedStream<T, Pick<T, K>> {
-    return new GroupedStream<T, Pick<T, K>>(this.draft, fields);
+  repartition<K extends KeyField<T>>(options: { name: string; by: [K, ...K[]] }): EventStream<T> {
+    return this.append({
+      kind: 'repartition',
+      name: options.name,
+      key: { kind: 'fields', fields: options.by },
+    });
+  }
+
+  /**
+   * Groups by fields of the event. When the fields contain the current partition key each group
+   * already lives in one partition; otherwise sluice repartitions (decided at start).
+   */
+  groupBy<K extends KeyField<T>>(...fields: [K, ...K[]]): GroupedStream<T, Pick<T, K>>;
+  /** Groups by a computed key; say whether it keeps the partitioning (sluice cannot tell). */
+  groupBy<K extends Record<string, KeyValue>>(
+    key: (event: T) => K,
+    options: GroupByOptions,
+  ): GroupedStream<T, K>;
+  groupBy(...args: unknown[]): GroupedStream<T, unknown> {
+    if (typeof args[0] === 'function') {
+      const options = args[1] as GroupByOptions | undefined;
+      return new GroupedStream(
+        this.graph,
+        this.node,
+        { kind: 'function', fn: args[0] as (event: unknown) => Record<string, unknown> },
+        options === undefined ? undefined : options.repartition ? 'repartition' : 'keep',
+      );
+    }
+    return new GroupedStream(this.graph, this.node, { kind: 'fields', fields: args as string[] }, 'auto');
+  }
+
+  /** Ends this chain: events are Avro-encoded with the sink stream's schema and keyed by its partition key. */
+  to(sink: StreamRef<T>): SinkHandle {
+    this.graph.add({ kind: 'sink', stream: sink.stream }, [this.node]);
+    return { sink: sink.stream };
   }
 }
 
-/** After an aggregation: only stateless steps and the sink remain (no repartitioning). */
-export class ResultStream<T> extends StepStream<T> {
-  filter(predicate: (event: T) => boolean): ResultStream<T> {
-    return new ResultStream(this.withStep({ kind: 'filter', fn: predicate as Step['fn'] } as Step), 'post');
-  }
+/** What aggregations emit: a stream like any other (Kafka Streams' `table.toStream()`). */
+export type ResultStream<T> = EventStream<T>;
 
-  map<U extends object>(transform: (event: T) => U): ResultStream<U> {
-    return new ResultStream<U>(
-      this.withStep({ kind: 'map', fn: transform as (event: unknown) => unknown }),
-      'post',
-    );
-  }
-}
+type AggregateOptions = { store?: string };
 
 export class GroupedStream<T, K> {
-  private readonly draft: Draft;
-  private readonly fields: string[];
+  protected readonly graph: Graph;
+  protected readonly input: NodeId;
+  protected readonly key: KeySpec;
+  protected readonly partitioning: AggregateNode['partitioning'];
 
-  constructor(draft: Draft, fields: string[]) {
-    this.draft = draft;
-    this.fields = fields;
+  constructor(graph: Graph, input: NodeId, key: KeySpec, partitioning: AggregateNode['partitioning']) {
+    this.graph = graph;
+    this.input = input;
+    this.key = key;
+    this.partitioning = partitioning;
   }
 
   window(spec: WindowSpec): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(this.draft, this.fields, spec);
+    return new WindowedStream<T, K>(this.graph, this.input, this.key, this.partitioning, spec);
+  }
+
+  protected record<R>(
+    aggregation: Aggregation<T, unknown, unknown>,
+    options: AggregateOptions & { emit?: EmitMode },
+    window?: WindowSpec,
+  ): EventStream<R> {
+    const node: AggregateNode = {
+      kind: 'aggregate',
+      key: this.key,
+      partitioning: this.partitioning,
+      window,
+      aggregation: aggregation as AggregateNode['aggregation'],
+      emit: options.emit ?? (window ? 'onWindowClose' : 'onUpdate'),
+      store: options.store,
+    };
+    return new EventStream<R>(this.graph, this.graph.add(node, [this.input]));
   }
 
   /** A running aggregate per key (no window), emitted on every update. */
   aggregate<A extends Aggregations<T>>(
     build: (agg: AggregationBuilders<T>) => A,
-    options: { store?: string } = {},
-  ): ResultStream<KeyedResult<K, Results<A>>> {
-    return new ResultStream(
-      {
-        ...this.draft,
-        grouping: {
-          fields: this.fields,
-          aggregation: combine(build(aggregationBuilders<T>())) as GroupingPlan['aggregation'],
-          emit: 'onUpdate',
-          store: options.store ?? 'aggregates',
-        },
-      },
-      'post',
-    );
+    options?: AggregateOptions,
+  ): ResultStream<KeyedResult<K, Results<A>>>;
+  /** Your own aggregator: `value` is its result. */
+  aggregate<S, R = S>(
+    aggregator: Aggregator<T, S, R>,
+    options?: AggregateOptions,
+  ): ResultStream<KeyedResult<K, R>>;
+  aggregate(
+    spec: ((agg: AggregationBuilders<T>) => Aggregations<T>) | Aggregator<T, unknown, unknown>,
+    options: AggregateOptions = {},
+  ): ResultStream<unknown> {
+    return this.record(aggregationOf(spec), options);
+  }
+
+  /** Combines the key's events pairwise: `value` is the running combination. */
+  reduce(
+    reducer: (accumulated: T, event: T) => T,
+    options: AggregateOptions = {},
+  ): ResultStream<KeyedResult<K, T>> {
+    return this.record(fromReducer(reducer) as Aggregation<T, unknown, unknown>, options);
   }
 }
 
-export class WindowedStream<T, K> {
-  private readonly draft: Draft;
-  private readonly fields: string[];
+function aggregationOf<T>(
+  spec: ((agg: AggregationBuilders<T>) => Aggregations<T>) | Aggregator<T, unknown, unknown>,
+): Aggregation<T, unknown, unknown> {
+  return typeof spec === 'function'
+    ? (combine(spec(aggregationBuilders<T>())) as Aggregation<T, unknown, unknown>)
+    : fromAggregator(spec);
+}
+
+type WindowedOptions = AggregateOptions & { emit?: EmitMode };
+
+export class WindowedStream<T, K> extends GroupedStream<T, K> {
   private readonly spec: WindowSpec;
 
-  constructor(draft: Draft, fields: string[], spec: WindowSpec) {
-    this.draft = draft;
-    this.fields = fields;
+  constructor(
+    graph: Graph,
+    input: NodeId,
+    key: KeySpec,
+    partitioning: AggregateNode['partitioning'],
+    spec: WindowSpec,
+  ) {
+    super(graph, input, key, partitioning);
     this.spec = spec;
   }
 
   /** Aggregates per key and window; emits when the window closes (default) or on every update. */
-  aggregate<A extends Aggregations<T>>(
+  override aggregate<A extends Aggregations<T>>(
     build: (agg: AggregationBuilders<T>) => A,
-    options: { store?: string; emit?: EmitMode } = {},
-  ): ResultStream<WindowedResult<K, Results<A>>> {
-    return new ResultStream(
-      {
-        ...this.draft,
-        grouping: {
-          fields: this.fields,
-          window: this.spec,
-          aggregation: combine(build(aggregationBuilders<T>())) as GroupingPlan['aggregation'],
-          emit: options.emit ?? 'onWindowClose',
-          store: options.store ?? 'aggregates',
-        },
-      },
-      'post',
-    );
+    options?: WindowedOptions,
+  ): ResultStream<WindowedResult<K, Results<A>>>;
+  override aggregate<S, R = S>(
+    aggregator: Aggregator<T, S, R>,
+    options?: WindowedOptions,
+  ): ResultStream<WindowedResult<K, R>>;
+  override aggregate(
+    spec: ((agg: AggregationBuilders<T>) => Aggregations<T>) | Aggregator<T, unknown, unknown>,
+    options: WindowedOptions = {},
+  ): ResultStream<unknown> {
+    return this.record(aggregationOf(spec), options, this.spec);
+  }
+
+  override reduce(
+    reducer: (accumulated: T, event: T) => T,
+    options: WindowedOptions = {},
+  ): ResultStream<WindowedResult<K, T>> {
+    return this.record(fromReducer(reducer) as Aggregation<T, unknown, unknown>, options, this.spec);
+  }
+
+  override window(): never {
+    throw new Error('window() was already given');
   }
 }
 
-export function sourceStream<T>(): EventStream<T> {
-  return new EventStream<T>({ pre: [], post: [] }, 'pre');
+/** A new graph with the app's source as its first node. */
+export function recordGraph<In>(
+  graph: Graph,
+  source: StreamRef<In>,
+): { events: EventStream<In>; sources: Sources } {
+  const events = new EventStream<In>(graph, graph.add({ kind: 'source', stream: source.stream }, []));
+  return {
+    events,
+    sources: {
+      from: <T>(ref: StreamRef<T>) =>
+        new EventStream<T>(graph, graph.add({ kind: 'source', stream: ref.stream }, [])),
+    },
+  };
 }

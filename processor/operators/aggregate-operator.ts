@@ -3,7 +3,7 @@
  * in the task's write cache, and says what to emit. Three kinds: fixed windows (tumbling,
  * hopping), sessions, and running aggregates without windows.
  */
-import type { GroupingPlan } from '../app/pipeline.ts';
+import type { GroupingPlan } from '../app/topology.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { WriteCache } from '../state/write-cache.ts';
 import type { Window } from '../windows/windows.ts';

@@ -1,5 +1,5 @@
 /** Tumbling and hopping windows: one store entry per (group, window start). */
-import type { GroupingPlan } from '../app/pipeline.ts';
+import type { GroupingPlan } from '../app/topology.ts';
 import { dataKeyRange, decodeKey, keyKinds, windowKey } from '../state/key-codec.ts';
 import type { WriteCache } from '../state/write-cache.ts';
 import {

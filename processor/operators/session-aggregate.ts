@@ -1,5 +1,5 @@
 /** Session windows: one store entry per group holding its open sessions; a record may merge several. */
-import type { GroupingPlan } from '../app/pipeline.ts';
+import type { GroupingPlan } from '../app/topology.ts';
 import { dataKeyRange, decodeKey, keyKinds, sessionsKey } from '../state/key-codec.ts';
 import type { WriteCache } from '../state/write-cache.ts';
 import { isLateForSession, mergeSession, type SessionSpec, sessionCloseTime } from '../windows/windows.ts';

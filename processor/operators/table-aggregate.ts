@@ -1,5 +1,5 @@
 /** A running aggregate per group, without windows: never closes, emitted on every update. */
-import type { GroupingPlan } from '../app/pipeline.ts';
+import type { GroupingPlan } from '../app/topology.ts';
 import { tableKey } from '../state/key-codec.ts';
 import type { WriteCache } from '../state/write-cache.ts';
 import type { AggregateOperator, State, StoredAggregate } from './aggregate-operator.ts';

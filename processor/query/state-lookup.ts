@@ -2,7 +2,7 @@
  * Reads one group's committed aggregates from a store: its open windows (optionally in a time
  * range), its sessions, or its running value, as the aggregation's results.
  */
-import type { GroupingPlan } from '../app/pipeline.ts';
+import type { GroupingPlan } from '../app/topology.ts';
 import type { State } from '../operators/aggregate-operator.ts';
 import { encodeGroup, sessionsKey, tableKey, windowKey } from '../state/key-codec.ts';
 import type { KeyValueStore } from '../state/store.ts';

@@ -14,6 +14,7 @@ import type { ConsumedBatch, IncomingRecord, OutgoingRecord } from '../../common
 import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import { type CompiledApp, UserCodeError } from '../app/compile.ts';
+import { keyObject } from '../app/group-key.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { Emission, GroupedEvent, StoredAggregate } from '../operators/aggregate-operator.ts';
 import { createAggregateOperator } from '../operators/aggregate-operator.ts';
@@ -279,8 +280,7 @@ export class Task {
   }
 
   private emitAggregate(emission: Emission, cause: IncomingRecord): void {
-    const fields = this.options.compiled.grouping!.fields;
-    const key = Object.fromEntries(fields.map((field, index) => [field, emission.group[index]]));
+    const key = keyObject(this.options.compiled.grouping!, emission.group);
     const emitted = emission.window
       ? { key, window: emission.window, value: emission.result }
       : { key, value: emission.result };

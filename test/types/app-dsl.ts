@@ -20,12 +20,73 @@ export const wrongPipelines = () =>
         .groupBy('userTenantDomain')
         .window(tumbling({ size: 1000 }))
         .aggregate((agg) => ({ n: agg.count() }));
-      // @ts-expect-error: no second grouping after an aggregation (no repartitioning)
+      // @ts-expect-error: results group by scalar fields (map them out of key and value first)
       counted.groupBy('key');
       // @ts-expect-error: the key holds only the grouped fields
       counted.map(({ key }) => ({ api: key.apiName }));
       return counted
         .map(({ key, value }) => ({ userTenantDomain: key.userTenantDomain, n: value.n }))
+        .to(stream('Out'));
+    },
+  });
+
+type Alert = { userTenantDomain: string; apiName: string };
+
+export const wrongGraphs = () =>
+  defineApp({
+    id: 'graph-type-errors',
+    source: stream<Request>('Request'),
+    pipeline: (events, sources) => {
+      const { throttled, rest } = events.branch({ throttled: (e) => e.throttledOut, rest: () => true });
+      // @ts-expect-error: branch arms are the names given
+      events.branch({ a: () => true }).b;
+      // @ts-expect-error: a branch arm keeps the event type
+      throttled.to(stream<Alert>('Alerts'));
+      throttled
+        .map((e): Alert => ({ userTenantDomain: e.userTenantDomain, apiName: e.apiName }))
+        .to(stream<Alert>('Alerts'));
+      // @ts-expect-error: merge takes streams of the same shape
+      rest.merge(sources.from(stream<Alert>('Alerts')));
+      rest.merge(sources.from(stream<Request>('Request2')));
+      // @ts-expect-error: flatMap returns an iterable of events
+      rest.flatMap((e) => e);
+      rest.flatMap((e) => [e, e]).peek((e) => e.apiName.length);
+      // @ts-expect-error: a key function needs an explicit repartition decision
+      rest.groupBy((e) => ({ api: e.apiName }));
+      // @ts-expect-error: a key function returns key fields with scalar values
+      rest.groupBy((e) => ({ api: [e.apiName] }), { repartition: true });
+      // @ts-expect-error: repartition by a field the events do not have
+      rest.repartition({ name: 'x', by: ['tenant'] });
+      const custom = rest
+        .groupBy((e) => ({ api: e.apiName }), { repartition: true })
+        .aggregate({
+          init: () => 0,
+          add: (total, e) => total + e.responseTime,
+          result: (total) => `${total}ms`,
+        });
+      // @ts-expect-error: a custom aggregator's result type flows to `value`
+      custom.map(({ value }) => ({ n: value.toFixed() }));
+      // @ts-expect-error: the key of a key function is what it returns
+      custom.map(({ key }) => ({ n: key.apiName }));
+      const byApi = rest.groupBy('apiName');
+      const foldsOtherEvents = {
+        init: () => 0,
+        add: (total: number, e: { tenant: string }) => total + e.tenant.length,
+      };
+      // @ts-expect-error: an aggregator folds events of the grouped stream
+      byApi.aggregate(foldsOtherEvents);
+      const reduced = rest
+        .groupBy('apiName')
+        .window(tumbling({ size: 1000 }))
+        .reduce((a, b) => (a.responseTime > b.responseTime ? a : b));
+      // @ts-expect-error: reduce's value is an event (or null before the first)
+      reduced.map(({ value }) => ({ n: value.count }));
+      // a second aggregation over the first's results
+      return reduced
+        .map(({ key, value }) => ({ apiName: key.apiName, slowest: value?.responseTime ?? 0 }))
+        .groupBy('apiName')
+        .aggregate((agg) => ({ worst: agg.max((e) => e.slowest) }))
+        .map(({ key, value }) => ({ userTenantDomain: key.apiName, n: value.worst ?? 0 }))
         .to(stream('Out'));
     },
   });

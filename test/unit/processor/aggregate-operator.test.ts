@@ -8,7 +8,7 @@ import {
   stream,
   tumbling,
 } from '../../../processor/app/define.ts';
-import type { GroupingPlan } from '../../../processor/app/pipeline.ts';
+import { compileTopology, type GroupingPlan } from '../../../processor/app/topology.ts';
 import {
   type AggregateOperator,
   createAggregateOperator,
@@ -18,6 +18,7 @@ import { encodeGroup } from '../../../processor/state/key-codec.ts';
 import { createMemoryStore as memoryStore } from '../../../processor/state/memory-store.ts';
 import { jsonCodec, WriteCache } from '../../../processor/state/write-cache.ts';
 import type { WindowSpec } from '../../../processor/windows/windows.ts';
+import { fakeStream, streamsOf } from './stream-fixtures.ts';
 
 interface Event {
   tenant: string;
@@ -43,7 +44,11 @@ function planFor(
       return result.to(stream('Out'));
     },
   });
-  return app.plan.grouping!;
+  const streams = streamsOf(
+    fakeStream('E', ['tenant', 'value'], { partitionKey: 'tenant', eventTime: 'value' }),
+    fakeStream('Out', ['tenant'], { partitionKey: 'tenant' }),
+  );
+  return [...compileTopology(app, streams).groupings.values()][0]!;
 }
 
 /** Drives an operator the way a task does: stream time, key loading, add, close. */

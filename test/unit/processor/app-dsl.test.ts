@@ -1,19 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import apiAnalytics, { type Request } from '../../../apps/api-analytics.ts';
-import { defineApp, minutes, session, stream } from '../../../processor/app/define.ts';
+import { type App, defineApp, minutes, session, stream } from '../../../processor/app/define.ts';
+import { compileTopology } from '../../../processor/app/topology.ts';
+import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const source = stream<Request>('Request');
 
+/** The first aggregation's grouping, as compiled. */
+function groupingOf(app: App) {
+  const streams = streamsOf(
+    fakeStream('Request', requestFields, { partitionKey: 'userTenantDomain', eventTime: 'requestTimestamp' }),
+    fakeStream('ApiStats', [], { partitionKey: 'userTenantDomain' }),
+    fakeStream('Out', [], { partitionKey: 'userTenantDomain' }),
+  );
+  return [...compileTopology(app, streams).groupings.values()][0]!;
+}
+
 describe('app DSL', () => {
-  it('records the seed app as a plan: group fields, window, aggregation, emit mode, sink', () => {
-    const grouping = apiAnalytics.plan.grouping!;
+  it('records the seed app as a graph: group fields, window, aggregation, emit mode, sink', () => {
+    const nodes = apiAnalytics.graph.nodes;
     expect(apiAnalytics.id).toBe('api-analytics');
     expect(apiAnalytics.source).toBe('Request');
+    expect(nodes.map((node) => node.kind)).toEqual(['source', 'aggregate', 'map', 'sink']);
+    const grouping = groupingOf(apiAnalytics);
     expect(grouping.fields).toEqual(['userTenantDomain', 'apiName']);
     expect(grouping.window).toEqual({ kind: 'tumbling', sizeMs: 60_000, graceMs: 10_000 });
     expect(grouping.emit).toBe('onWindowClose');
-    expect(apiAnalytics.plan.sink).toBe('ApiStats');
-    expect(apiAnalytics.plan.post).toHaveLength(1);
+    expect(nodes[3]).toMatchObject({ kind: 'sink', stream: 'ApiStats', inputs: [2] });
   });
 
   it('folds, merges and finishes every built-in aggregation', () => {
@@ -41,7 +54,7 @@ describe('app DSL', () => {
           .map(({ value }) => ({ ...value, userTenantDomain: 't' }))
           .to(stream('Out')),
     });
-    const aggregation = app.plan.grouping!.aggregation;
+    const aggregation = groupingOf(app).aggregation;
     const event = (responseTime: number, username: string, throttledOut: boolean, apiName: string) =>
       ({ responseTime, username, throttledOut, apiName }) as Request;
     let left = aggregation.init();

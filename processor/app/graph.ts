@@ -1,0 +1,91 @@
+/**
+ * The graph an app's DSL records: plain data, one node per operator, each naming the nodes it
+ * reads from. The DSL (pipeline.ts) appends to it; compilation (topology.ts) checks it, cuts it
+ * at repartition points and names what it needs in Kafka; nothing here runs user code.
+ */
+
+import type { WindowSpec } from '../windows/windows.ts';
+import type { Aggregation } from './aggregations.ts';
+
+export type NodeId = number;
+
+/** A group or repartition key: fields of the event, or a function returning the key's fields. */
+export type KeySpec =
+  | { kind: 'fields'; fields: readonly string[] }
+  | { kind: 'function'; fn: (event: unknown) => Record<string, unknown> };
+
+export type EmitMode = 'onWindowClose' | 'onUpdate';
+
+/**
+ * How a groupBy stands to the partitioning: `auto` decides at compile time (only possible for
+ * fields); `keep` promises the key keeps the current partitioning (checked per record);
+ * `repartition` always goes through a repartition topic.
+ */
+export type Partitioning = 'auto' | 'keep' | 'repartition';
+
+export interface AggregateNode {
+  kind: 'aggregate';
+  key: KeySpec;
+  partitioning: Partitioning | undefined;
+  window?: WindowSpec;
+  aggregation: Aggregation<unknown, Record<string, unknown>, Record<string, unknown>>;
+  emit: EmitMode;
+  /** Names the store, its changelog and (when it repartitions) the repartition topic. */
+  store: string | undefined;
+}
+
+export type NodeBody =
+  | { kind: 'source'; stream: string }
+  | { kind: 'filter'; fn: (event: unknown) => boolean }
+  | { kind: 'map'; fn: (event: unknown) => unknown }
+  | { kind: 'flatMap'; fn: (event: unknown) => Iterable<unknown> }
+  | { kind: 'peek'; fn: (event: unknown) => void }
+  /** Sends each event to the first arm whose predicate holds (none: dropped). */
+  | { kind: 'branch'; arms: readonly { name: string; predicate: (event: unknown) => boolean }[] }
+  /** One output of a branch: its input is the branch node. */
+  | { kind: 'arm'; index: number; name: string }
+  | { kind: 'merge' }
+  | { kind: 'repartition'; name: string; key: KeySpec }
+  | AggregateNode
+  | { kind: 'sink'; stream: string };
+
+export type NodeKind = NodeBody['kind'];
+
+export type GraphNode = NodeBody & { id: NodeId; inputs: readonly NodeId[] };
+
+/** The recorded graph; the DSL only ever appends, so ids are in creation order. */
+export class Graph {
+  readonly nodes: GraphNode[] = [];
+
+  add(body: NodeBody, inputs: readonly NodeId[]): NodeId {
+    const id = this.nodes.length;
+    this.nodes.push({ ...body, id, inputs } as GraphNode);
+    return id;
+  }
+}
+
+/** How a node is shown in errors and in `sluice describe`. */
+export function describeNode(node: GraphNode): string {
+  switch (node.kind) {
+    case 'source':
+      return `source ${node.stream}`;
+    case 'sink':
+      return `to ${node.stream}`;
+    case 'arm':
+      return `branch arm "${node.name}"`;
+    case 'branch':
+      return `branch(${node.arms.map((arm) => arm.name).join(', ')})`;
+    case 'repartition':
+      return `repartition "${node.name}" by ${describeKey(node.key)}`;
+    case 'aggregate': {
+      const window = node.window ? ` ${node.window.kind} window` : ' running';
+      return `groupBy(${describeKey(node.key)})${window} aggregate`;
+    }
+    default:
+      return node.kind;
+  }
+}
+
+export function describeKey(key: KeySpec): string {
+  return key.kind === 'fields' ? key.fields.join(', ') : 'key function';
+}
