@@ -39,7 +39,7 @@ function createManager(
     kafka: runtime.kafka,
     admin: runtime.admin,
     serde: runtime.serde,
-    encodeSink: runtime.encodeSink,
+    encoders: runtime.encoders,
     guarantee: settings.guarantee,
     atLeastOnce,
     stateDir: settings.stateDir,

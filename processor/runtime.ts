@@ -28,7 +28,8 @@ export interface ProcessorRuntime {
   kafka: KafkaClient;
   admin: KafkaAdmin;
   serde: Serde;
-  encodeSink: (value: unknown) => Buffer;
+  /** The Avro encoder of each sink stream (its schema registered at start), by stream name. */
+  encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
   metricsRegistry: Registry;
   metrics: ProcessorMetrics;
   commitIntervalMs: number;
@@ -73,11 +74,13 @@ export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Prom
   const admin = await kafka.connectAdmin();
   try {
     await ensureAppTopics(admin, compiled, config.kafka.replicationFactor);
-    const sinkSchemaId = await createSchemaRegistryClient(
-      config.registry.url,
-      loaded.secrets.registryAuthorization,
-    ).register(compiled.sink.subject, compiled.sink.schema);
+    const registry = createSchemaRegistryClient(config.registry.url, loaded.secrets.registryAuthorization);
     const serde = createSerde(config.registry.url, { authorization: loaded.secrets.registryAuthorization });
+    const encoders = new Map<string, (value: unknown) => Buffer>();
+    for (const sink of compiled.sinks) {
+      const schemaId = await registry.register(sink.subject, sink.schema);
+      encoders.set(sink.name, serde.encoderFor(schemaId, sink.type));
+    }
     const metricsRegistry = createMetricsRegistry({ app: appId });
     return {
       config,
@@ -87,7 +90,7 @@ export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Prom
       kafka,
       admin,
       serde,
-      encodeSink: serde.encoderFor(sinkSchemaId, compiled.sink.type),
+      encoders,
       metricsRegistry,
       metrics: createProcessorMetrics(metricsRegistry),
       commitIntervalMs: settings.commitIntervalMs ?? (settings.guarantee === 'exactly_once' ? 100 : 1000),

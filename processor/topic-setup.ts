@@ -1,5 +1,5 @@
 /**
- * The topics an app needs, created at start when missing: the source and sink (from their stream
+ * The topics an app needs, created at start when missing: the source and sinks (from their stream
  * definitions), the changelog of its store (same partition count as the source, compacted; a
  * windowed store also deletes after window + grace + a day), and the dead-letter topic.
  * A changelog whose partition count differs from the source stops start-up.
@@ -7,7 +7,7 @@
 import { SluiceError } from '../common/errors.ts';
 import type { KafkaAdmin, TopicSpec } from '../common/kafka/index.ts';
 import type { CompiledApp } from './app/compile.ts';
-import { changelogTopic, deadLetterTopic } from './topics.ts';
+import { deadLetterTopic } from './topics.ts';
 import type { WindowSpec } from './windows/windows.ts';
 
 const day = 24 * 3_600_000;
@@ -23,23 +23,23 @@ export async function ensureAppTopics(
   compiled: CompiledApp,
   replicationFactor: number,
 ): Promise<void> {
-  const { source, sink, grouping, app } = compiled;
+  const { source, sinks, store, app } = compiled;
   const withReplication = (spec: TopicSpec): TopicSpec => ({ ...spec, replicationFactor });
   await admin.ensureTopics([
     withReplication({ topic: source.topic, partitions: source.partitions }),
-    withReplication({ topic: sink.topic, partitions: sink.partitions }),
+    ...sinks.map((sink) => withReplication({ topic: sink.topic, partitions: sink.partitions })),
   ]);
   const sourcePartitions = (await admin.partitionCount(source.topic))!;
   const internal: TopicSpec[] = [
     withReplication({ topic: deadLetterTopic(app.id), partitions: sourcePartitions }),
   ];
-  if (grouping) {
+  if (store) {
     internal.push(
       withReplication({
-        topic: changelogTopic(app.id, grouping.store),
+        topic: store.changelogTopic,
         partitions: sourcePartitions,
-        config: grouping.window
-          ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(windowRetentionMs(grouping.window)) }
+        config: store.window
+          ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(windowRetentionMs(store.window)) }
           : { 'cleanup.policy': 'compact' },
       }),
     );

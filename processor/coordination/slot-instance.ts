@@ -104,7 +104,7 @@ export async function startSlotInstance(
   await repository.ensureSlots(appId, slots);
   const partitionsOf = (of: number) =>
     Array.from({ length: runtime.sourcePartitions }, (_, p) => p).filter((p) => p % slots === of);
-  const storeName = compiled.grouping?.store;
+  const storeName = compiled.store?.name;
 
   const role = createSlotRoleMachine(({ from, to, reason }) => {
     log.info({ from, to, reason, epoch: held.get(slot)?.lease.epoch }, `now ${to}`);

@@ -43,7 +43,8 @@ export interface TaskStarterOptions {
   kafka: KafkaClient;
   admin: KafkaAdmin;
   serde: Serde;
-  encodeSink: (value: unknown) => Buffer;
+  /** The Avro encoder of each sink stream, by stream name. */
+  encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
   guarantee: 'exactly_once' | 'at_least_once';
   /** The shared producer and the offset committer for at-least-once commits. */
   atLeastOnce?: { producer: KafkaProducer; commitOffsets: OffsetCommitter };
@@ -115,7 +116,7 @@ export async function startTask(
   try {
     // 2. + 3.
     let restored = 0;
-    const storeName = compiled.grouping?.store;
+    const storeName = compiled.store?.name;
     const changelog = storeName ? changelogTopic(appId, storeName) : undefined;
     if (storeName && changelog) {
       const offsets = (await admin.topicOffsets(changelog)).find((entry) => entry.partition === partition);
@@ -171,7 +172,7 @@ export async function startTask(
       changelogTopic: changelog,
       deadLetterTopic: deadLetterTopic(appId),
       serde: options.serde,
-      encodeSink: options.encodeSink,
+      encoders: options.encoders,
       channel,
       commitIntervalMs: options.commitIntervalMs,
       cacheMaxEntries: options.cacheMaxEntries,

@@ -1,6 +1,7 @@
 /**
- * A task owns one input partition: it runs the app's pipeline over the partition's batches,
- * keeps the partition's aggregates in a write cache over its RocksDB store, and commits every
+ * A task owns one input partition: it decodes the partition's batches, runs the app's
+ * sub-topology over them (subtopology-runner.ts), keeps the partition's aggregates in a write
+ * cache over its RocksDB store, and commits every
  * commit interval (commit.ts). It owns the partition's stream time and input position.
  *
  *   starting ──► running ──► closed
@@ -13,16 +14,16 @@ import { type Clock, systemClock } from '../../common/clock.ts';
 import type { ConsumedBatch, IncomingRecord, OutgoingRecord } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
-import { type CompiledApp, UserCodeError } from '../app/compile.ts';
-import { keyObject } from '../app/group-key.ts';
+import type { CompiledApp } from '../app/compile.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
-import type { Emission, GroupedEvent, StoredAggregate } from '../operators/aggregate-operator.ts';
-import { createAggregateOperator } from '../operators/aggregate-operator.ts';
-import { encodeGroup, metaKey } from '../state/key-codec.ts';
+import type { StoredAggregate } from '../operators/aggregate-operator.ts';
+import type { Item } from '../operators/operator.ts';
+import { metaKey } from '../state/key-codec.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { type Change, jsonCodec, WriteCache } from '../state/write-cache.ts';
 import { type CommitChannel, commitWork } from './commit.ts';
 import { type DeadLetterStage, deadLetter } from './dead-letters.ts';
+import { createSubtopologyRunner, type SubtopologyRunner } from './subtopology-runner.ts';
 
 export type TaskState = 'starting' | 'running' | 'closed' | 'failed';
 
@@ -43,7 +44,8 @@ export interface TaskOptions {
   changelogTopic?: string;
   deadLetterTopic: string;
   serde: Serde;
-  encodeSink: (value: unknown) => Buffer;
+  /** The Avro encoder of each sink stream, by stream name. */
+  encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
   channel: CommitChannel;
   commitIntervalMs: number;
   cacheMaxEntries: number;
@@ -64,7 +66,7 @@ export class Task {
   private state: TaskState = 'starting';
   private readonly options: TaskOptions;
   private readonly cache?: WriteCache<StoredAggregate>;
-  private readonly operator?: ReturnType<typeof createAggregateOperator>;
+  private readonly runner: SubtopologyRunner;
   private streamTime = -1;
   private committedStreamTime = -1;
   /** Next input offset to process. */
@@ -83,11 +85,22 @@ export class Task {
     this.partition = options.partition;
     this.clock = options.clock ?? systemClock;
     this.lastCommitAt = this.clock.now();
-    const grouping = options.compiled.grouping;
-    if (grouping && options.store) {
+    if (options.compiled.grouping && options.store) {
       this.cache = new WriteCache<StoredAggregate>(options.store, jsonCodec(), options.cacheMaxEntries);
-      this.operator = createAggregateOperator(grouping, this.cache);
     }
+    this.runner = createSubtopologyRunner({
+      topology: options.compiled.topology,
+      subtopology: options.compiled.subtopology,
+      state: this.cache && options.store ? { store: options.store, cache: this.cache } : undefined,
+      encoders: options.encoders,
+      context: {
+        deadLetter: (origin, stage, error) => this.deadLetter(origin, stage, error),
+        output: (record) => {
+          this.outputs.push(record);
+          this.options.metrics.recordsOut.inc();
+        },
+      },
+    });
   }
 
   get status(): TaskState {
@@ -122,12 +135,12 @@ export class Task {
    * from the store, and the input position the group committed (where processing resumes).
    */
   async open(committedPosition: string): Promise<void> {
-    if (this.options.store && this.operator) {
+    if (this.options.store) {
       const time = await this.options.store.get(streamTimeKey);
       this.streamTime = time === undefined ? -1 : Number(time.toString('utf8'));
       this.committedStreamTime = this.streamTime;
-      await this.operator.rebuildIndex(this.options.store);
     }
+    await this.runner.open();
     this.position = committedPosition;
     this.committedPosition = committedPosition;
     this.awaitingFetchFrom = committedPosition;
@@ -209,10 +222,10 @@ export class Task {
     });
   }
 
+  /** Decodes the batch, advances stream time, and runs the sub-topology over it. */
   private async process(records: IncomingRecord[]): Promise<void> {
     const { compiled, serde } = this.options;
-    const grouped: (GroupedEvent & { record: IncomingRecord; streamTime: number })[] = [];
-
+    const items: Item[] = [];
     for (const record of records) {
       let event: unknown;
       let timestamp: number;
@@ -223,92 +236,17 @@ export class Task {
         this.deadLetter(record, 'decode', error);
         continue;
       }
-      try {
-        const result = compiled.before(event);
-        if (result === undefined) continue;
-        if (!compiled.grouping) {
-          this.emit(result, record);
-          continue;
-        }
-        const group = compiled.groupOf(result);
-        this.checkPartitionKey(result, record);
-        if (timestamp > this.streamTime) this.streamTime = timestamp;
-        grouped.push({
-          group,
-          groupBytes: encodeGroup(group),
-          timestamp,
-          event: result,
-          record,
-          streamTime: this.streamTime,
-        });
-      } catch (error) {
-        this.deadLetter(record, 'process', error);
-      }
+      if (timestamp > this.streamTime) this.streamTime = timestamp;
+      items.push({
+        value: event,
+        timestamp,
+        streamTime: this.streamTime,
+        partitionKey: record.key === null ? undefined : record.key.toString('utf8'),
+        origin: record,
+        derived: false,
+      });
     }
-
-    const operator = this.operator;
-    const cache = this.cache;
-    if (!operator || !cache || grouped.length === 0) return;
-    await cache.load(grouped.flatMap((item) => operator.keysFor(item, item.streamTime)));
-    for (const item of grouped) {
-      try {
-        if (!operator.add(item, item.streamTime)) {
-          this.deadLetter(item.record, 'late', {
-            name: 'LateRecord',
-            message: `event time ${item.timestamp} is behind stream time ${item.streamTime} by more than the window allows`,
-          });
-        }
-      } catch (error) {
-        this.deadLetter(item.record, 'process', error);
-      }
-    }
-    await cache.load(operator.dueKeys(this.streamTime));
-    const last = grouped[grouped.length - 1]!.record;
-    const emissions = [...operator.closeDue(this.streamTime), ...operator.takeUpdates()];
-    for (const emission of emissions) this.emitAggregate(emission, last);
-  }
-
-  /** The group key must carry the record's Kafka key as its partition key: state stays local. */
-  private checkPartitionKey(event: unknown, record: IncomingRecord): void {
-    const field = this.options.compiled.source.partitionKey;
-    const value = (event as Record<string, unknown>)[field];
-    if (record.key !== null && value !== record.key.toString('utf8')) {
-      throw new UserCodeError(
-        `${field} "${String(value)}" differs from the record key "${record.key.toString('utf8')}"`,
-      );
-    }
-  }
-
-  private emitAggregate(emission: Emission, cause: IncomingRecord): void {
-    const key = keyObject(this.options.compiled.grouping!, emission.group);
-    const emitted = emission.window
-      ? { key, window: emission.window, value: emission.result }
-      : { key, value: emission.result };
-    try {
-      const result = this.options.compiled.after(emitted);
-      if (result !== undefined) this.emit(result, cause);
-    } catch (error) {
-      // no input record holds this: keep the emission itself, as JSON, with the closing record's place
-      this.deadLetter(
-        {
-          ...cause,
-          key: encodeGroup(emission.group),
-          value: Buffer.from(JSON.stringify(emitted)),
-          headers: {},
-        },
-        'emit',
-        error,
-      );
-    }
-  }
-
-  private emit(value: unknown, cause: IncomingRecord): void {
-    try {
-      this.outputs.push(this.options.compiled.toSinkRecord(value, this.options.encodeSink));
-      this.options.metrics.recordsOut.inc();
-    } catch (error) {
-      this.deadLetter(cause, 'emit', error);
-    }
+    if (items.length > 0) await this.runner.run(items, this.streamTime);
   }
 
   private deadLetter(
@@ -328,7 +266,7 @@ export class Task {
 
   private pendingChanges(): Change[] {
     const changes = this.cache?.changes() ?? [];
-    if (this.streamTime !== this.committedStreamTime) {
+    if (this.options.store && this.streamTime !== this.committedStreamTime) {
       changes.push({ key: streamTimeKey, value: Buffer.from(String(this.streamTime)) });
     }
     return changes;

@@ -54,6 +54,8 @@ export interface AnalyticsFixture {
   }): Promise<ProcessorProcess>;
   inputRecords(): Promise<InputRecord[]>;
   outputStats(): Promise<Stats[]>;
+  /** The decoded records of one of `extraStreams`. */
+  readStream(name: string): Promise<unknown[]>;
   deadLetters(): Promise<IncomingRecord[]>;
   /** True once the app's group has committed every input record. */
   caughtUp(): Promise<boolean>;
@@ -91,6 +93,10 @@ export interface FixtureOptions {
   kafkaBrokers?: string;
   databaseUrl?: string;
   registryUrl?: string;
+  /** Another app module than apps/api-analytics.ts (reading Request, writing ApiStats). */
+  app?: string;
+  /** More streams the app writes to, each on topic `<name lower-case>-<app id>`. */
+  extraStreams?: Record<string, { schema: string; partitionKey: string; eventTime?: string }>;
 }
 
 export async function createAnalyticsFixture(options: FixtureOptions = {}): Promise<AnalyticsFixture> {
@@ -125,6 +131,17 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
           eventTime: 'windowStart',
           partitions,
         },
+        ...Object.fromEntries(
+          Object.entries(options.extraStreams ?? {}).map(([name, stream]) => [
+            name,
+            {
+              ...stream,
+              topic: `${name.toLowerCase()}-${appId}`,
+              schema: join(repo, stream.schema),
+              partitions,
+            },
+          ]),
+        ),
       },
       // a killed instance's partitions move within seconds
       processor: { stateDir, sessionTimeoutMs: options.slots ? 6000 : 4000 },
@@ -203,7 +220,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
         [
           'processor',
           '--app',
-          join(repo, 'apps', 'api-analytics.ts'),
+          options.app ?? join(repo, 'apps', 'api-analytics.ts'),
           '--app-id',
           appId,
           '--config',
@@ -242,6 +259,10 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
     async outputStats() {
       const records = await readAll(kafka, outputTopic);
       return Promise.all(records.map(async (record) => (await registry.decode(record.value!)) as Stats));
+    },
+    async readStream(name) {
+      const records = await readAll(kafka, `${name.toLowerCase()}-${appId}`);
+      return Promise.all(records.map((record) => registry.decode(record.value!)));
     },
     deadLetters: () => readAll(kafka, `${appId}-dlq`),
     async caughtUp() {

@@ -1,0 +1,100 @@
+/**
+ * Runs one sub-topology's operators over a batch, in the graph's order: each operator gets every
+ * item its inputs produced for the batch at once, and a stateful one has its keys loaded into the
+ * write cache in one read first (operators/operator.ts has the contract). The task owns decoding,
+ * stream time, commits and dead letters; this file owns only the walk through the graph.
+ */
+import type { Stream } from '../../schemas/streams.ts';
+import type { NodeId } from '../app/graph.ts';
+import type { Topology } from '../app/topology.ts';
+import type { StoredAggregate } from '../operators/aggregate-operator.ts';
+import { createGroupedAggregate } from '../operators/grouped-aggregate.ts';
+import type { Item, Operator, OperatorContext } from '../operators/operator.ts';
+import { createSinkOperator, createStatelessOperator } from '../operators/stateless-operators.ts';
+import type { KeyValueStore } from '../state/store.ts';
+import type { WriteCache } from '../state/write-cache.ts';
+
+export interface SubtopologyRunnerOptions {
+  topology: Topology;
+  subtopology: number;
+  /** The task's store and its write cache (absent when the sub-topology has no aggregation). */
+  state?: { store: KeyValueStore; cache: WriteCache<StoredAggregate> };
+  /** The Avro encoder of each sink stream, by stream name. */
+  encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
+  context: OperatorContext;
+}
+
+export interface SubtopologyRunner {
+  /** The node the task's decoded input records enter at. */
+  readonly inputNode: NodeId;
+  /** After the store is restored. */
+  open(): Promise<void>;
+  /** Runs a non-empty batch of decoded input items; outputs and dead letters go to the context. */
+  run(inputs: Item[], streamTime: number): Promise<void>;
+}
+
+function createOperator(options: SubtopologyRunnerOptions, id: NodeId): Operator | undefined {
+  const { topology, context, state } = options;
+  const node = topology.nodes[id]!;
+  switch (node.kind) {
+    case 'source':
+      return undefined;
+    case 'sink': {
+      const stream = topology.sinks.find((each) => each.name === node.stream) as Stream;
+      const encode = options.encoders.get(node.stream);
+      if (!encode) throw new Error(`no encoder for sink stream ${node.stream}`);
+      return createSinkOperator(stream, encode, context);
+    }
+    case 'aggregate': {
+      if (!state) throw new Error(`node ${id} aggregates but the task has no store`);
+      return createGroupedAggregate({
+        grouping: topology.groupings.get(id)!,
+        keeps: topology.partitioning.get(node.inputs[0]!),
+        cache: state.cache,
+        store: state.store,
+        context,
+      });
+    }
+    case 'repartition':
+      throw new Error(`node ${id} repartitions, which tasks do not run yet`);
+    default:
+      return createStatelessOperator(node, context);
+  }
+}
+
+export function createSubtopologyRunner(options: SubtopologyRunnerOptions): SubtopologyRunner {
+  const { topology } = options;
+  const part = topology.subtopologies[options.subtopology]!;
+  const input = part.inputs[0]!;
+  const operators = new Map<NodeId, Operator>();
+  for (const id of part.nodes) {
+    const operator = createOperator(options, id);
+    if (operator) operators.set(id, operator);
+  }
+  const cache = options.state?.cache;
+
+  return {
+    inputNode: input.node,
+
+    async open() {
+      for (const operator of operators.values()) await operator.open?.();
+    },
+
+    async run(inputs, streamTime) {
+      const batchEnd = inputs[inputs.length - 1]!;
+      const produced = new Map<NodeId, Item[]>([[input.node, inputs]]);
+      for (const id of part.nodes) {
+        const operator = operators.get(id);
+        if (!operator) continue;
+        const items = topology.nodes[id]!.inputs.flatMap((each) => produced.get(each) ?? []);
+        if (operator.keysFor && cache && items.length > 0) await cache.load(operator.keysFor(items));
+        const out = items.length > 0 ? operator.process(items) : [];
+        if (operator.onStreamTime) {
+          if (operator.dueKeys && cache) await cache.load(operator.dueKeys(streamTime));
+          out.push(...operator.onStreamTime(streamTime, batchEnd));
+        }
+        produced.set(id, out);
+      }
+    },
+  };
+}
