@@ -8,9 +8,11 @@
  *   when members come and go.
  */
 import { type Clock, systemClock } from '../common/clock.ts';
+import type { KafkaProducer, PartitionReader, TopicPartitionOffset } from '../common/kafka/index.ts';
+import type { SubtopologyPlan } from './app/compile.ts';
 import type { ProcessorRuntime } from './runtime.ts';
-import type { OffsetCommitter } from './task/commit.ts';
 import { createTaskManager, type TaskInput, type TaskManager } from './task/task-manager.ts';
+import { combineTaskManagers } from './task/task-managers.ts';
 import { inputOutOfRange, inputResetWarning } from './task/task-starter.ts';
 import { consumerGroup } from './topics.ts';
 
@@ -25,6 +27,7 @@ export interface ActiveProcessing extends Pick<TaskManager, 'own' | 'disown'> {
 
 function createManager(
   runtime: ProcessorRuntime,
+  plan: SubtopologyPlan,
   input: TaskInput,
   atLeastOnce: Parameters<typeof createTaskManager>[0]['atLeastOnce'],
   extra: {
@@ -36,6 +39,7 @@ function createManager(
   const settings = runtime.config.processor;
   return createTaskManager({
     compiled: runtime.compiled,
+    plan,
     kafka: runtime.kafka,
     admin: runtime.admin,
     serde: runtime.serde,
@@ -62,18 +66,63 @@ export async function startAssignedProcessing(
     onFirstCommit?: (partition: number, ms: number) => void;
   },
 ): Promise<ActiveProcessing> {
-  const { compiled, kafka, admin, config } = runtime;
-  const groupId = consumerGroup(runtime.appId);
+  const { kafka, config } = runtime;
   const clock = options.clock ?? systemClock;
-  const topic = compiled.source.topic;
   const sharedProducer =
     config.processor.guarantee === 'at_least_once' ? await kafka.createProducer() : undefined;
   // the group has no members in cluster mode, so offsets are committed like an admin would
-  const commitOffsets: OffsetCommitter = (offsets) =>
-    admin.setCommittedOffsets(
-      groupId,
-      offsets.map(({ partition, offset }) => ({ topic, partition, offset })),
-    );
+  const commitAsAdmin: TopicOffsetCommitter = (offsets) =>
+    runtime.admin.setCommittedOffsets(consumerGroup(runtime.appId), offsets);
+  const parts = runtime.compiled.subtopologies.map((plan) =>
+    readSubtopology(
+      runtime,
+      plan,
+      sharedProducer && { producer: sharedProducer, commitOffsets: commitAsAdmin },
+      options,
+    ),
+  );
+  const manager = combineTaskManagers(parts.map((part) => part.manager));
+  let stopped = false;
+  return {
+    manager,
+    own: (partitions, lease, fenced) => manager.own(partitions, lease, fenced),
+    async disown(partitions, { commit }) {
+      await Promise.all(
+        parts.flatMap((part) => partitions.map((partition) => part.reader.remove(partition))),
+      );
+      await manager.disown(partitions, { commit });
+    },
+    lastFetchAt: () => {
+      // a partition paused for the registry is not fetched meanwhile: when every owned one is,
+      // Kafka's reachability cannot be observed and is not what stops progress (handing the
+      // slot to a standby would not help: it would pause the same way)
+      const owned = manager.owned();
+      if (owned.length > 0 && manager.paused().length === owned.length) return clock.now();
+      const fetched = parts.map((part) => part.reader.lastFetchAt()).filter((time) => time !== undefined);
+      return fetched.length === 0 ? undefined : Math.max(...fetched);
+    },
+    async stop({ commit }) {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all(parts.map((part) => part.reader.stop()));
+      await manager.closeAll({ commit });
+      await sharedProducer?.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+/** Commits offsets of any topic to the app's group (at-least-once). */
+type TopicOffsetCommitter = (offsets: readonly TopicPartitionOffset[]) => Promise<void>;
+
+/** One sub-topology read by assignment: a reader of its input's owned partitions and their tasks. */
+function readSubtopology(
+  runtime: ProcessorRuntime,
+  plan: SubtopologyPlan,
+  atLeastOnce: { producer: KafkaProducer; commitOffsets: TopicOffsetCommitter } | undefined,
+  options: { onFatalError: (error: unknown) => void },
+): { reader: PartitionReader; manager: TaskManager } {
+  const { kafka, config } = runtime;
+  const topic = plan.input.topic;
   let manager: TaskManager | undefined;
   const reader = kafka.createPartitionReader({
     topic,
@@ -95,34 +144,16 @@ export async function startAssignedProcessing(
   });
   manager = createManager(
     runtime,
+    plan,
     reader,
-    sharedProducer ? { producer: sharedProducer, commitOffsets } : undefined,
+    atLeastOnce && {
+      producer: atLeastOnce.producer,
+      commitOffsets: (offsets) =>
+        atLeastOnce.commitOffsets(offsets.map(({ partition, offset }) => ({ topic, partition, offset }))),
+    },
     options,
   );
-  let stopped = false;
-  return {
-    manager,
-    own: (partitions, lease, fenced) => manager.own(partitions, lease, fenced),
-    async disown(partitions, { commit }) {
-      await Promise.all(partitions.map((partition) => reader.remove(partition)));
-      await manager.disown(partitions, { commit });
-    },
-    lastFetchAt: () => {
-      // a partition paused for the registry is not fetched meanwhile: when every owned one is,
-      // Kafka's reachability cannot be observed and is not what stops progress (handing the
-      // slot to a standby would not help: it would pause the same way)
-      const owned = manager.owned();
-      if (owned.length > 0 && manager.paused().length === owned.length) return clock.now();
-      return reader.lastFetchAt();
-    },
-    async stop({ commit }) {
-      if (stopped) return;
-      stopped = true;
-      await reader.stop();
-      await manager.closeAll({ commit });
-      await sharedProducer?.disconnect().catch(() => undefined);
-    },
-  };
+  return { reader, manager };
 }
 
 /** Without a cluster: a consumer-group member; the group decides which partitions it owns. */
@@ -140,29 +171,48 @@ export async function startGroupProcessing(
     sessionTimeoutMs: settings.sessionTimeoutMs,
   });
   const sharedProducer = settings.guarantee === 'at_least_once' ? await kafka.createProducer() : undefined;
-  const manager = createManager(
+  const [first, ...downstreamPlans] = compiled.subtopologies;
+  const firstManager = createManager(
     runtime,
+    first!,
     consumer,
     sharedProducer
       ? { producer: sharedProducer, commitOffsets: (offsets) => consumer.commitOffsets(offsets) }
       : undefined,
     { onFatalError: options.onFatalError },
   );
+  // repartition topics are read by assignment, following the group's assignment of the input:
+  // a member owns partition p of every sub-topology; offsets go to the same group
+  const downstream = downstreamPlans.map((plan) =>
+    readSubtopology(
+      runtime,
+      plan,
+      sharedProducer && {
+        producer: sharedProducer,
+        commitOffsets: (offsets) => consumer.commitOffsets(offsets),
+      },
+      options,
+    ),
+  );
+  const manager = combineTaskManagers([firstManager, ...downstream.map((part) => part.manager)]);
   // the group is the only authority here: no lease, epoch 0
   const unleased = { epoch: () => 0, canCommit: () => true };
   let lastBatchAt: number | undefined;
   await consumer.start({
     onAssignment(partitions) {
       const wanted = new Set(partitions);
-      void manager.disown(
-        manager.owned().filter((partition) => !wanted.has(partition)),
-        { commit: false },
-      );
+      const lost = manager.owned().filter((partition) => !wanted.has(partition));
+      void (async () => {
+        await Promise.all(
+          downstream.flatMap((part) => lost.map((partition) => part.reader.remove(partition))),
+        );
+        await manager.disown(lost, { commit: false });
+      })();
       manager.own(partitions, unleased);
     },
     onBatch(batch) {
       lastBatchAt = performance.now();
-      return manager.onBatch(batch);
+      return firstManager.onBatch(batch);
     },
     onFatalError: options.onFatalError,
   });
@@ -177,6 +227,7 @@ export async function startGroupProcessing(
       if (stopped) return;
       stopped = true;
       await consumer.stop();
+      await Promise.all(downstream.map((part) => part.reader.stop()));
       await manager.closeAll({ commit });
       await consumer.disconnect();
       await sharedProducer?.disconnect();

@@ -1,7 +1,8 @@
 /**
  * The topics an app needs, created at start when missing: the source and sinks (from their stream
- * definitions), the changelog of its store (same partition count as the source, compacted; a
- * windowed store also deletes after window + grace + a day), and the dead-letter topic.
+ * definitions), the changelog of each store (same partition count as the source, compacted; a
+ * windowed store also deletes after window + grace + a day), its repartition topics (same
+ * partition count, no retention limit: consumed records are purged) and the dead-letter topic.
  * A changelog whose partition count differs from the source stops start-up.
  */
 import { SluiceError } from '../common/errors.ts';
@@ -23,7 +24,7 @@ export async function ensureAppTopics(
   compiled: CompiledApp,
   replicationFactor: number,
 ): Promise<void> {
-  const { source, sinks, store, app } = compiled;
+  const { source, sinks, stores, topology, app } = compiled;
   const withReplication = (spec: TopicSpec): TopicSpec => ({ ...spec, replicationFactor });
   await admin.ensureTopics([
     withReplication({ topic: source.topic, partitions: source.partitions }),
@@ -33,7 +34,7 @@ export async function ensureAppTopics(
   const internal: TopicSpec[] = [
     withReplication({ topic: deadLetterTopic(app.id), partitions: sourcePartitions }),
   ];
-  if (store) {
+  for (const store of stores) {
     internal.push(
       withReplication({
         topic: store.changelogTopic,
@@ -41,6 +42,16 @@ export async function ensureAppTopics(
         config: store.window
           ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(windowRetentionMs(store.window)) }
           : { 'cleanup.policy': 'compact' },
+      }),
+    );
+  }
+  for (const repartition of topology.repartitions) {
+    // kept until consumed: the downstream tasks delete what they committed (task.ts purge)
+    internal.push(
+      withReplication({
+        topic: repartition.topic,
+        partitions: sourcePartitions,
+        config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
       }),
     );
   }

@@ -53,7 +53,8 @@ export interface GroupConsumer {
   /** Next fetch of `partition` starts at `offset` (batches fetched before are dropped). */
   seek(partition: number, offset: string): void;
   /** Commits offsets outside a transaction (at-least-once). */
-  commitOffsets(offsets: readonly { partition: number; offset: string }[]): Promise<void>;
+  /** Commits as the group member; `topic` defaults to the subscribed one (a member may commit others' too). */
+  commitOffsets(offsets: readonly { topic?: string; partition: number; offset: string }[]): Promise<void>;
   /** Stops fetching and waits for running batches; stays in the group. */
   stop(): Promise<void>;
   /** Leaves the group. */
@@ -120,7 +121,13 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
     },
     async commitOffsets(offsets) {
       await kafkaCall(`committing offsets of ${options.groupId}`, () =>
-        consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ topic, partition, offset }))),
+        consumer.commitOffsets(
+          offsets.map((entry) => ({
+            topic: entry.topic ?? topic,
+            partition: entry.partition,
+            offset: entry.offset,
+          })),
+        ),
       );
     },
     stop: () => consumer.stop(),

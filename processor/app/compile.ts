@@ -1,48 +1,61 @@
 /**
  * Turns an app into what the processor runs: its graph compiled against the configured streams
- * (topology.ts), then checked against what tasks run today: one sub-topology reading one input
- * stream, with at most one store. Other graphs compile (and `sluice describe` shows them) but are
- * refused here with the reason.
+ * (topology.ts), one plan per sub-topology, checked against what tasks run today: each task
+ * reads one input (a stream or a repartition topic) and holds at most one store. Other graphs
+ * compile (and `sluice describe` shows them) but are refused here with the reason.
  */
 import { SluiceError } from '../../common/errors.ts';
 import type { Stream } from '../../schemas/streams.ts';
 import { UserCodeError } from '../operators/operator.ts';
 import type { App } from './define.ts';
-import { compileTopology, type GroupingPlan, type StorePlan, type Topology } from './topology.ts';
+import {
+  compileTopology,
+  type GroupingPlan,
+  type StorePlan,
+  type SubtopologyInput,
+  type Topology,
+} from './topology.ts';
 
 export { UserCodeError };
+
+/** What the tasks of one sub-topology run: task `<id>_<p>` reads partition p of `inputTopic`. */
+export interface SubtopologyPlan {
+  id: number;
+  input: SubtopologyInput;
+  /** The source stream when the input is one (Avro, event time from a field); absent for a repartition topic. */
+  stream?: Stream;
+  /** The task's store and the aggregation it holds (absent when stateless). */
+  store?: StorePlan;
+  grouping?: GroupingPlan;
+}
 
 export interface CompiledApp {
   app: App;
   topology: Topology;
-  /** The sub-topology tasks run. */
-  subtopology: number;
-  /** The input stream tasks read. */
+  /** The app's input stream (the first source). */
   source: Stream;
   /** Every stream the app writes to. */
   sinks: Stream[];
-  /** The task's store and the aggregation it holds (absent for stateless apps). */
+  stores: StorePlan[];
+  subtopologies: SubtopologyPlan[];
+  /** The first store and its aggregation: the one state queries answer for. */
   store?: StorePlan;
   grouping?: GroupingPlan;
-  /** The event's time from the source's event-time field; throws when missing or invalid. */
-  eventTime(event: unknown): number;
 }
 
 function refuseUnsupported(topology: Topology): void {
   const reasons: string[] = [];
-  if (topology.repartitions.length > 0) {
-    reasons.push(
-      `it repartitions (through ${topology.repartitions.map((each) => each.topic).join(', ')}), which tasks do not run yet`,
-    );
-  }
-  const inputs = topology.subtopologies[0]!.inputs;
-  if (topology.subtopologies.length === 1 && inputs.length > 1) {
-    reasons.push(
-      `it reads ${inputs.length} input streams; tasks read one so far (merge arms of the same input instead)`,
-    );
-  }
-  if (topology.stores.length > 1) {
-    reasons.push(`it has ${topology.stores.length} stores; a task holds one so far`);
+  for (const part of topology.subtopologies) {
+    if (part.inputs.length > 1) {
+      reasons.push(
+        `sub-topology ${part.id} reads ${part.inputs.length} inputs (${part.inputs.map((input) => input.topic).join(', ')}); a task reads one so far (merge arms of the same input instead)`,
+      );
+    }
+    if (part.stores.length > 1) {
+      reasons.push(
+        `sub-topology ${part.id} has ${part.stores.length} stores (${part.stores.join(', ')}); a task holds one so far (a repartition between them splits them)`,
+      );
+    }
   }
   if (reasons.length > 0) {
     throw new SluiceError(
@@ -52,28 +65,39 @@ function refuseUnsupported(topology: Topology): void {
   }
 }
 
+/** The event's time from the stream's event-time field; throws when missing or invalid. */
+export function eventTimeOf(stream: Stream, event: unknown): number {
+  const field = stream.eventTime!;
+  const time = (event as Record<string, unknown>)[field];
+  if (typeof time !== 'number' || !Number.isSafeInteger(time) || time < 0) {
+    throw new UserCodeError(`event time field ${field} is not a non-negative integer: ${String(time)}`);
+  }
+  return time;
+}
+
 export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): CompiledApp {
   const topology = compileTopology(app, streams);
   refuseUnsupported(topology);
-  const source = topology.sources[0]!;
-  const store = topology.stores[0];
-  const eventTimeField = source.eventTime!;
+  const subtopologies = topology.subtopologies.map((part): SubtopologyPlan => {
+    const input = part.inputs[0]!;
+    const store = topology.stores.find((each) => each.subtopology === part.id);
+    return {
+      id: part.id,
+      input,
+      stream: input.kind === 'stream' ? streams.get(input.stream) : undefined,
+      store,
+      grouping: store && topology.groupings.get(store.node),
+    };
+  });
+  const first = topology.stores[0];
   return {
     app,
     topology,
-    subtopology: 0,
-    source,
+    source: topology.sources[0]!,
     sinks: topology.sinks,
-    store,
-    grouping: store && topology.groupings.get(store.node),
-    eventTime(event) {
-      const time = (event as Record<string, unknown>)[eventTimeField];
-      if (typeof time !== 'number' || !Number.isSafeInteger(time) || time < 0) {
-        throw new UserCodeError(
-          `event time field ${eventTimeField} is not a non-negative integer: ${String(time)}`,
-        );
-      }
-      return time;
-    },
+    stores: topology.stores,
+    subtopologies,
+    store: first,
+    grouping: first && topology.groupings.get(first.node),
   };
 }

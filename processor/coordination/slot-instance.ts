@@ -18,9 +18,9 @@ import { type Clock, systemClock } from '../../common/clock.ts';
 import type { TransactionalProducer } from '../../common/kafka/index.ts';
 import { type ActiveProcessing, startAssignedProcessing } from '../active.ts';
 import type { ProcessorRuntime } from '../runtime.ts';
-import { type ChangelogTailer, startChangelogTailer } from '../standby/changelog-tailer.ts';
+import { type ChangelogTailer, startChangelogTailers } from '../standby/changelog-tailer.ts';
 import type { KeyValueStore } from '../state/store.ts';
-import { changelogTopic, transactionalId } from '../topics.ts';
+import { transactionalId } from '../topics.ts';
 import { type HeldLease, holdLease, type LeaseSettings, leaseQueryTimeoutMs } from './lease.ts';
 import { createLeaseRepository, type LeaseRepository, type MemberRow } from './lease-repository.ts';
 import { migrate } from './migrator.ts';
@@ -104,7 +104,7 @@ export async function startSlotInstance(
   await repository.ensureSlots(appId, slots);
   const partitionsOf = (of: number) =>
     Array.from({ length: runtime.sourcePartitions }, (_, p) => p).filter((p) => p % slots === of);
-  const storeName = compiled.store?.name;
+  const stores = compiled.stores;
 
   const role = createSlotRoleMachine(({ from, to, reason }) => {
     log.info({ from, to, reason, epoch: held.get(slot)?.lease.epoch }, `now ${to}`);
@@ -135,16 +135,15 @@ export async function startSlotInstance(
   // ── standby ────────────────────────────────────────────────────────────────────────────────
   /** Follows the slot's changelogs in the background, retrying until the stores can be opened. */
   const startTailer = () => {
-    if (!storeName || tailer || tailerStarting) return;
+    if (stores.length === 0 || tailer || tailerStarting) return;
     tailerStarting = (async () => {
       while (!stopping && (role.current() === 'standby' || role.current() === 'starting')) {
         try {
-          tailer = await startChangelogTailer({
+          tailer = await startChangelogTailers({
             kafka,
             admin,
             appId,
-            store: storeName,
-            changelogTopic: changelogTopic(appId, storeName),
+            stores,
             partitions: partitionsOf(slot),
             stateDir: config.processor.stateDir,
             logger: log,
@@ -168,7 +167,7 @@ export async function startSlotInstance(
   };
   /** A standby takes the lease only when it can reach Kafka (it would do no better otherwise). */
   const standbyCanReachKafka = () => {
-    if (!storeName) return true;
+    if (stores.length === 0) return true;
     const fetched = tailer?.lastFetchAt();
     return fetched !== undefined && clock.now() - fetched < cluster.progressTimeout;
   };

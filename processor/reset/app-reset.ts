@@ -1,7 +1,7 @@
 /**
  * Resetting an app, like Kafka Streams' application reset tool: rewind the group's committed
- * input offsets (to the earliest, a time, or given offsets), delete the app's changelogs (and
- * dead letters on request), and wipe its local state. Refused while the app runs: a live lease
+ * input offsets (to the earliest, a time, or given offsets), delete the app's changelogs and
+ * repartition topics (and dead letters on request), and wipe its local state. Refused while the app runs: a live lease
  * or a consumer-group member.
  */
 import { existsSync, rmSync } from 'node:fs';
@@ -35,7 +35,11 @@ export async function planReset(options: {
 }): Promise<ResetPlan> {
   const { appId, admin } = options;
   const group = consumerGroup(appId);
-  const inputTopic = options.inputTopic ?? (await admin.committedTopics(group))[0];
+  // the group also commits the app's repartition topics: those are deleted, not rewound
+  const isInternal = (topic: string) =>
+    topic.startsWith(`${appId}-`) && (topic.endsWith('-changelog') || topic.endsWith('-repartition'));
+  const inputTopic =
+    options.inputTopic ?? (await admin.committedTopics(group)).filter((topic) => !isInternal(topic))[0];
   const offsets: ResetPlan['offsets'] = [];
   if (inputTopic) {
     const [ends, committed] = await Promise.all([
@@ -59,7 +63,7 @@ export async function planReset(options: {
   }
   const topics = await admin.listTopics();
   const deleteTopics = topics
-    .filter((topic) => topic.startsWith(`${appId}-`) && topic.endsWith('-changelog'))
+    .filter(isInternal)
     .concat(
       options.deleteDeadLetters && topics.includes(deadLetterTopic(appId)) ? [deadLetterTopic(appId)] : [],
     )

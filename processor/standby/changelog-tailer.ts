@@ -97,3 +97,38 @@ function changelogEntry(record: { key: Buffer | null; value: Buffer | null }): {
 } {
   return { key: record.key!, value: record.value };
 }
+
+/**
+ * A standby of an app with several stores (one per stateful sub-topology) follows every
+ * changelog: one tailer per store, seen as one. `storeFor` answers with the first store.
+ */
+export async function startChangelogTailers(
+  options: Omit<Parameters<typeof startChangelogTailer>[0], 'store' | 'changelogTopic'> & {
+    stores: readonly { name: string; changelogTopic: string }[];
+  },
+): Promise<ChangelogTailer> {
+  const tailers: ChangelogTailer[] = [];
+  try {
+    for (const store of options.stores) {
+      tailers.push(
+        await startChangelogTailer({ ...options, store: store.name, changelogTopic: store.changelogTopic }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(tailers.map((tailer) => tailer.stop()));
+    throw error;
+  }
+  if (tailers.length === 1) return tailers[0]!;
+  return {
+    storeFor: (partition) => tailers[0]?.storeFor(partition),
+    lag: async () => (await Promise.all(tailers.map((tailer) => tailer.lag()))).reduce((a, b) => a + b, 0),
+    lastFetchAt() {
+      // reachable only if every changelog was fetched: the oldest answer counts
+      const times = tailers.map((tailer) => tailer.lastFetchAt());
+      return times.includes(undefined) ? undefined : Math.min(...(times as number[]));
+    },
+    stop: async () => {
+      await Promise.all(tailers.map((tailer) => tailer.stop()));
+    },
+  };
+}

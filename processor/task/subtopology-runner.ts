@@ -10,6 +10,7 @@ import type { Topology } from '../app/topology.ts';
 import type { StoredAggregate } from '../operators/aggregate-operator.ts';
 import { createGroupedAggregate } from '../operators/grouped-aggregate.ts';
 import type { Item, Operator, OperatorContext } from '../operators/operator.ts';
+import { createRepartitionWriter } from '../operators/repartition-writer.ts';
 import { createSinkOperator, createStatelessOperator } from '../operators/stateless-operators.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { WriteCache } from '../state/write-cache.ts';
@@ -25,8 +26,6 @@ export interface SubtopologyRunnerOptions {
 }
 
 export interface SubtopologyRunner {
-  /** The node the task's decoded input records enter at. */
-  readonly inputNode: NodeId;
   /** After the store is restored. */
   open(): Promise<void>;
   /** Runs a non-empty batch of decoded input items; outputs and dead letters go to the context. */
@@ -47,16 +46,19 @@ function createOperator(options: SubtopologyRunnerOptions, id: NodeId): Operator
     }
     case 'aggregate': {
       if (!state) throw new Error(`node ${id} aggregates but the task has no store`);
+      const readsRepartition = topology.repartitions.some((each) => each.reader === id);
       return createGroupedAggregate({
         grouping: topology.groupings.get(id)!,
-        keeps: topology.partitioning.get(node.inputs[0]!),
+        // records read from a repartition topic are in their key's partition by construction
+        keeps: readsRepartition ? undefined : topology.partitioning.get(node.inputs[0]!),
         cache: state.cache,
         store: state.store,
         context,
       });
     }
     case 'repartition':
-      throw new Error(`node ${id} repartitions, which tasks do not run yet`);
+      // the downstream end: the records arrive already moved
+      return { process: (items) => [...items] };
     default:
       return createStatelessOperator(node, context);
   }
@@ -71,22 +73,32 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
     const operator = createOperator(options, id);
     if (operator) operators.set(id, operator);
   }
+  // the upstream ends of the repartitions this sub-topology feeds, with the nodes they read
+  const writers = topology.repartitions
+    .filter((each) => each.from === part.id)
+    .map((plan) => ({
+      inputs: topology.nodes[plan.reader]!.inputs,
+      operator: createRepartitionWriter(plan, options.context),
+    }));
   const cache = options.state?.cache;
+  /** Items of the node at `id`'s inputs; a repartition reader's are the task's input items. */
+  const inputsOf = (id: NodeId, produced: Map<NodeId, Item[]>, inputs: Item[]) =>
+    input.kind === 'repartition' && id === input.node
+      ? inputs
+      : topology.nodes[id]!.inputs.flatMap((each) => produced.get(each) ?? []);
 
   return {
-    inputNode: input.node,
-
     async open() {
       for (const operator of operators.values()) await operator.open?.();
     },
 
     async run(inputs, streamTime) {
       const batchEnd = inputs[inputs.length - 1]!;
-      const produced = new Map<NodeId, Item[]>([[input.node, inputs]]);
+      const produced = new Map<NodeId, Item[]>(input.kind === 'stream' ? [[input.node, inputs]] : []);
       for (const id of part.nodes) {
         const operator = operators.get(id);
         if (!operator) continue;
-        const items = topology.nodes[id]!.inputs.flatMap((each) => produced.get(each) ?? []);
+        const items = inputsOf(id, produced, inputs);
         if (operator.keysFor && cache && items.length > 0) await cache.load(operator.keysFor(items));
         const out = items.length > 0 ? operator.process(items) : [];
         if (operator.onStreamTime) {
@@ -94,6 +106,10 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
           out.push(...operator.onStreamTime(streamTime, batchEnd));
         }
         produced.set(id, out);
+      }
+      for (const writer of writers) {
+        const items = writer.inputs.flatMap((each) => produced.get(each) ?? []);
+        if (items.length > 0) writer.operator.process(items);
       }
     },
   };

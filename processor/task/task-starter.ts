@@ -21,7 +21,8 @@ import type {
 } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
-import type { CompiledApp } from '../app/compile.ts';
+import type { CompiledApp, SubtopologyPlan } from '../app/compile.ts';
+import { taskId } from '../app/topology.ts';
 import { restoreFromChangelog } from '../changelog/restorer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { KeyValueStore } from '../state/store.ts';
@@ -40,6 +41,8 @@ export interface PartitionLease {
 
 export interface TaskStarterOptions {
   compiled: CompiledApp;
+  /** The sub-topology whose tasks this starts. */
+  plan: SubtopologyPlan;
   kafka: KafkaClient;
   admin: KafkaAdmin;
   serde: Serde;
@@ -94,10 +97,10 @@ export async function startTask(
     wipeStore?: boolean;
   } = {},
 ): Promise<StartedTask> {
-  const { compiled, kafka, admin, logger } = options;
+  const { compiled, plan, kafka, admin, logger } = options;
   const appId = compiled.app.id;
-  const topic = compiled.source.topic;
-  const log = logger.child({ partition });
+  const topic = plan.input.topic;
+  const log = logger.child({ task: taskId(plan.id, partition), partition });
 
   // 1.
   let producer: TransactionalProducer | undefined;
@@ -116,7 +119,7 @@ export async function startTask(
   try {
     // 2. + 3.
     let restored = 0;
-    const storeName = compiled.store?.name;
+    const storeName = plan.store?.name;
     const changelog = storeName ? changelogTopic(appId, storeName) : undefined;
     if (storeName && changelog) {
       const offsets = (await admin.topicOffsets(changelog)).find((entry) => entry.partition === partition);
@@ -167,6 +170,7 @@ export async function startTask(
     }
     const task = new Task({
       compiled,
+      plan,
       partition,
       store,
       changelogTopic: changelog,
@@ -179,6 +183,10 @@ export async function startTask(
       epoch: () => lease.epoch(),
       canCommit: () => lease.canCommit(),
       onCommit: extra.onCommit,
+      purgeInput:
+        plan.input.kind === 'repartition'
+          ? (before) => admin.deleteRecords(topic, [{ partition, offset: before }])
+          : undefined,
       clock: options.clock,
       logger: log,
       metrics: options.metrics,

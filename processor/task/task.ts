@@ -14,7 +14,8 @@ import { type Clock, systemClock } from '../../common/clock.ts';
 import type { ConsumedBatch, IncomingRecord, OutgoingRecord } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
-import type { CompiledApp } from '../app/compile.ts';
+import { type CompiledApp, eventTimeOf, type SubtopologyPlan } from '../app/compile.ts';
+import { decodeRepartitionValue } from '../app/repartition-codec.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { StoredAggregate } from '../operators/aggregate-operator.ts';
 import type { Item } from '../operators/operator.ts';
@@ -36,8 +37,13 @@ const transitions: Record<TaskState, readonly TaskState[]> = {
 
 export const streamTimeKey = metaKey('stream-time');
 
+/** Kafka Streams purges consumed repartition records every 30 s too (repartition.purge.interval.ms). */
+export const purgeIntervalMs = 30_000;
+
 export interface TaskOptions {
   compiled: CompiledApp;
+  /** The sub-topology this task runs over `partition` of its input. */
+  plan: SubtopologyPlan;
   partition: number;
   store?: KeyValueStore;
   /** Where the store's changes go; absent for stateless apps. */
@@ -55,6 +61,8 @@ export interface TaskOptions {
   canCommit: () => boolean;
   /** Told after every successful commit. */
   onCommit?: () => void;
+  /** Deletes the input's records before an offset (repartition input: consumed records are not kept). */
+  purgeInput?: (before: string) => Promise<void>;
   logger: Logger;
   metrics: ProcessorMetrics;
   /** Decides when a commit is due. @default systemClock */
@@ -79,18 +87,20 @@ export class Task {
   private readonly clock: Clock;
   private lastCommitAt: number;
   private queue: Promise<unknown> = Promise.resolve();
+  private lastPurgeAt = Number.NEGATIVE_INFINITY;
+  private purgedBefore = '0';
 
   constructor(options: TaskOptions) {
     this.options = options;
     this.partition = options.partition;
     this.clock = options.clock ?? systemClock;
     this.lastCommitAt = this.clock.now();
-    if (options.compiled.grouping && options.store) {
+    if (options.plan.grouping && options.store) {
       this.cache = new WriteCache<StoredAggregate>(options.store, jsonCodec(), options.cacheMaxEntries);
     }
     this.runner = createSubtopologyRunner({
       topology: options.compiled.topology,
-      subtopology: options.compiled.subtopology,
+      subtopology: options.plan.id,
       state: this.cache && options.store ? { store: options.store, cache: this.cache } : undefined,
       encoders: options.encoders,
       context: {
@@ -188,7 +198,8 @@ export class Task {
       const records = batch.records.filter((record) => BigInt(record.offset) >= BigInt(this.position));
       // fetching writer schemas changes nothing: if the registry cannot answer, the task is still
       // intact and the manager pauses the partition instead of dead-lettering good records
-      if (records.length > 0) await this.options.serde.prepare(records.map((record) => record.value));
+      if (records.length > 0 && this.options.plan.stream)
+        await this.options.serde.prepare(records.map((record) => record.value));
       try {
         if (records.length > 0) await this.process(records);
       } catch (error) {
@@ -224,14 +235,20 @@ export class Task {
 
   /** Decodes the batch, advances stream time, and runs the sub-topology over it. */
   private async process(records: IncomingRecord[]): Promise<void> {
-    const { compiled, serde } = this.options;
+    const { stream } = this.options.plan;
     const items: Item[] = [];
     for (const record of records) {
       let event: unknown;
       let timestamp: number;
       try {
-        event = serde.decode(record.value);
-        timestamp = compiled.eventTime(event);
+        if (stream) {
+          event = this.options.serde.decode(record.value);
+          timestamp = eventTimeOf(stream, event);
+        } else {
+          // a repartition record: the event in the internal codec, its event time as the timestamp
+          event = decodeRepartitionValue(record.value);
+          timestamp = record.timestamp;
+        }
       } catch (error) {
         this.deadLetter(record, 'decode', error);
         continue;
@@ -241,7 +258,7 @@ export class Task {
         value: event,
         timestamp,
         streamTime: this.streamTime,
-        partitionKey: record.key === null ? undefined : record.key.toString('utf8'),
+        partitionKey: stream && record.key !== null ? record.key.toString('utf8') : undefined,
         origin: record,
         derived: false,
       });
@@ -283,7 +300,7 @@ export class Task {
     const streamTime = this.streamTime;
     try {
       await commitWork(this.options.channel, {
-        inputTopic: this.options.compiled.source.topic,
+        inputTopic: this.options.plan.input.topic,
         partition: this.partition,
         inputPosition: position,
         outputs,
@@ -306,6 +323,25 @@ export class Task {
     this.options.metrics.commitSeconds.observe((performance.now() - started) / 1000);
     if (this.cache) this.options.metrics.cacheEntries.set({ partition: this.partition }, this.cache.size);
     this.options.onCommit?.();
+    this.purgeIfDue(position);
+  }
+
+  /** Consumed repartition records go, at most every purgeIntervalMs; a failure is retried next time. */
+  private purgeIfDue(position: string): void {
+    const purge = this.options.purgeInput;
+    if (!purge || this.clock.now() - this.lastPurgeAt < purgeIntervalMs || position === this.purgedBefore)
+      return;
+    this.lastPurgeAt = this.clock.now();
+    purge(position).then(
+      () => {
+        this.purgedBefore = position;
+      },
+      (error) =>
+        this.options.logger.warn(
+          { err: error, before: position },
+          'purging consumed repartition records failed',
+        ),
+    );
   }
 
   private fail(error: unknown): void {

@@ -49,7 +49,7 @@ export const wrongGraphs = () =>
       rest.merge(sources.from(stream<Alert>('Alerts')));
       rest.merge(sources.from(stream<Request>('Request2')));
       // @ts-expect-error: flatMap returns an iterable of events
-      rest.flatMap((e) => e);
+      rest.flatMap((e) => e.responseTime);
       rest.flatMap((e) => [e, e]).peek((e) => e.apiName.length);
       // @ts-expect-error: a key function needs an explicit repartition decision
       rest.groupBy((e) => ({ api: e.apiName }));

@@ -1,0 +1,84 @@
+/**
+ * Per-API usage across all tenants, and throttling alerts per tenant:
+ * - every request, regrouped by `apiName` (not the partition key: sluice repartitions through
+ *   `api-usage-by-api-repartition`), counted per 1-minute window with latency statistics;
+ * - throttled requests branched off and counted per tenant and API in 10 s windows; a window
+ *   with at least `burstThreshold` of them is a burst, sent to the alerts stream.
+ * `sluice describe --app apps/api-usage.ts` shows the two sub-topologies.
+ */
+import { defineApp, minutes, seconds, stream, tumbling } from '../processor/app/define.ts';
+import type { Request } from './api-analytics.ts';
+
+export interface ApiUsage {
+  apiName: string;
+  windowStart: number;
+  windowEnd: number;
+  requests: number;
+  throttledRequests: number;
+  tenants: number;
+  avgResponseTime: number;
+  maxResponseTime: number;
+}
+
+export interface ThrottleAlert {
+  userTenantDomain: string;
+  apiName: string;
+  windowStart: number;
+  windowEnd: number;
+  throttledRequests: number;
+}
+
+export const usageWindow = { size: minutes(1), grace: seconds(10) };
+export const burstWindow = { size: seconds(10) };
+/** Throttled requests of one tenant on one API in one burst window that make an alert. */
+export const burstThreshold = 3;
+
+export default defineApp({
+  id: 'api-usage',
+  source: stream<Request>('Request'),
+  pipeline: (requests) => {
+    const { throttled } = requests.branch({ throttled: (request) => request.throttledOut });
+    throttled
+      .groupBy('userTenantDomain', 'apiName')
+      .window(tumbling(burstWindow))
+      .aggregate((agg) => ({ throttledRequests: agg.count() }), { store: 'throttle-bursts' })
+      .filter(({ value }) => value.throttledRequests >= burstThreshold)
+      .map(
+        ({ key, window, value }): ThrottleAlert => ({
+          ...key,
+          windowStart: window.start,
+          windowEnd: window.end,
+          throttledRequests: value.throttledRequests,
+        }),
+      )
+      .to(stream<ThrottleAlert>('ThrottleAlerts'));
+
+    requests
+      .groupBy('apiName')
+      .window(tumbling(usageWindow))
+      .aggregate(
+        (agg) => ({
+          requests: agg.count(),
+          throttledRequests: agg.count((request) => request.throttledOut),
+          tenants: agg.distinctCount((request) => request.userTenantDomain),
+          avgResponseTime: agg.avg((request) => request.responseTime),
+          maxResponseTime: agg.max((request) => request.responseTime),
+        }),
+        { store: 'by-api' },
+      )
+      .map(
+        ({ key, window, value }): ApiUsage => ({
+          apiName: key.apiName,
+          windowStart: window.start,
+          windowEnd: window.end,
+          requests: value.requests,
+          throttledRequests: value.throttledRequests,
+          tenants: value.tenants,
+          // a closed window holds at least one request, so these are never null
+          avgResponseTime: value.avgResponseTime ?? 0,
+          maxResponseTime: value.maxResponseTime ?? 0,
+        }),
+      )
+      .to(stream<ApiUsage>('ApiUsage'));
+  },
+});
