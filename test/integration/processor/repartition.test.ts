@@ -31,9 +31,10 @@ async function lateAfterRepartition(fixture: AnalyticsFixture): Promise<RequestE
 }
 
 describe.each([
-  { mode: 'cluster mode (one slot)', slots: 1 },
-  { mode: 'consumer-group mode', slots: undefined },
-])('api-usage: a groupBy that repartitions, $mode', ({ slots }) => {
+  { mode: 'cluster mode (one slot)', slots: 1, args: [] },
+  { mode: 'consumer-group mode', slots: undefined, args: [] },
+  { mode: 'consumer-group mode, at least once', slots: undefined, args: ['--guarantee', 'at_least_once'] },
+])('api-usage: a groupBy that repartitions, $mode', ({ slots, args }) => {
   let fixture: AnalyticsFixture;
   let logs = () => '';
 
@@ -57,7 +58,7 @@ describe.each([
 
   it('counts every request once per API across tenants, alerts on bursts, and purges the repartition topic', async () => {
     const events = workload();
-    const processor = await fixture.startProcessor(slots === undefined ? {} : { slot: 0 });
+    const processor = await fixture.startProcessor(slots === undefined ? { args } : { slot: 0, args });
     logs = () => processor.output();
     // fed at a steady pace, as in production: upstream tasks stay close in event time, so the
     // repartition topic's partitions interleave them within the window's grace
