@@ -1,8 +1,8 @@
 /**
  * Turns an app into what the processor runs: its graph compiled against the configured streams
  * (topology.ts), one plan per sub-topology, checked against what tasks run today: each task
- * reads one input (a stream or a repartition topic) and holds at most one store. Other graphs
- * compile (and `sluice describe` shows them) but are refused here with the reason.
+ * reads one input (a stream or a repartition topic). Other graphs compile (and `sluice describe`
+ * shows them) but are refused here with the reason.
  */
 import { SluiceError } from '../../common/errors.ts';
 import type { Stream } from '../../schemas/streams.ts';
@@ -24,9 +24,8 @@ export interface SubtopologyPlan {
   input: SubtopologyInput;
   /** The source stream when the input is one (Avro, event time from a field); absent for a repartition topic. */
   stream?: Stream;
-  /** The task's store and the aggregation it holds (absent when stateless). */
-  store?: StorePlan;
-  grouping?: GroupingPlan;
+  /** The task's stores, one per aggregation (none when stateless). */
+  stores: StorePlan[];
 }
 
 export interface CompiledApp {
@@ -49,11 +48,6 @@ function refuseUnsupported(topology: Topology): void {
     if (part.inputs.length > 1) {
       reasons.push(
         `sub-topology ${part.id} reads ${part.inputs.length} inputs (${part.inputs.map((input) => input.topic).join(', ')}); a task reads one so far (merge arms of the same input instead)`,
-      );
-    }
-    if (part.stores.length > 1) {
-      reasons.push(
-        `sub-topology ${part.id} has ${part.stores.length} stores (${part.stores.join(', ')}); a task holds one so far (a repartition between them splits them)`,
       );
     }
   }
@@ -80,13 +74,11 @@ export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): Comp
   refuseUnsupported(topology);
   const subtopologies = topology.subtopologies.map((part): SubtopologyPlan => {
     const input = part.inputs[0]!;
-    const store = topology.stores.find((each) => each.subtopology === part.id);
     return {
       id: part.id,
       input,
       stream: input.kind === 'stream' ? streams.get(input.stream) : undefined,
-      store,
-      grouping: store && topology.groupings.get(store.node),
+      stores: topology.stores.filter((each) => each.subtopology === part.id),
     };
   });
   const first = topology.stores[0];

@@ -5,7 +5,7 @@
  *   1. produce outputs, dead letters and changelog records
  *   2. add the input position (next offset) for the consumer group
  *   3. commit the transaction
- *   4. flush the write cache to RocksDB together with the changelog position reached
+ *   4. flush each write cache to RocksDB together with the position its changelog reached
  *
  * A failure before 3 leaves nothing visible (the transaction is aborted, or aborted by the next
  * owner's fencing); a failure after 3 leaves RocksDB behind the changelog, which the restore
@@ -38,35 +38,34 @@ export interface CommitWork {
   inputPosition: string;
   /** Sink records and dead letters. */
   outputs: readonly OutgoingRecord[];
-  /** Store changes since the last commit. */
-  changes: readonly Change[];
-  changelogTopic?: string;
+  /** Each store's changes since the last commit, with its changelog topic (one per store of the task). */
+  changelogs: readonly { topic: string; changes: readonly Change[] }[];
   epoch: number;
   /** Asked again before the transaction commits: false when the lease stopped allowing commits meanwhile. */
   mayCommit(): boolean;
-  /** Step 4: writes the changes and the changelog position to RocksDB. */
-  flushStore(changelogPosition: string | undefined): Promise<void>;
+  /** Step 4: writes each store's changes with the position its changelog reached (by changelog topic). */
+  flushStores(changelogPositions: ReadonlyMap<string, string>): Promise<void>;
 }
 
-/** Where the changelog partition ends after the commit: past the last run written to it. */
-function changelogPositionAfter(writes: readonly PartitionWrite[], work: CommitWork): string | undefined {
-  if (!work.changelogTopic) return undefined;
-  const runs = writes.filter(
-    (entry) => entry.topic === work.changelogTopic && entry.partition === work.partition,
-  );
-  const last = runs.at(-1);
-  return last?.count ? (BigInt(last.baseOffset) + BigInt(last.count)).toString() : undefined;
+/** Where each changelog partition ends after the commit: past the last run written to it. */
+function changelogPositionsAfter(writes: readonly PartitionWrite[], work: CommitWork): Map<string, string> {
+  const positions = new Map<string, string>();
+  for (const { topic } of work.changelogs) {
+    const last = writes.filter((entry) => entry.topic === topic && entry.partition === work.partition).at(-1);
+    if (last?.count) positions.set(topic, (BigInt(last.baseOffset) + BigInt(last.count)).toString());
+  }
+  return positions;
 }
 
 export async function commitWork(channel: CommitChannel, work: CommitWork): Promise<void> {
-  const changelog = work.changelogTopic
-    ? changelogRecords(work.changes, {
-        topic: work.changelogTopic,
-        partition: work.partition,
-        sourceOffset: work.inputPosition,
-        epoch: work.epoch,
-      })
-    : [];
+  const changelog = work.changelogs.flatMap(({ topic, changes }) =>
+    changelogRecords(changes, {
+      topic,
+      partition: work.partition,
+      sourceOffset: work.inputPosition,
+      epoch: work.epoch,
+    }),
+  );
   const records = [...work.outputs, ...changelog];
   const offsets = [{ topic: work.inputTopic, partition: work.partition, offset: work.inputPosition }];
 
@@ -86,7 +85,7 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
       }
       await transaction.commit();
       // 4.
-      await work.flushStore(changelogPositionAfter(writes, work));
+      await work.flushStores(changelogPositionsAfter(writes, work));
       return;
     } catch (error) {
       await transaction.abort().catch(() => undefined);
@@ -99,5 +98,5 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
   // 2. + 3.
   await channel.commitOffsets(offsets.map(({ partition, offset }) => ({ partition, offset })));
   // 4.
-  await work.flushStore(changelogPositionAfter(writes, work));
+  await work.flushStores(changelogPositionsAfter(writes, work));
 }

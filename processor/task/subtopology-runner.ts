@@ -18,8 +18,8 @@ import type { WriteCache } from '../state/write-cache.ts';
 export interface SubtopologyRunnerOptions {
   topology: Topology;
   subtopology: number;
-  /** The task's store and its write cache (absent when the sub-topology has no aggregation). */
-  state?: { store: KeyValueStore; cache: WriteCache<StoredAggregate> };
+  /** The task's stores with their write caches, by store name (one per aggregation). */
+  stores: ReadonlyMap<string, { store: KeyValueStore; cache: WriteCache<StoredAggregate> }>;
   /** The Avro encoder of each sink stream, by stream name. */
   encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
   context: OperatorContext;
@@ -32,8 +32,11 @@ export interface SubtopologyRunner {
   run(inputs: Item[], streamTime: number): Promise<void>;
 }
 
-function createOperator(options: SubtopologyRunnerOptions, id: NodeId): Operator | undefined {
-  const { topology, context, state } = options;
+function createOperator(
+  options: SubtopologyRunnerOptions,
+  id: NodeId,
+): { operator: Operator; cache?: WriteCache<StoredAggregate> } | undefined {
+  const { topology, context } = options;
   const node = topology.nodes[id]!;
   switch (node.kind) {
     case 'source':
@@ -42,25 +45,29 @@ function createOperator(options: SubtopologyRunnerOptions, id: NodeId): Operator
       const stream = topology.sinks.find((each) => each.name === node.stream) as Stream;
       const encode = options.encoders.get(node.stream);
       if (!encode) throw new Error(`no encoder for sink stream ${node.stream}`);
-      return createSinkOperator(stream, encode, context);
+      return { operator: createSinkOperator(stream, encode, context) };
     }
     case 'aggregate': {
-      if (!state) throw new Error(`node ${id} aggregates but the task has no store`);
+      const grouping = topology.groupings.get(id)!;
+      const state = options.stores.get(grouping.store);
+      if (!state)
+        throw new Error(`node ${id} aggregates into store ${grouping.store}, which the task does not have`);
       const readsRepartition = topology.repartitions.some((each) => each.reader === id);
-      return createGroupedAggregate({
-        grouping: topology.groupings.get(id)!,
+      const operator = createGroupedAggregate({
+        grouping,
         // records read from a repartition topic are in their key's partition by construction
         keeps: readsRepartition ? undefined : topology.partitioning.get(node.inputs[0]!),
         cache: state.cache,
         store: state.store,
         context,
       });
+      return { operator, cache: state.cache };
     }
     case 'repartition':
       // the downstream end: the records arrive already moved
-      return { process: (items) => [...items] };
+      return { operator: { process: (items) => [...items] } };
     default:
-      return createStatelessOperator(node, context);
+      return { operator: createStatelessOperator(node, context) };
   }
 }
 
@@ -68,10 +75,10 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
   const { topology } = options;
   const part = topology.subtopologies[options.subtopology]!;
   const input = part.inputs[0]!;
-  const operators = new Map<NodeId, Operator>();
+  const operators = new Map<NodeId, { operator: Operator; cache?: WriteCache<StoredAggregate> }>();
   for (const id of part.nodes) {
-    const operator = createOperator(options, id);
-    if (operator) operators.set(id, operator);
+    const created = createOperator(options, id);
+    if (created) operators.set(id, created);
   }
   // the upstream ends of the repartitions this sub-topology feeds, with the nodes they read
   const writers = topology.repartitions
@@ -80,7 +87,6 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
       inputs: topology.nodes[plan.reader]!.inputs,
       operator: createRepartitionWriter(plan, options.context),
     }));
-  const cache = options.state?.cache;
   /** Items of the node at `id`'s inputs; a repartition reader's are the task's input items. */
   const inputsOf = (id: NodeId, produced: Map<NodeId, Item[]>, inputs: Item[]) =>
     input.kind === 'repartition' && id === input.node
@@ -89,15 +95,16 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
 
   return {
     async open() {
-      for (const operator of operators.values()) await operator.open?.();
+      for (const { operator } of operators.values()) await operator.open?.();
     },
 
     async run(inputs, streamTime) {
       const batchEnd = inputs[inputs.length - 1]!;
       const produced = new Map<NodeId, Item[]>(input.kind === 'stream' ? [[input.node, inputs]] : []);
       for (const id of part.nodes) {
-        const operator = operators.get(id);
-        if (!operator) continue;
+        const created = operators.get(id);
+        if (!created) continue;
+        const { operator, cache } = created;
         const items = inputsOf(id, produced, inputs);
         if (operator.keysFor && cache && items.length > 0) await cache.load(operator.keysFor(items));
         const out = items.length > 0 ? operator.process(items) : [];

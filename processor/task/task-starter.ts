@@ -25,11 +25,10 @@ import type { CompiledApp, SubtopologyPlan } from '../app/compile.ts';
 import { taskId } from '../app/topology.ts';
 import { restoreFromChangelog } from '../changelog/restorer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
-import type { KeyValueStore } from '../state/store.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
-import { changelogTopic, consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
+import { consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
 import type { CommitChannel, OffsetCommitter } from './commit.ts';
-import { Task } from './task.ts';
+import { Task, type TaskStore } from './task.ts';
 
 /** The right to commit for a partition: the lease of its slot (or a fixed one without leases). */
 export interface PartitionLease {
@@ -115,25 +114,24 @@ export async function startTask(
     channel = { guarantee: 'at_least_once', ...options.atLeastOnce };
   }
 
-  let store: KeyValueStore | undefined;
+  const stores: TaskStore[] = [];
   try {
-    // 2. + 3.
+    // 2. + 3. for each store of the sub-topology
     let restored = 0;
-    const storeName = plan.store?.name;
-    const changelog = storeName ? changelogTopic(appId, storeName) : undefined;
-    if (storeName && changelog) {
+    for (const storePlan of plan.stores) {
+      const changelog = storePlan.changelogTopic;
       const offsets = (await admin.topicOffsets(changelog)).find((entry) => entry.partition === partition);
       if (!offsets) throw new Error(`changelog ${changelog} has no partition ${partition}`);
       const opened = await openCheckedStore(
-        storePath(options.stateDir, appId, storeName, partition),
+        storePath(options.stateDir, appId, storePlan.name, partition),
         offsets,
         log,
         { wipe: extra.wipeStore },
       );
-      store = opened.store;
+      stores.push({ plan: storePlan, store: opened.store });
       const result = await restoreFromChangelog({
         kafka,
-        store,
+        store: opened.store,
         topic: changelog,
         partition,
         from: opened.from,
@@ -144,7 +142,7 @@ export async function startTask(
           extra.onRestoreProgress?.(done, total);
         },
       });
-      restored = result.records;
+      restored += result.records;
     }
 
     // 4.
@@ -172,8 +170,7 @@ export async function startTask(
       compiled,
       plan,
       partition,
-      store,
-      changelogTopic: changelog,
+      stores,
       deadLetterTopic: deadLetterTopic(appId),
       serde: options.serde,
       encoders: options.encoders,
@@ -195,7 +192,7 @@ export async function startTask(
     log.info({ position, restored }, 'task running');
     return { task, restored, producer, inputReset };
   } catch (error) {
-    await store?.close().catch(() => undefined);
+    for (const { store } of stores) await store.close().catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     throw error;
   }

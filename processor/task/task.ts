@@ -1,6 +1,6 @@
 /**
- * A task owns one input partition: it decodes the partition's batches, runs the app's
- * sub-topology over them (subtopology-runner.ts), keeps the partition's aggregates in a write
+ * A task owns one input partition of one sub-topology: it decodes the partition's batches, runs
+ * the sub-topology over them (subtopology-runner.ts), keeps each aggregation's state in a write
  * cache over its RocksDB store, and commits every
  * commit interval (commit.ts). It owns the partition's stream time and input position.
  *
@@ -16,6 +16,7 @@ import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import { type CompiledApp, eventTimeOf, type SubtopologyPlan } from '../app/compile.ts';
 import { decodeRepartitionValue } from '../app/repartition-codec.ts';
+import type { StorePlan } from '../app/topology.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { StoredAggregate } from '../operators/aggregate-operator.ts';
 import type { Item } from '../operators/operator.ts';
@@ -40,14 +41,23 @@ export const streamTimeKey = metaKey('stream-time');
 /** Kafka Streams purges consumed repartition records every 30 s too (repartition.purge.interval.ms). */
 export const purgeIntervalMs = 30_000;
 
+export interface TaskStore {
+  plan: StorePlan;
+  store: KeyValueStore;
+}
+
+/** A store of the task with its write cache: what the aggregation reads and what commits flush. */
+interface CachedStore extends TaskStore {
+  cache: WriteCache<StoredAggregate>;
+}
+
 export interface TaskOptions {
   compiled: CompiledApp;
   /** The sub-topology this task runs over `partition` of its input. */
   plan: SubtopologyPlan;
   partition: number;
-  store?: KeyValueStore;
-  /** Where the store's changes go; absent for stateless apps. */
-  changelogTopic?: string;
+  /** The task's stores (one per aggregation of its sub-topology; none when stateless), restored. */
+  stores: readonly TaskStore[];
   deadLetterTopic: string;
   serde: Serde;
   /** The Avro encoder of each sink stream, by stream name. */
@@ -73,7 +83,7 @@ export class Task {
   readonly partition: number;
   private state: TaskState = 'starting';
   private readonly options: TaskOptions;
-  private readonly cache?: WriteCache<StoredAggregate>;
+  private readonly stores: CachedStore[];
   private readonly runner: SubtopologyRunner;
   private streamTime = -1;
   private committedStreamTime = -1;
@@ -95,13 +105,14 @@ export class Task {
     this.partition = options.partition;
     this.clock = options.clock ?? systemClock;
     this.lastCommitAt = this.clock.now();
-    if (options.plan.grouping && options.store) {
-      this.cache = new WriteCache<StoredAggregate>(options.store, jsonCodec(), options.cacheMaxEntries);
-    }
+    this.stores = options.stores.map((each) => ({
+      ...each,
+      cache: new WriteCache<StoredAggregate>(each.store, jsonCodec(), options.cacheMaxEntries),
+    }));
     this.runner = createSubtopologyRunner({
       topology: options.compiled.topology,
       subtopology: options.plan.id,
-      state: this.cache && options.store ? { store: options.store, cache: this.cache } : undefined,
+      stores: new Map(this.stores.map((each) => [each.plan.name, each])),
       encoders: options.encoders,
       context: {
         deadLetter: (origin, stage, error) => this.deadLetter(origin, stage, error),
@@ -123,7 +134,7 @@ export class Task {
 
   /** The committed state (RocksDB), for state queries; uncommitted changes are not visible. */
   get store(): KeyValueStore | undefined {
-    return this.state === 'running' ? this.options.store : undefined;
+    return this.state === 'running' ? this.stores[0]?.store : undefined;
   }
 
   private transition(next: TaskState): void {
@@ -145,18 +156,20 @@ export class Task {
    * from the store, and the input position the group committed (where processing resumes).
    */
   async open(committedPosition: string): Promise<void> {
-    if (this.options.store) {
-      const time = await this.options.store.get(streamTimeKey);
-      this.streamTime = time === undefined ? -1 : Number(time.toString('utf8'));
-      this.committedStreamTime = this.streamTime;
+    // every store keeps the task's stream time (each is restored from its own changelog)
+    for (const { store } of this.stores) {
+      const time = await store.get(streamTimeKey);
+      if (time !== undefined) this.streamTime = Math.max(this.streamTime, Number(time.toString('utf8')));
     }
+    this.committedStreamTime = this.streamTime;
     await this.runner.open();
     this.position = committedPosition;
     this.committedPosition = committedPosition;
     this.awaitingFetchFrom = committedPosition;
     this.lastCommitAt = this.clock.now();
     this.transition('running');
-    if (this.options.store) this.options.metrics.storePaths.set(this.partition, this.options.store.path);
+    const first = this.stores[0];
+    if (first) this.options.metrics.storePaths.set(this.partition, first.store.path);
   }
 
   /** The offset the consumer must fetch from next (the task asks for it with a seek). */
@@ -281,19 +294,22 @@ export class Task {
     this.options.metrics.deadLetters.inc({ stage });
   }
 
-  private pendingChanges(): Change[] {
-    const changes = this.cache?.changes() ?? [];
-    if (this.options.store && this.streamTime !== this.committedStreamTime) {
-      changes.push({ key: streamTimeKey, value: Buffer.from(String(this.streamTime)) });
-    }
-    return changes;
+  private pendingChanges(): { store: CachedStore; topic: string; changes: Change[] }[] {
+    return this.stores.map((store) => {
+      const changes = store.cache.changes();
+      if (this.streamTime !== this.committedStreamTime) {
+        changes.push({ key: streamTimeKey, value: Buffer.from(String(this.streamTime)) });
+      }
+      return { store, topic: store.plan.changelogTopic, changes };
+    });
   }
 
   private async commitNow(): Promise<void> {
     this.lastCommitAt = this.clock.now();
     if (!this.options.canCommit()) return;
-    const changes = this.pendingChanges();
-    if (this.outputs.length === 0 && changes.length === 0 && this.position === this.committedPosition) return;
+    const changelogs = this.pendingChanges();
+    const changed = changelogs.some(({ changes }) => changes.length > 0);
+    if (this.outputs.length === 0 && !changed && this.position === this.committedPosition) return;
     const started = performance.now();
     const outputs = this.outputs;
     const position = this.position;
@@ -304,13 +320,14 @@ export class Task {
         partition: this.partition,
         inputPosition: position,
         outputs,
-        changes,
-        changelogTopic: this.options.changelogTopic,
+        changelogs,
         epoch: this.options.epoch(),
         mayCommit: this.options.canCommit,
-        flushStore: async (changelogPosition) => {
-          if (this.cache && changelogPosition !== undefined)
-            await this.cache.flush(changes, changelogPosition);
+        flushStores: async (positions) => {
+          for (const { store, topic, changes } of changelogs) {
+            const position = positions.get(topic);
+            if (position !== undefined) await store.cache.flush(changes, position);
+          }
         },
       });
     } catch (error) {
@@ -321,7 +338,10 @@ export class Task {
     this.committedPosition = position;
     this.committedStreamTime = streamTime;
     this.options.metrics.commitSeconds.observe((performance.now() - started) / 1000);
-    if (this.cache) this.options.metrics.cacheEntries.set({ partition: this.partition }, this.cache.size);
+    if (this.stores.length > 0) {
+      const entries = this.stores.reduce((sum, { cache }) => sum + cache.size, 0);
+      this.options.metrics.cacheEntries.set({ partition: this.partition }, entries);
+    }
     this.options.onCommit?.();
     this.purgeIfDue(position);
   }
@@ -353,7 +373,7 @@ export class Task {
       this.transition('failed');
     }
     // nothing uncommitted may survive: the replacement task starts from RocksDB + changelog
-    this.cache?.discardChanges();
+    for (const { cache } of this.stores) cache.discardChanges();
     this.outputs = [];
   }
 
@@ -366,11 +386,11 @@ export class Task {
           this.options.logger.warn({ partition: this.partition, err: error }, 'final commit failed'),
         );
       }
-      this.cache?.discardChanges();
+      for (const { cache } of this.stores) cache.discardChanges();
       this.transition('closed');
       this.options.metrics.storePaths.delete(this.partition);
       this.options.metrics.cacheEntries.remove({ partition: this.partition });
-      await this.options.store?.close();
+      for (const { store } of this.stores) await store.close();
     });
   }
 }

@@ -54,12 +54,12 @@ async function commitOnce(failAt?: Step, mayCommit: () => boolean = () => true) 
       partition: 3,
       inputPosition: '42',
       outputs: [{ topic: 'out', key: null, value: Buffer.from('x'), headers: {} }],
-      changes,
-      changelogTopic: 'app-changelog',
+      changelogs: [{ topic: 'app-changelog', changes }],
       epoch: 7,
       mayCommit,
-      async flushStore(changelogPosition) {
+      async flushStores(changelogPositions) {
         steps.push('flush');
+        const changelogPosition = changelogPositions.get('app-changelog');
         if (changelogPosition !== undefined) await store.write(toStoreChanges(changes), changelogPosition);
       },
     },
