@@ -14,7 +14,7 @@ export interface ProcessorMetrics {
   restoreTotal: Gauge<'partition'>;
   cacheEntries: Gauge<'partition'>;
   /** Store directories of the running tasks by partition; their sizes are read at each scrape. */
-  storePaths: Map<number, string>;
+  storePaths: Map<string, string>;
   tasks: Gauge<'state'>;
   inputOffsetResets: Counter<'partition'>;
   inputSkippedRecords: Counter<'partition'>;
@@ -45,7 +45,7 @@ function directoryBytes(path: string): number {
 
 export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
   const registers = [registry];
-  const storePaths = new Map<number, string>();
+  const storePaths = new Map<string, string>();
   new Gauge({
     name: 'sluice_processor_store_bytes',
     help: "Bytes on disk of each running task's RocksDB store, per partition",

@@ -83,6 +83,14 @@ export function taskId(subtopology: number, partition: number): string {
   return `${subtopology}_${partition}`;
 }
 
+/**
+ * The `partition` label of a task's metrics: the partition number for sub-topology 0 (as before
+ * sub-topologies existed), the task id for the others, so two tasks never share a series.
+ */
+export function taskMetricLabel(subtopology: number, partition: number): string {
+  return subtopology === 0 ? String(partition) : taskId(subtopology, partition);
+}
+
 /** The store name an aggregation gets when the app does not name it (today's apps keep theirs). */
 export const defaultStoreName = 'aggregates';
 

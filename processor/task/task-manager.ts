@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../../common/clock.ts';
 import { describeError, kindOf } from '../../common/errors.ts';
 import type { ConsumedBatch, TransactionalProducer } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
+import { taskMetricLabel } from '../app/topology.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { decideRecovery, type RecoveryDecision } from './recovery-policy.ts';
@@ -176,8 +177,9 @@ export function createTaskManager(
     reset: NonNullable<StartedTask['inputReset']>,
   ) => {
     lifecycle.inputReset = reset;
-    metrics.inputOffsetResets.inc({ partition });
-    metrics.inputSkippedRecords.inc({ partition }, Number(reset.skipped));
+    const label = taskMetricLabel(options.plan.id, partition);
+    metrics.inputOffsetResets.inc({ partition: label });
+    metrics.inputSkippedRecords.inc({ partition: label }, Number(reset.skipped));
   };
 
   /** Marks the partition suspended (or corrupted) and starts its task again after the decision's delay. */

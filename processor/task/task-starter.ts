@@ -22,7 +22,7 @@ import type {
 import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import type { CompiledApp, SubtopologyPlan } from '../app/compile.ts';
-import { taskId } from '../app/topology.ts';
+import { taskId, taskMetricLabel } from '../app/topology.ts';
 import { restoreFromChangelog } from '../changelog/restorer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
@@ -137,8 +137,8 @@ export async function startTask(
         from: opened.from,
         logger: log,
         onProgress: ({ done, total }) => {
-          options.metrics.restoreDone.set({ partition }, done);
-          options.metrics.restoreTotal.set({ partition }, total);
+          options.metrics.restoreDone.set({ partition: taskMetricLabel(plan.id, partition) }, done);
+          options.metrics.restoreTotal.set({ partition: taskMetricLabel(plan.id, partition) }, total);
           extra.onRestoreProgress?.(done, total);
         },
       });

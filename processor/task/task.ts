@@ -16,7 +16,7 @@ import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import { type CompiledApp, eventTimeOf, type SubtopologyPlan } from '../app/compile.ts';
 import { decodeRepartitionValue } from '../app/repartition-codec.ts';
-import type { StorePlan } from '../app/topology.ts';
+import { type StorePlan, taskMetricLabel } from '../app/topology.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { StoredAggregate } from '../operators/aggregate-operator.ts';
 import type { Item } from '../operators/operator.ts';
@@ -84,6 +84,8 @@ export class Task {
   private state: TaskState = 'starting';
   private readonly options: TaskOptions;
   private readonly stores: CachedStore[];
+  /** The `partition` label of this task's metrics. */
+  private readonly metricLabel: string;
   private readonly runner: SubtopologyRunner;
   private streamTime = -1;
   private committedStreamTime = -1;
@@ -105,6 +107,7 @@ export class Task {
     this.partition = options.partition;
     this.clock = options.clock ?? systemClock;
     this.lastCommitAt = this.clock.now();
+    this.metricLabel = taskMetricLabel(options.plan.id, options.partition);
     this.stores = options.stores.map((each) => ({
       ...each,
       cache: new WriteCache<StoredAggregate>(each.store, jsonCodec(), options.cacheMaxEntries),
@@ -169,7 +172,7 @@ export class Task {
     this.lastCommitAt = this.clock.now();
     this.transition('running');
     const first = this.stores[0];
-    if (first) this.options.metrics.storePaths.set(this.partition, first.store.path);
+    if (first) this.options.metrics.storePaths.set(this.metricLabel, first.store.path);
   }
 
   /** The offset the consumer must fetch from next (the task asks for it with a seek). */
@@ -220,10 +223,10 @@ export class Task {
         throw error;
       }
       if (BigInt(batch.nextOffset) > BigInt(this.position)) this.position = batch.nextOffset;
-      this.options.metrics.recordsIn.inc({ partition: this.partition }, records.length);
+      this.options.metrics.recordsIn.inc({ partition: this.metricLabel }, records.length);
       this.options.metrics.processSeconds.observe((performance.now() - started) / 1000);
       this.options.metrics.lag.set(
-        { partition: this.partition },
+        { partition: this.metricLabel },
         Number(BigInt(batch.highWatermark) - BigInt(this.position)),
       );
       if (this.clock.now() - this.lastCommitAt >= this.options.commitIntervalMs) await this.commitNow();
@@ -340,7 +343,7 @@ export class Task {
     this.options.metrics.commitSeconds.observe((performance.now() - started) / 1000);
     if (this.stores.length > 0) {
       const entries = this.stores.reduce((sum, { cache }) => sum + cache.size, 0);
-      this.options.metrics.cacheEntries.set({ partition: this.partition }, entries);
+      this.options.metrics.cacheEntries.set({ partition: this.metricLabel }, entries);
     }
     this.options.onCommit?.();
     this.purgeIfDue(position);
@@ -388,8 +391,8 @@ export class Task {
       }
       for (const { cache } of this.stores) cache.discardChanges();
       this.transition('closed');
-      this.options.metrics.storePaths.delete(this.partition);
-      this.options.metrics.cacheEntries.remove({ partition: this.partition });
+      this.options.metrics.storePaths.delete(this.metricLabel);
+      this.options.metrics.cacheEntries.remove({ partition: this.metricLabel });
       for (const { store } of this.stores) await store.close();
     });
   }
