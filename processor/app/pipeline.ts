@@ -70,9 +70,10 @@ export interface Sources {
 
 export interface GroupByOptions {
   /**
-   * Whether this key keeps the current partitioning. `false`: records of one key can sit in any
-   * partition, so they go through the repartition topic `<app>-<store>-repartition`. `true`: the
-   * key carries the partition key (checked per record; a mismatch is dead-lettered).
+   * Whether records of one key can sit in different partitions. `true`: they go through the
+   * repartition topic `<app>-<store>-repartition`. `false`: your promise that the key is derived
+   * from the partition key (sluice checks per record only that the event's partition-key field
+   * still equals its record key; a mismatch is dead-lettered).
    */
   repartition: boolean;
 }
