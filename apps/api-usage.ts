@@ -28,57 +28,69 @@ export interface ThrottleAlert {
   throttledRequests: number;
 }
 
-export const usageWindow = { size: minutes(1), grace: seconds(10) };
-export const burstWindow = { size: seconds(10) };
-/** Throttled requests of one tenant on one API in one burst window that make an alert. */
-export const burstThreshold = 3;
+export interface UsageSettings {
+  usageWindow: { size: number; grace: number };
+  burstWindow: { size: number };
+  /** Throttled requests of one tenant on one API in one burst window that make an alert. */
+  burstThreshold: number;
+}
 
-export default defineApp({
-  id: 'api-usage',
-  source: stream<Request>('Request'),
-  pipeline: (requests) => {
-    const { throttled } = requests.branch({ throttled: (request) => request.throttledOut });
-    throttled
-      .groupBy('userTenantDomain', 'apiName')
-      .window(tumbling(burstWindow))
-      .aggregate((agg) => ({ throttledRequests: agg.count() }), { store: 'throttle-bursts' })
-      .filter(({ value }) => value.throttledRequests >= burstThreshold)
-      .map(
-        ({ key, window, value }): ThrottleAlert => ({
-          ...key,
-          windowStart: window.start,
-          windowEnd: window.end,
-          throttledRequests: value.throttledRequests,
-        }),
-      )
-      .to(stream<ThrottleAlert>('ThrottleAlerts'));
+export const usageDefaults: UsageSettings = {
+  usageWindow: { size: minutes(1), grace: seconds(10) },
+  burstWindow: { size: seconds(10) },
+  burstThreshold: 3,
+};
 
-    requests
-      .groupBy('apiName')
-      .window(tumbling(usageWindow))
-      .aggregate(
-        (agg) => ({
-          requests: agg.count(),
-          throttledRequests: agg.count((request) => request.throttledOut),
-          tenants: agg.distinctCount((request) => request.userTenantDomain),
-          avgResponseTime: agg.avg((request) => request.responseTime),
-          maxResponseTime: agg.max((request) => request.responseTime),
-        }),
-        { store: 'by-api' },
-      )
-      .map(
-        ({ key, window, value }): ApiUsage => ({
-          apiName: key.apiName,
-          windowStart: window.start,
-          windowEnd: window.end,
-          requests: value.requests,
-          throttledRequests: value.throttledRequests,
-          tenants: value.tenants,
-          // a closed window holds at least one request, so these are never null
-          avgResponseTime: value.avgResponseTime ?? 0,
-          maxResponseTime: value.maxResponseTime ?? 0,
-        }),
-      )
-      .to(stream<ApiUsage>('ApiUsage'));
-  },
-});
+/** The app with other windows (tests use a long grace, so no record is ever late). */
+export const apiUsage = ({ usageWindow, burstWindow, burstThreshold }: UsageSettings = usageDefaults) =>
+  defineApp({
+    id: 'api-usage',
+    source: stream<Request>('Request'),
+    pipeline: (requests) => {
+      const { throttled } = requests.branch({ throttled: (request) => request.throttledOut });
+      throttled
+        .groupBy('userTenantDomain', 'apiName')
+        .window(tumbling(burstWindow))
+        .aggregate((agg) => ({ throttledRequests: agg.count() }), { store: 'throttle-bursts' })
+        .filter(({ value }) => value.throttledRequests >= burstThreshold)
+        .map(
+          ({ key, window, value }): ThrottleAlert => ({
+            ...key,
+            windowStart: window.start,
+            windowEnd: window.end,
+            throttledRequests: value.throttledRequests,
+          }),
+        )
+        .to(stream<ThrottleAlert>('ThrottleAlerts'));
+
+      requests
+        .groupBy('apiName')
+        .window(tumbling(usageWindow))
+        .aggregate(
+          (agg) => ({
+            requests: agg.count(),
+            throttledRequests: agg.count((request) => request.throttledOut),
+            tenants: agg.distinctCount((request) => request.userTenantDomain),
+            avgResponseTime: agg.avg((request) => request.responseTime),
+            maxResponseTime: agg.max((request) => request.responseTime),
+          }),
+          { store: 'by-api' },
+        )
+        .map(
+          ({ key, window, value }): ApiUsage => ({
+            apiName: key.apiName,
+            windowStart: window.start,
+            windowEnd: window.end,
+            requests: value.requests,
+            throttledRequests: value.throttledRequests,
+            tenants: value.tenants,
+            // a closed window holds at least one request, so these are never null
+            avgResponseTime: value.avgResponseTime ?? 0,
+            maxResponseTime: value.maxResponseTime ?? 0,
+          }),
+        )
+        .to(stream<ApiUsage>('ApiUsage'));
+    },
+  });
+
+export default apiUsage();

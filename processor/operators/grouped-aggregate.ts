@@ -32,6 +32,13 @@ export function createGroupedAggregate(options: GroupedAggregateOptions): Operat
   const partitionField = keeps?.kind === 'field' ? keeps.field : undefined;
   /** The batch's last item here: emissions are dead-lettered at its place, as before graphs. */
   let lastItem: Item | undefined;
+  /** Groups computed by keysFor, reused by process for the same batch (one key computation per item). */
+  let prepared = new WeakMap<Item, GroupedEvent | { failed: unknown }>();
+  const groupedOnce = (item: Item): GroupedEvent => {
+    const known = prepared.get(item);
+    if (known && 'failed' in known) throw known.failed;
+    return known ?? grouped(item);
+  };
 
   const grouped = (item: Item): GroupedEvent => {
     let group: unknown[];
@@ -79,11 +86,15 @@ export function createGroupedAggregate(options: GroupedAggregateOptions): Operat
     open: () => operator.rebuildIndex(store),
 
     keysFor(items) {
+      prepared = new WeakMap();
       return items.flatMap((item) => {
         try {
-          return operator.keysFor(grouped(item), item.streamTime);
-        } catch {
-          return []; // process() dead-letters it
+          const event = grouped(item);
+          prepared.set(item, event);
+          return operator.keysFor(event, item.streamTime);
+        } catch (error) {
+          prepared.set(item, { failed: error }); // process() dead-letters it
+          return [];
         }
       });
     },
@@ -92,7 +103,7 @@ export function createGroupedAggregate(options: GroupedAggregateOptions): Operat
       for (const item of items) {
         lastItem = item;
         try {
-          if (!operator.add(grouped(item), item.streamTime)) {
+          if (!operator.add(groupedOnce(item), item.streamTime)) {
             context.deadLetter(item.origin, 'late', {
               name: 'LateRecord',
               message: `event time ${item.timestamp} is behind stream time ${item.streamTime} by more than the window allows`,

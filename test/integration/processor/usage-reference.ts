@@ -4,10 +4,9 @@
  */
 import {
   type ApiUsage,
-  burstThreshold,
-  burstWindow,
   type ThrottleAlert,
-  usageWindow,
+  type UsageSettings,
+  usageDefaults,
 } from '../../../apps/api-usage.ts';
 import type { RequestEvent } from '../../../schemas/request-generator.ts';
 
@@ -20,7 +19,11 @@ function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string
 }
 
 /** Usage windows that end (plus grace) at or before `closedAt`, the stream time every API partition reached. */
-export function expectedUsage(events: readonly RequestEvent[], closedAt: number): ApiUsage[] {
+export function expectedUsage(
+  events: readonly RequestEvent[],
+  closedAt: number,
+  { usageWindow }: UsageSettings = usageDefaults,
+): ApiUsage[] {
   const closed = events.filter(
     (event) =>
       windowOf(event.requestTimestamp, usageWindow.size) + usageWindow.size + usageWindow.grace <= closedAt,
@@ -45,7 +48,11 @@ export function expectedUsage(events: readonly RequestEvent[], closedAt: number)
   });
 }
 
-export function expectedAlerts(events: readonly RequestEvent[], closedAt: number): ThrottleAlert[] {
+export function expectedAlerts(
+  events: readonly RequestEvent[],
+  closedAt: number,
+  { burstWindow, burstThreshold }: UsageSettings = usageDefaults,
+): ThrottleAlert[] {
   const throttled = events.filter(
     (event) =>
       event.throttledOut && windowOf(event.requestTimestamp, burstWindow.size) + burstWindow.size <= closedAt,
