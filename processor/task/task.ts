@@ -130,7 +130,8 @@ export class Task {
     this.position = committedPosition;
     this.committedPosition = committedPosition;
     this.awaitingFetchFrom = committedPosition;
-    this.lastCommitAt = this.clock.now();
+    // the first batch commits at once: after a takeover or restart its output is the one waited for
+    this.lastCommitAt = this.clock.now() - this.options.commitIntervalMs;
     this.transition('running');
     if (this.options.store) this.options.metrics.storePaths.set(this.partition, this.options.store.path);
   }
