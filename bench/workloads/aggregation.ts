@@ -265,7 +265,9 @@ function aggregationResults(
           caution,
         },
         notes: [
-          `aggregation ${guarantee}, sluice: ${spread(sluice)}; ${systemNames[peer]}: ${spread(kafkaStreams)}`,
+          // sluice's figures once per guarantee, each peer's on its own row
+          ...(peer === 'aggregate-local' ? [`aggregation ${guarantee}, sluice: ${spread(sluice)}`] : []),
+          `aggregation ${guarantee}, ${systemNames[peer]}: ${spread(kafkaStreams)}`,
           ...[withheld, caution].flatMap((text) =>
             text ? [`aggregation ${guarantee} vs ${systemNames[peer]}: ${text}`] : [],
           ),
