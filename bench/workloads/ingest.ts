@@ -8,7 +8,7 @@
  * measures, for both engines alike.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -109,7 +109,10 @@ async function startRouterProcess(context: BenchContext, topic: string) {
         pid: child.pid!,
         stop: () =>
           new Promise((resolve) => {
-            child.once('exit', resolve);
+            child.once('exit', () => {
+              rmSync(dir, { recursive: true, force: true });
+              resolve(undefined);
+            });
             child.kill('SIGTERM');
           }),
       };

@@ -206,40 +206,44 @@ export async function restoreWorkload(context: BenchContext): Promise<BenchResul
       restores: (process) => peerRestores(peerEvents(process)),
     },
   ];
-  for (const side of sides) {
-    context.log(`restore: ${side.name} builds its store`);
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-build-'));
-    await buildStore(admin, side, input, dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
-
-  // the reader's ceiling: a plain read of the same changelog
-  const changelog = `${id}-aggregates-changelog`;
-  let raw = 0;
-  const rawStart = performance.now();
-  await kafka.readTopic({
-    topic: changelog,
-    until: 'end',
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    onBatch: (records) => {
-      raw += records.length;
-    },
-  });
-  const rawMs = performance.now() - rawStart;
-
   const figures = new Map<CountEngine, RestoreRun[]>(sides.map((side) => [side.engine, []]));
-  // the probed tenants' records in the input: one each, plus one per probe sent (by either side)
-  let previous = 1;
-  for (let round = 0; round < runs; round++) {
-    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-      figures
-        .get(side.engine)!
-        .push(await restoreOnce(context, kafka, admin, side, { input, keys, round, previous }));
-      previous++;
+  let raw = 0;
+  let rawMs = 0;
+  // the processes' directories go whatever happens (a failed check throws)
+  try {
+    for (const side of sides) {
+      context.log(`restore: ${side.name} builds its store`);
+      const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-build-'));
+      await buildStore(admin, side, input, dir).finally(() => rmSync(dir, { recursive: true, force: true }));
     }
+
+    // the reader's ceiling: a plain read of the same changelog
+    const changelog = `${id}-aggregates-changelog`;
+    const rawStart = performance.now();
+    await kafka.readTopic({
+      topic: changelog,
+      until: 'end',
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      onBatch: (records) => {
+        raw += records.length;
+      },
+    });
+    rawMs = performance.now() - rawStart;
+
+    // the probed tenants' records in the input: one each, plus one per probe sent (by either side)
+    let previous = 1;
+    for (let round = 0; round < runs; round++) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        figures
+          .get(side.engine)!
+          .push(await restoreOnce(context, kafka, admin, side, { input, keys, round, previous }));
+        previous++;
+      }
+    }
+  } finally {
+    await admin.disconnect();
+    rmSync(deployment.dir, { recursive: true, force: true });
   }
-  await admin.disconnect();
-  rmSync(deployment.dir, { recursive: true, force: true });
 
   for (const [engine, list] of figures) {
     const short = list.find((run) => run.records < keys);
