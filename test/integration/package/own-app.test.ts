@@ -1,14 +1,17 @@
 /**
  * sluice as a user gets it: scripts/build-package packs the tarball, it is installed into an
  * empty directory outside the checkout, an app there (examples/page-views' app and schemas)
- * imports `sluice` and its own event types (`sluice schemas types` from its schemas), `tsc` accepts it and refuses it once the schema
- * changes under it, and `npx sluice processor --app ./my-app.ts` (Node.js 24, the package's
- * runtime) computes exact counts from events `npx sluice produce` sent to the test services.
+ * imports `sluice` and its own event types (`sluice schemas types` from its schemas), `tsc`
+ * accepts it and refuses it once the schema changes under it, its test driver (sluice/testing)
+ * runs it in-process, and
+ * `npx sluice processor --app ./my-app.ts` (Node.js 24, the package's runtime) computes exact
+ * counts from events `npx sluice produce` sent to the test services.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '../../env/names.ts';
 import { testServices } from '../../env/services.ts';
@@ -39,11 +42,13 @@ describe('your own app, with sluice installed from its package', () => {
     SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
     DATABASE_URL: services.databaseUrl,
   };
-  const inDir = (command: string, args: string[]) =>
-    execFileSync(command, args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const typecheck = () => {
+  // asynchronous: a blocked test worker misses vitest's RPC deadlines on a busy machine
+  const run = promisify(execFile);
+  const inDir = async (command: string, args: string[]) =>
+    (await run(command, args, { cwd: dir, env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })).stdout;
+  const typecheck = async () => {
     try {
-      execFileSync(join(node24Bin, 'node'), [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+      await run(join(node24Bin, 'node'), [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
       return '';
     } catch (error) {
       return String((error as { stdout?: string }).stdout);
@@ -51,8 +56,10 @@ describe('your own app, with sluice installed from its package', () => {
   };
   let processor: ChildProcess | undefined;
 
-  beforeAll(() => {
-    const tarball = execFileSync(join(repo, 'scripts', 'build-package'), { cwd: repo, encoding: 'utf8' })
+  beforeAll(async () => {
+    const tarball = (
+      await run(join(repo, 'scripts', 'build-package'), { cwd: repo, encoding: 'utf8' })
+    ).stdout
       .trim()
       .split('\n')
       .at(-1)!;
@@ -61,9 +68,9 @@ describe('your own app, with sluice installed from its package', () => {
       JSON.stringify({ name: 'my-analytics', private: true, type: 'module' }),
     );
     const installStarted = performance.now();
-    inDir('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball]);
+    await inDir('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball]);
     const installSeconds = (performance.now() - installStarted) / 1000;
-    const installedKb = Number(inDir('du', ['-sk', 'node_modules']).split('\t')[0]);
+    const installedKb = Number((await inDir('du', ['-sk', 'node_modules'])).split('\t')[0]);
     process.stderr.write(
       `[own app] tarball ${Math.round(statSync(tarball).size / 1024)} KiB; npm install ${installSeconds.toFixed(1)} s; node_modules ${(installedKb / 1024).toFixed(1)} MiB\n`,
     );
@@ -84,13 +91,13 @@ describe('your own app, with sluice installed from its package', () => {
           noEmit: true,
           allowImportingTsExtensions: true,
           verbatimModuleSyntax: true,
-          types: [],
+          types: ['node'],
         },
         include: ['*.ts'],
       }),
     );
     cpSync(join(exampleDir, 'src', 'app.ts'), join(dir, 'my-app.ts'));
-    inDir('npx', ['sluice', 'schemas', 'types', '--out', 'events.ts']);
+    await inDir('npx', ['sluice', 'schemas', 'types', '--out', 'events.ts']);
   }, 600_000);
 
   afterAll(async () => {
@@ -116,8 +123,8 @@ describe('your own app, with sluice installed from its package', () => {
     );
   });
 
-  it("type-checks the app against the package's types, and refuses it once the schema changes under it", () => {
-    expect(typecheck()).toBe('');
+  it("type-checks the app against the package's types, and refuses it once the schema changes under it", async () => {
+    expect(await typecheck()).toBe('');
     const saved = readFileSync(join(dir, 'events.ts'), 'utf8');
     const renamed = {
       ...clickSchema,
@@ -128,19 +135,38 @@ describe('your own app, with sluice installed from its package', () => {
     const schemaFile = join(dir, 'schemas', 'Click.avsc');
     writeFileSync(schemaFile, JSON.stringify(renamed));
     try {
-      inDir('npx', ['sluice', 'schemas', 'types', '--out', 'events.ts']);
-      expect(typecheck()).toMatch(/my-app\.ts.*error TS\d+:.*'page'/);
+      await inDir('npx', ['sluice', 'schemas', 'types', '--out', 'events.ts']);
+      expect(await typecheck()).toMatch(/my-app\.ts.*error TS\d+:.*'page'/);
     } finally {
       writeFileSync(schemaFile, JSON.stringify(clickSchema));
       writeFileSync(join(dir, 'events.ts'), saved);
     }
-    expect(typecheck()).toBe('');
+    expect(await typecheck()).toBe('');
+  });
+
+  it("tests the app in-process with the package's sluice/testing driver", async () => {
+    writeFileSync(
+      join(dir, 'driver-check.ts'),
+      `import { createTestDriver } from 'sluice/testing';
+import app from './my-app.ts';
+import type { PageViews } from './events.ts';
+
+const driver = await createTestDriver(app);
+await driver.pipe(${JSON.stringify(clicks)});
+const views: PageViews[] = driver.output<PageViews>();
+console.log(JSON.stringify(views));
+await driver.close();
+`,
+    );
+    expect(await typecheck()).toBe('');
+    const views = JSON.parse(await inDir('node', ['driver-check.ts']));
+    expect(sortPageViews(views)).toEqual(expectedPageViews());
   });
 
   it('runs the app with `npx sluice processor --app ./my-app.ts` and emits exact counts', async () => {
     writeFileSync(join(dir, 'clicks.ndjson'), clicks.map((click) => JSON.stringify(click)).join('\n'));
     // sends them to the Click stream's topic, made with its partitions, as users would
-    inDir('npx', ['sluice', 'produce', '--kafka', '--stream', 'Click', '--file', 'clicks.ndjson']);
+    await inDir('npx', ['sluice', 'produce', '--kafka', '--stream', 'Click', '--file', 'clicks.ndjson']);
 
     const port = await freePort();
     let output = '';
