@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import apiAnalytics, { type Request } from '../../../apps/api-analytics.ts';
+import apiAnalytics from '../../../apps/api-analytics.ts';
 import { defineApp, minutes, session, stream } from '../../../processor/app/define.ts';
+import type { Request } from '../../../schemas/event-types.ts';
 
 const source = stream<Request>('Request');
 
