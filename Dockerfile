@@ -9,6 +9,7 @@ COPY patches ./patches
 RUN npm install --no-audit --no-fund --loglevel=error \
  && npm prune --omit=dev --no-audit --no-fund --loglevel=error
 COPY bin ./bin
+COPY lib ./lib
 COPY cli ./cli
 COPY common ./common
 COPY processor ./processor
@@ -18,12 +19,15 @@ COPY apps ./apps
 COPY dev ./dev
 
 FROM node:24-bookworm-slim
-# tini as PID 1 forwards SIGTERM to node, so routers drain and processors commit before exiting
+# tini as PID 1 forwards SIGTERM to node, so routers drain and processors commit before exiting.
+# Your app, mounted or copied anywhere (e.g. /srv/app/app.ts), imports 'sluice': Node looks for
+# it up to /node_modules, where the link below makes it this image's own sluice.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini=0.19.* \
  && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /var/lib/sluice /etc/sluice \
- && chown 1000:1000 /var/lib/sluice
+ && mkdir -p /var/lib/sluice /etc/sluice /node_modules \
+ && chown 1000:1000 /var/lib/sluice \
+ && ln -s /app /node_modules/sluice
 WORKDIR /app
 COPY --from=build /app /app
 ENV NODE_ENV=production \

@@ -3,39 +3,7 @@
  * throttled counts and response/backend time statistics, emitted when each window closes.
  */
 import { defineApp, minutes, seconds, stream, tumbling } from '../processor/app/define.ts';
-
-export interface Request {
-  meta_clientType: string;
-  applicationConsumerKey: string;
-  applicationName: string;
-  applicationId: string;
-  applicationOwner: string;
-  apiContext: string;
-  apiName: string;
-  apiVersion: string;
-  apiCreator: string;
-  apiTier: string;
-  apiHostname: string;
-  username: string;
-  userTenantDomain: string;
-  requestTimestamp: number;
-  throttledOut: boolean;
-  responseTime: number;
-  backendTime: number;
-}
-
-export interface ApiStats {
-  userTenantDomain: string;
-  apiName: string;
-  windowStart: number;
-  windowEnd: number;
-  requests: number;
-  throttledRequests: number;
-  minResponseTime: number;
-  avgResponseTime: number;
-  maxResponseTime: number;
-  avgBackendTime: number;
-}
+import type { ApiStats, Request } from '../schemas/event-types.ts';
 
 export default defineApp({
   id: 'api-analytics',

@@ -7,26 +7,9 @@
  * `sluice describe --app apps/api-usage.ts` shows the two sub-topologies.
  */
 import { defineApp, minutes, seconds, stream, tumbling } from '../processor/app/define.ts';
-import type { Request } from './api-analytics.ts';
+import type { ApiUsage, Request, ThrottleAlert } from '../schemas/event-types.ts';
 
-export interface ApiUsage {
-  apiName: string;
-  windowStart: number;
-  windowEnd: number;
-  requests: number;
-  throttledRequests: number;
-  tenants: number;
-  avgResponseTime: number;
-  maxResponseTime: number;
-}
-
-export interface ThrottleAlert {
-  userTenantDomain: string;
-  apiName: string;
-  windowStart: number;
-  windowEnd: number;
-  throttledRequests: number;
-}
+export type { ApiUsage, ThrottleAlert };
 
 export interface UsageSettings {
   usageWindow: { size: number; grace: number };

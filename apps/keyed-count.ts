@@ -3,12 +3,7 @@
  * the benchmarks (restore of a large store, failover with continuous output).
  */
 import { defineApp, stream } from '../processor/app/define.ts';
-import type { Request } from './api-analytics.ts';
-
-export interface TenantCount {
-  userTenantDomain: string;
-  count: number;
-}
+import type { Request, TenantCount } from '../schemas/event-types.ts';
 
 export default defineApp({
   id: 'keyed-count',

@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --only ingest,aggregation]`: runs the workloads against the dev
- * services, prints one table and writes bench/results/latest.json. Never part of `npm test`.
+ * `npm run bench [-- --quick] [-- --only ingest,aggregation] [-- --max-busy 0.25]`: runs the
+ * workloads against the dev services, prints one table and writes bench/results/latest.json.
+ * Never part of `npm test`. The method is in bench/README.md.
  */
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './lib/context.ts';
 import { benchServices } from './lib/env.ts';
+import { MachineBusyError, waitForQuietMachine } from './lib/load-gate.ts';
 import {
   type BenchResult,
   machineFacts,
@@ -15,18 +17,35 @@ import {
 import { aggregationWorkload } from './workloads/aggregation.ts';
 import { failoverWorkload } from './workloads/failover.ts';
 import { ingestWorkload } from './workloads/ingest.ts';
+import { recoveryWorkload } from './workloads/recovery.ts';
 import { restoreWorkload } from './workloads/restore.ts';
 
 const workloads: Record<string, (context: BenchContext) => Promise<BenchResult[]>> = {
   ingest: ingestWorkload,
   aggregation: aggregationWorkload,
   restore: restoreWorkload,
+  recovery: recoveryWorkload,
   failover: failoverWorkload,
 };
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    // the share of all cores other work may use when a timed run starts (idle dev services: ~5 %)
+    'max-busy': { type: 'string', default: '0.25' },
+    // how long a run waits for a quiet machine before it is refused
+    'busy-wait-s': { type: 'string', default: '600' },
+  },
 });
+const maxBusy = Number(values['max-busy']);
+const busyWaitSeconds = Number(values['busy-wait-s']);
+if (!(maxBusy > 0 && maxBusy <= 1) || !(busyWaitSeconds >= 0)) {
+  process.stderr.write(
+    '--max-busy must be a share of all cores in (0, 1]; --busy-wait-s a number of seconds ≥ 0\n',
+  );
+  process.exit(2);
+}
 const selected = values.only ? values.only.split(',') : Object.keys(workloads);
 const unknown = selected.filter((name) => !workloads[name]);
 if (unknown.length > 0) {
@@ -38,18 +57,29 @@ if (unknown.length > 0) {
 
 const started = Date.now();
 const services = await benchServices();
+const log = (message: string) =>
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 const context: BenchContext = {
   services,
   quick: values.quick ?? false,
-  log: (message) =>
-    process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`),
+  log,
+  gate: (what) =>
+    waitForQuietMachine(what, { maxBusy, giveUpAfterMs: busyWaitSeconds * 1000, sampleMs: 2000, log }),
 };
 const results: BenchResult[] = [];
-for (const name of selected) results.push(...(await workloads[name]!(context)));
-printResults(results);
+try {
+  for (const name of selected) results.push(...(await workloads[name]!(context)));
+} catch (error) {
+  if (!(error instanceof MachineBusyError)) throw error;
+  // a refused run reports nothing: figures taken on a busy machine would measure the neighbours
+  process.stderr.write(`\n${error.message}\n`);
+  process.exit(3);
+}
+printResults(results, context.quick);
 const facts = {
   ...machineFacts(services.kafkaVersion),
   quick: context.quick,
+  maxBusy,
   seconds: Math.round((Date.now() - started) / 1000),
 };
 const file = writeResults(results, facts, values.only || context.quick ? 'partial.json' : 'latest.json');

@@ -42,12 +42,15 @@ export async function loadApp(modulePath: string): Promise<App> {
   try {
     module = await import(pathToFileURL(resolve(modulePath)).href);
   } catch (error) {
+    // the installed package loads a TypeScript app with Node's type stripping (22.18 and later)
+    const hint =
+      (error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[mc]?ts$/.test(modulePath)
+        ? ` (Node.js ${process.versions.node} cannot load TypeScript by itself: use Node.js 22.18 or later, or compile the app to JavaScript)`
+        : '';
     throw new SluiceError(
       'CONFIG_INVALID',
-      `cannot load app module ${modulePath}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      `cannot load app module ${modulePath}: ${(error as Error).message}${hint}`,
+      { cause: error },
     );
   }
   const app = module.default as Partial<App> | undefined;

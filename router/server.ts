@@ -33,13 +33,20 @@ export interface RouterDependencies {
 }
 
 export function buildRouterServer(dependencies: RouterDependencies): FastifyInstance {
+  // a client that stops sending must not hold a connection forever
+  const requestTimeouts = {
+    requestTimeout: dependencies.settings.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.ceil(dependencies.settings.requestTimeoutMs / 4)),
+  };
   const app = Fastify({
     logger: false,
     ...problemServerOptions(dependencies.logger),
     bodyLimit: dependencies.settings.maxBodyBytes,
-    // a client that stops reading must not hold a connection forever
-    requestTimeout: 60_000,
-    ...(dependencies.https ? { https: dependencies.https } : {}),
+    // Fastify sets its requestTimeout after Node built the server, which Node then ignores: the
+    // timeout goes to the constructor, with a checking interval that fits it (30 s by default)
+    requestTimeout: dependencies.settings.requestTimeoutMs,
+    http: requestTimeouts,
+    ...(dependencies.https ? { https: { ...dependencies.https, ...requestTimeouts } } : {}),
   }) as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(Object.keys(contentTypes), { parseAs: 'buffer' }, (_request, body, done) =>

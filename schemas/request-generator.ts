@@ -4,25 +4,10 @@
  * `sluice produce`, the benchmarks and the tests.
  */
 
-export interface RequestEvent {
-  meta_clientType: string;
-  applicationConsumerKey: string;
-  applicationName: string;
-  applicationId: string;
-  applicationOwner: string;
-  apiContext: string;
-  apiName: string;
-  apiVersion: string;
-  apiCreator: string;
-  apiTier: string;
-  apiHostname: string;
-  username: string;
-  userTenantDomain: string;
-  requestTimestamp: number;
-  throttledOut: boolean;
-  responseTime: number;
-  backendTime: number;
-}
+import type { Request } from './event-types.ts';
+
+/** A seed event: the Request schema's type, generated from schemas/Request.avsc. */
+export type RequestEvent = Request;
 
 export interface GeneratorOptions {
   seed: number;

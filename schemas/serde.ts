@@ -45,6 +45,8 @@ export function createSerde(
     longs?: ExactLongOptions['beyondSafe'];
     /** The registry's Authorization header value (basic or bearer), when it needs one. */
     authorization?: string;
+    /** Writer schemas known without asking the registry, by id (sluice/testing runs without one). */
+    known?: ReadonlyMap<number, avro.Type>;
   } = {},
 ): Serde {
   const beyondSafe = options.longs ?? 'refuse';
@@ -54,7 +56,7 @@ export function createSerde(
     retry: { retries: 2, initialRetryTimeInSecs: 0.1 },
     middlewares: authorizationMiddleware(authorization),
   });
-  const types = new Map<number, SchemaLike>();
+  const types = new Map<number, SchemaLike>(options.known ?? []);
   const missing = new Set<number>();
 
   const idOf = (buffer: Buffer) =>

@@ -1,9 +1,18 @@
 /** What every workload gets from the bench runner. */
 import type { BenchServices } from './env.ts';
+import type { MachineLoad } from './load-gate.ts';
 
 export interface BenchContext {
   services: BenchServices;
-  /** Smaller inputs and fewer runs, for development (the whole run under 3 minutes). */
+  /**
+   * Smaller inputs and one run each, for development: figures are printed without ratios (at
+   * that size start-up and warm-up weigh too much for a comparison to mean anything).
+   */
   quick: boolean;
   log(message: string): void;
+  /**
+   * Waits for a quiet machine before a timed run and returns the load it starts at (recorded
+   * with the run); throws when the machine stays busy (the run is refused).
+   */
+  gate(what: string): Promise<MachineLoad>;
 }

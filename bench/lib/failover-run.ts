@@ -6,14 +6,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IncomingRecord, KafkaClient } from '../../common/kafka/index.ts';
+import type { KafkaClient } from '../../common/kafka/index.ts';
 import { consumerGroup } from '../../processor/topics.ts';
-import { createSerde } from '../../schemas/serde.ts';
 import type { BenchContext } from './context.ts';
+import { decodeCountOutputs } from './count-output.ts';
 import { loadNow } from './failover-kill.ts';
 import { readAll } from './read-all.ts';
 import { type RequestFeed, startRequestFeed } from './request-feed.ts';
-import { type CountCheck, type CountOutput, checkRunningCounts } from './running-count-check.ts';
+import { type CountCheck, checkRunningCounts } from './running-count-check.ts';
 
 /** Events per second while processes are killed (a steady load well below either engine's peak). */
 const feedRate = 2000;
@@ -37,6 +37,24 @@ export interface FailoverRun {
   uptime: string;
   kills: FailoverKill[];
   check?: CountCheck;
+  /** Largest peak RSS of the engine's processes, and their CPU per million input records. */
+  resources?: { peakRssMb: number; cpuSecondsPerMillion: number };
+}
+
+/** The run's resources from the tally of its processes, per the input it was fed. */
+export async function recordResources(
+  run: FailoverRun,
+  totals: { peakRssMb: number; cpuSeconds: number },
+  kafka: KafkaClient,
+  input: string,
+): Promise<void> {
+  const admin = await kafka.connectAdmin();
+  const records = (await admin.topicOffsets(input)).reduce((sum, entry) => sum + Number(entry.high), 0);
+  await admin.disconnect();
+  run.resources = {
+    peakRssMb: Math.round(totals.peakRssMb),
+    cpuSecondsPerMillion: Math.round((totals.cpuSeconds / Math.max(1, records)) * 1e6),
+  };
 }
 
 export function startFailoverRunRecord(system: string): FailoverRun {
@@ -64,12 +82,6 @@ export async function prepareFailoverTopics(
     rate: feedRate,
   });
 }
-
-/** Kafka Streams' count writes the key as a string and the count as an 8-byte big-endian long. */
-const streamsCount = (record: IncomingRecord): CountOutput => ({
-  key: record.key!.toString('utf8'),
-  count: Number(record.value!.readBigInt64BE()),
-});
 
 /**
  * Waits until the app's group (sluice commits to it without members; Kafka Streams' group is the
@@ -104,18 +116,11 @@ export async function checkFailoverOutput(
   }
   const inputKeys = (await readAll(kafka, input)).map((record) => record.key!.toString('utf8'));
   // readAll keeps each partition's offset order; a key only ever lands in one partition
-  const records = await readAll(kafka, output);
-  let outputs: CountOutput[];
-  if (engine === 'sluice') {
-    const serde = createSerde(context.services.registryUrl);
-    await serde.prepare(records.map((record) => record.value));
-    outputs = records.map((record) => {
-      const value = serde.decode(record.value) as { userTenantDomain: string; count: number };
-      return { key: value.userTenantDomain, count: Number(value.count) };
-    });
-  } else {
-    outputs = records.map(streamsCount);
-  }
+  const outputs = await decodeCountOutputs(
+    context.services.registryUrl,
+    await readAll(kafka, output),
+    engine,
+  );
   const check = checkRunningCounts(inputKeys, outputs);
   if (!check.ok) {
     throw new Error(`failover (${engine}): wrong output in ${output}:\n  ${check.problems.join('\n  ')}`);

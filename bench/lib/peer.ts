@@ -27,6 +27,12 @@ export async function ensurePeerJar(log: (message: string) => void): Promise<str
   return jar;
 }
 
+/**
+ * The group session budget of sluice's processors (6 s), for peers whose restarts are compared
+ * with sluice's: a restarted instance waits for the dead member to leave the group.
+ */
+export const peerSessionFlags = { 'session-timeout-ms': 6000, 'heartbeat-interval-ms': 1500 };
+
 export function spawnPeer(mode: string, flags: Record<string, string | number>): RunningProcess {
   const args = ['-Xms512m', '-Xmx2g', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-jar', jar, mode];
   for (const [name, value] of Object.entries(flags)) args.push(`--${name}`, String(value));

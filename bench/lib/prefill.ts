@@ -12,6 +12,7 @@ import {
   type GeneratorOptions,
   generateRequests,
   type RequestEvent,
+  takeRequests,
 } from '../../schemas/request-generator.ts';
 import { createSerde } from '../../schemas/serde.ts';
 
@@ -57,4 +58,14 @@ export async function prefillRequests(options: {
     options.progress?.(done);
   }
   await producer.disconnect();
+}
+
+/** One event per tenant `t-0`, `t-1`, ...: a store of `count` keys, one record each. */
+export function* distinctTenants(count: number): Generator<RequestEvent> {
+  const template = takeRequests(
+    { seed: 3, tenants: 1, apis: 1, startTime: Date.UTC(2026, 0, 1), stepMs: 1 },
+    1,
+  )[0]!;
+  for (let i = 0; i < count; i++)
+    yield { ...template, userTenantDomain: `t-${i}`, requestTimestamp: template.requestTimestamp + i };
 }

@@ -22,3 +22,26 @@ export function processStats(pid: number): ProcessStats | undefined {
     return undefined;
   }
 }
+
+/**
+ * The figures of several processes over a run (some killed, some restarted): the last reading of
+ * each process, taken before it is killed or stopped (VmHWM is its peak so far).
+ */
+export function createProcessTally() {
+  const last = new Map<number, ProcessStats>();
+  return {
+    sample(pid: number | undefined): void {
+      if (pid === undefined) return;
+      const stats = processStats(pid);
+      if (stats) last.set(pid, stats);
+    },
+    /** The largest peak RSS of any process, and the CPU of all of them together. */
+    totals(): ProcessStats {
+      const all = [...last.values()];
+      return {
+        peakRssMb: Math.max(0, ...all.map((stats) => stats.peakRssMb)),
+        cpuSeconds: all.reduce((sum, stats) => sum + stats.cpuSeconds, 0),
+      };
+    },
+  };
+}

@@ -1,16 +1,12 @@
 /**
  * Real `sluice processor` processes for the benchmarks: a config of their own, started with the
- * app and flags a workload needs, measured from /proc, and timed from the group's first commit
- * to the commit of the last input record (start-up excluded, as for the peer).
+ * app and flags a workload needs (timed by bench/lib/committed-observer.ts, as the peer is).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { KafkaAdmin } from '../../common/kafka/index.ts';
 import type { BenchServices } from './env.ts';
-import { processStats } from './process-stats.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
@@ -152,43 +148,4 @@ export function spawnSluiceProcessor(
     args,
     options.port ? { SLUICE_ADVERTISED_ADDRESS: `http://127.0.0.1:${options.port}` } : {},
   );
-}
-
-async function committedState(admin: KafkaAdmin, group: string, topic: string) {
-  const [committed, ends] = await Promise.all([
-    admin.committedOffsets(group, topic),
-    admin.topicOffsets(topic),
-  ]);
-  const done = committed.reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0);
-  const total = ends.reduce((sum, entry) => sum + Number(entry.high), 0);
-  return { done, total };
-}
-
-/** Seconds from the group's first commit to the commit of every input record, with /proc figures. */
-export async function measureToCaughtUp(
-  admin: KafkaAdmin,
-  group: string,
-  topic: string,
-  process: RunningProcess,
-  timeoutMs = 900_000,
-): Promise<{ seconds: number; records: number; cpuSeconds: number; peakRssMb: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let first: { at: number; done: number } | undefined;
-  let stats = processStats(process.child.pid!);
-  for (;;) {
-    if (process.exited()) throw new Error(`the process exited early:\n${process.output().slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error('did not catch up in time');
-    stats = processStats(process.child.pid!) ?? stats;
-    const { done, total } = await committedState(admin, group, topic);
-    if (!first && done > 0) first = { at: Date.now(), done };
-    if (first && done >= total) {
-      return {
-        seconds: (Date.now() - first.at) / 1000,
-        records: done - first.done,
-        cpuSeconds: stats?.cpuSeconds ?? 0,
-        peakRssMb: stats?.peakRssMb ?? 0,
-      };
-    }
-    await sleep(100);
-  }
 }

@@ -1,53 +1,63 @@
 /**
  * W3: api-analytics over a pre-filled topic (1 M events, 1 000 tenants x 20 APIs, seeded; event
  * time spans 10 minutes) under exactly-once and at-least-once, against Kafka Streams doing the
- * same windowed aggregation (same guarantee, same commit interval, RocksDB) twice: as a DSL user
- * writes it (groupBy repartitions through an internal topic) and with the Processor API inside
- * the tenant's partition, as sluice does. Throughput is input records per second from first to
- * last processed record (start-up excluded for all). sluice's and the Processor API peer's
- * exactly-once outputs are checked record for record against an independent computation.
+ * same windowed aggregation (same guarantee, same commit interval, RocksDB, one stream thread)
+ * twice: with the Processor API inside the tenant's partition, as sluice does (the like-for-like
+ * peer), and as a DSL user writes it (groupBy repartitions through an internal topic).
+ *
+ * Method (bench/README.md): every system is timed by the same committed-offset observer, from the
+ * group's first commit to the commit of the whole input; 3 runs each, the order alternated; the
+ * machine's load gated and recorded before each run; every output of sluice and of the
+ * Processor API peer compared exactly with an independent computation (a wrong one fails the run).
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createKafkaClient } from '../../common/kafka/index.ts';
 import { silentLogger } from '../../common/log.ts';
 import { createSchemaRegistryClient } from '../../schemas/registry.ts';
 import { createSerde } from '../../schemas/serde.ts';
-import { expectedStats, type Stats, sortStats } from '../../test/integration/processor/reference.ts';
+import { expectedStats, type Stats } from '../../test/integration/processor/reference.ts';
+import { type ObservedRun, observeToCaughtUp } from '../lib/committed-observer.ts';
 import type { BenchContext } from '../lib/context.ts';
-import { ensurePeerJar, spawnPeer, waitForPeerEvent } from '../lib/peer.ts';
+import type { MachineLoad } from '../lib/load-gate.ts';
+import { describeDiff, diffOutputs } from '../lib/output-diff.ts';
+import { ensurePeerJar, spawnPeer } from '../lib/peer.ts';
 import { prefillRequests, readSchema } from '../lib/prefill.ts';
 import { readAll } from '../lib/read-all.ts';
-import type { BenchResult } from '../lib/results.ts';
+import { type BenchResult, comparableRatio } from '../lib/results.ts';
 import {
   apps,
   benchDeployment,
-  measureToCaughtUp,
+  type RunningProcess,
   spawnSluiceProcessor,
 } from '../lib/sluice-processor-run.ts';
-import { median } from '../lib/stats.ts';
+import { median, summary } from '../lib/stats.ts';
 
 const partitions = 6;
 
 type Guarantee = 'exactly_once' | 'at_least_once';
-/** The Kafka Streams peers: what a DSL user writes (it repartitions), and the like-for-like. */
-type PeerMode = 'aggregate' | 'aggregate-local';
-const peerModes: PeerMode[] = ['aggregate', 'aggregate-local'];
-const peerNames: Record<PeerMode, string> = {
-  aggregate: 'Kafka Streams 4.3.1 (DSL, repartition)',
+type System = 'sluice' | 'aggregate-local' | 'aggregate';
+const systems: System[] = ['sluice', 'aggregate-local', 'aggregate'];
+const systemNames: Record<System, string> = {
+  sluice: 'sluice',
   'aggregate-local': 'Kafka Streams 4.3.1 (Processor API, no repartition)',
+  aggregate: 'Kafka Streams 4.3.1 (DSL, repartition)',
 };
 const commitInterval: Record<Guarantee, number> = { exactly_once: 100, at_least_once: 1000 };
 
-interface Figures {
-  recordsPerSecond: number;
-  cpuSecondsPerMillion: number;
-  peakRssMb: number;
+interface Run extends ObservedRun {
+  load: MachineLoad;
+  verified: string;
 }
+
+const identity = (stats: Stats) => `${stats.userTenantDomain}|${stats.apiName}|${stats.windowStart}`;
 
 export async function aggregationWorkload(context: BenchContext): Promise<BenchResult[]> {
   const { services } = context;
   const count = context.quick ? 100_000 : 1_000_000;
-  const runs = context.quick ? 1 : 2;
+  const runs = context.quick ? 1 : 3;
   const kafka = createKafkaClient(
     { brokers: services.brokers.split(','), clientId: 'bench-aggregation' },
     silentLogger(),
@@ -77,9 +87,6 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
     `${input}-stats-value`,
     readSchema('ApiStats.avsc'),
   );
-  const figures = new Map<string, Figures[]>();
-  const push = (name: string, figure: Figures) => figures.set(name, [...(figures.get(name) ?? []), figure]);
-  const verified: string[] = [];
 
   const serde = createSerde(services.registryUrl);
   const decodeAll = async (topic: string) => {
@@ -87,58 +94,32 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
     await serde.prepare(records.map((record) => record.value));
     return records.map((record) => ({ record, value: serde.decode(record.value) }));
   };
-  let expected: Stats[] | undefined;
-  /** A fast wrong answer is a failure: the output must equal an independent computation. */
-  const checkOutput = async (engine: string, topic: string) => {
-    context.log(`aggregation: checking ${engine}'s output against an independent computation`);
-    if (!expected) {
-      const inputRecords = (await decodeAll(input)).map(({ record, value }) => ({
-        partition: record.partition,
-        offset: BigInt(record.offset),
-        event: value as never,
-      }));
-      expected = expectedStats(inputRecords).stats;
-    }
-    const output = sortStats((await decodeAll(topic)).map(({ value }) => value as Stats));
-    if (JSON.stringify(output) !== JSON.stringify(expected)) {
-      throw new Error(
-        `${engine} output differs from the expected aggregates (${output.length} vs ${expected.length} windows)`,
-      );
-    }
-    verified.push(`${engine} exactly-once output equals the expected ${expected.length} windows`);
+  const inputRecords = (await decodeAll(input)).map(({ record, value }) => ({
+    partition: record.partition,
+    offset: BigInt(record.offset),
+    event: value as never,
+  }));
+  const expected = expectedStats(inputRecords).stats;
+  /** A fast wrong answer is a failure: the output must equal the independent computation. */
+  const verify = async (system: System, topic: string) => {
+    // the DSL peer keeps stream time per partition of its repartition topic (other tenants than
+    // the input partition's), so its late records differ by design: only counted, not compared
+    if (system === 'aggregate')
+      return `${(await readAll(kafka, topic)).length} windows (not compared: DSL lateness differs)`;
+    const output = (await decodeAll(topic)).map(({ value }) => value as Stats);
+    const diff = diffOutputs(expected, output, identity);
+    if (!diff.ok) throw new Error(`aggregation: ${systemNames[system]}'s output ${describeDiff(diff)}`);
+    return describeDiff(diff);
   };
 
-  const runPeer = async (mode: PeerMode, guarantee: Guarantee, id: string, stateDir: string) => {
-    const output = `${id}-out`;
-    await admin.ensureTopics([{ topic: output, partitions }]);
-    const peer = spawnPeer(mode, {
-      bootstrap: services.brokers,
-      'application-id': id,
-      input,
-      output,
-      'state-dir': stateDir,
-      guarantee: guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once',
-      'commit-interval-ms': commitInterval[guarantee],
-      'schema-id': statsSchemaId,
-      'stop-after-idle-ms': 8000,
-    });
-    const done = await waitForPeerEvent(peer, 'done');
-    await peer.stop();
-    const ms = Number(done.event.ms);
-    if (Number(done.event.records) === 0) throw new Error(`Kafka Streams (${mode}) aggregated nothing`);
-    push(`${mode} ${guarantee}`, {
-      recordsPerSecond: count / (ms / 1000),
-      cpuSecondsPerMillion: (done.cpuSeconds / count) * 1e6,
-      peakRssMb: done.peakRssMb,
-    });
-    return output;
-  };
-
-  for (let run = 0; run < runs; run++) {
-    for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
-      const id = `bench-agg-${stamp}-${run}-${guarantee === 'exactly_once' ? 'eos' : 'alo'}`;
-      const check = run === 0 && guarantee === 'exactly_once';
-      context.log(`aggregation: run ${run + 1}/${runs}, ${guarantee}: sluice`);
+  const figures = new Map<string, Run[]>();
+  /** The system's process, and the directory of its state (removed after the run). */
+  const spawn = (
+    system: System,
+    guarantee: Guarantee,
+    id: string,
+  ): { process: RunningProcess; dir: string } => {
+    if (system === 'sluice') {
       const deployment = benchDeployment(services, {
         app: apps.apiAnalytics,
         appId: id,
@@ -146,58 +127,153 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
         outputTopic: `${id}-out`,
         partitions,
       });
-      const processor = spawnSluiceProcessor(deployment, {
+      const process = spawnSluiceProcessor(deployment, {
         stateDir: `${deployment.dir}/state`,
         guarantee,
         commitIntervalMs: commitInterval[guarantee],
       });
-      const sluice = await measureToCaughtUp(admin, id, input, processor);
-      await processor.stop();
-      push(`sluice ${guarantee}`, {
-        recordsPerSecond: sluice.records / sluice.seconds,
-        cpuSecondsPerMillion: (sluice.cpuSeconds / count) * 1e6,
-        peakRssMb: sluice.peakRssMb,
+      return { process, dir: deployment.dir };
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-ks-'));
+    const process = spawnPeer(system, {
+      bootstrap: services.brokers,
+      'application-id': id,
+      input,
+      output: `${id}-out`,
+      'state-dir': dir,
+      guarantee: guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once',
+      'commit-interval-ms': commitInterval[guarantee],
+      'schema-id': statsSchemaId,
+    });
+    return { process, dir };
+  };
+  const runOnce = async (system: System, guarantee: Guarantee, run: number) => {
+    const id = `bench-agg-${stamp}-${run}-${guarantee === 'exactly_once' ? 'eos' : 'alo'}-${system}`;
+    await admin.ensureTopics([{ topic: `${id}-out`, partitions }]);
+    const load = await context.gate(`aggregation ${systemNames[system]} ${guarantee} run ${run + 1}`);
+    context.log(
+      `aggregation: run ${run + 1}/${runs}, ${guarantee}: ${systemNames[system]} (load ${load.load1}, ${Math.round(load.busy * 100)} % busy)`,
+    );
+    const spawnedAt = performance.now();
+    const { process, dir } = spawn(system, guarantee, id);
+    let observed: ObservedRun;
+    try {
+      observed = await observeToCaughtUp({
+        admin,
+        group: id,
+        input,
+        process,
+        spawnedAt,
+        exactlyOnce: guarantee === 'exactly_once',
       });
-      if (check) await checkOutput('sluice', deployment.outputTopic);
+    } finally {
+      await process.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const verified = await verify(system, `${id}-out`);
+    const key = `${system} ${guarantee}`;
+    figures.set(key, [...(figures.get(key) ?? []), { ...observed, load, verified }]);
+  };
 
-      for (const mode of peerModes) {
-        context.log(`aggregation: run ${run + 1}/${runs}, ${guarantee}: ${peerNames[mode]}`);
-        const output = await runPeer(mode, guarantee, `${id}-${mode}`, `${deployment.dir}/ks-${mode}`);
-        // the DSL peer keeps stream time per partition of its repartition topic (other tenants
-        // than the input partition's), so its late records may differ: only the local peer and
-        // sluice share one definition of lateness and must match the computation exactly
-        if (check && mode === 'aggregate-local') await checkOutput(peerNames[mode], output);
-      }
+  for (let run = 0; run < runs; run++) {
+    // the order alternates: whoever runs first in one round runs last in the next
+    const order = run % 2 === 0 ? systems : [...systems].reverse();
+    for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
+      for (const system of order) await runOnce(system, guarantee, run);
     }
   }
   await admin.disconnect();
+  return aggregationResults(context, figures, { count, runs });
+}
 
-  const med = (name: string, field: keyof Figures) => median((figures.get(name) ?? []).map((f) => f[field]));
-  const summary = (name: string) => ({
-    perRun: (figures.get(name) ?? []).map((f) => Math.round(f.recordsPerSecond)),
-    cpuSecondsPerMillion: Math.round(med(name, 'cpuSecondsPerMillion')),
-    peakRssMb: Math.round(med(name, 'peakRssMb')),
-  });
-  return (['exactly_once', 'at_least_once'] as const).flatMap((guarantee) =>
-    peerModes.map((mode) => ({
-      workload: `aggregation (api-analytics), ${guarantee}`,
-      unit: 'records/s',
-      sluice: med(`sluice ${guarantee}`, 'recordsPerSecond'),
-      peer: peerNames[mode],
-      peerFigure: med(`${mode} ${guarantee}`, 'recordsPerSecond'),
-      ratio: med(`sluice ${guarantee}`, 'recordsPerSecond') / med(`${mode} ${guarantee}`, 'recordsPerSecond'),
-      details: {
-        events: count,
-        runs,
-        commitIntervalMs: commitInterval[guarantee],
-        sluice: summary(`sluice ${guarantee}`),
-        kafkaStreams: summary(`${mode} ${guarantee}`),
-        exactlyOnceOverAtLeastOnce:
-          guarantee === 'exactly_once'
-            ? med('sluice exactly_once', 'recordsPerSecond') / med('sluice at_least_once', 'recordsPerSecond')
-            : undefined,
-        verified: verified.join('; ') || 'not checked',
+function aggregationResults(
+  context: BenchContext,
+  figures: ReadonlyMap<string, Run[]>,
+  facts: { count: number; runs: number },
+): BenchResult[] {
+  const of = (system: System, guarantee: Guarantee) => figures.get(`${system} ${guarantee}`) ?? [];
+  const med = (system: System, guarantee: Guarantee, field: keyof ObservedRun) =>
+    median(of(system, guarantee).map((run) => run[field]));
+  const describe = (system: System, guarantee: Guarantee) => {
+    const runs = of(system, guarantee);
+    const rate = summary(runs.map((run) => run.recordsPerSecond));
+    return {
+      recordsPerSecond: {
+        median: Math.round(rate.median),
+        min: Math.round(rate.min),
+        max: Math.round(rate.max),
       },
-    })),
-  );
+      perRun: runs.map((run) => ({
+        recordsPerSecond: Math.round(run.recordsPerSecond),
+        spanMs: Math.round(run.spanMs),
+        startupMs: Math.round(run.startupMs),
+        cpuSecondsPerMillion: Math.round(run.cpuSecondsPerMillion),
+        peakRssMb: Math.round(run.peakRssMb),
+        load1: run.load.load1,
+        busyPercent: Math.round(run.load.busy * 100),
+        verified: run.verified,
+      })),
+      cpuSecondsPerMillion: Math.round(med(system, guarantee, 'cpuSecondsPerMillion')),
+      peakRssMb: Math.round(med(system, guarantee, 'peakRssMb')),
+    };
+  };
+  const results: BenchResult[] = [];
+  for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
+    const ours = med('sluice', guarantee, 'recordsPerSecond');
+    for (const peer of ['aggregate-local', 'aggregate'] as const) {
+      const theirs = med(peer, guarantee, 'recordsPerSecond');
+      const { ratio, withheld, caution } = comparableRatio(ours / theirs, {
+        quick: context.quick,
+        startups: (['sluice', peer] as const).map((system) => ({
+          name: systemNames[system],
+          startupMs: med(system, guarantee, 'startupMs'),
+          spanMs: med(system, guarantee, 'spanMs'),
+        })),
+      });
+      const sluice = describe('sluice', guarantee);
+      const kafkaStreams = describe(peer, guarantee);
+      const spread = (figure: ReturnType<typeof describe>) =>
+        `${figure.recordsPerSecond.median.toLocaleString('en')} records/s (${figure.recordsPerSecond.min.toLocaleString('en')}–${figure.recordsPerSecond.max.toLocaleString('en')}), ${figure.cpuSecondsPerMillion} CPU-s per M records, peak RSS ${figure.peakRssMb} MB`;
+      results.push({
+        workload: `aggregation (api-analytics), ${guarantee}`,
+        unit: 'records/s',
+        sluice: ours,
+        peer: systemNames[peer],
+        peerFigure: theirs,
+        ratio,
+        resources: {
+          sluice: { peakRssMb: sluice.peakRssMb, cpuSecondsPerMillion: sluice.cpuSecondsPerMillion },
+          peer: {
+            peakRssMb: kafkaStreams.peakRssMb,
+            cpuSecondsPerMillion: kafkaStreams.cpuSecondsPerMillion,
+          },
+        },
+        details: {
+          events: facts.count,
+          runs: facts.runs,
+          commitIntervalMs: commitInterval[guarantee],
+          sluice,
+          kafkaStreams,
+          cpuPerRecordRatio: sluice.cpuSecondsPerMillion / kafkaStreams.cpuSecondsPerMillion,
+          rssRatio: sluice.peakRssMb / kafkaStreams.peakRssMb,
+          exactlyOnceOverAtLeastOnce:
+            guarantee === 'exactly_once'
+              ? med('sluice', 'exactly_once', 'recordsPerSecond') /
+                med('sluice', 'at_least_once', 'recordsPerSecond')
+              : undefined,
+          withheld,
+          caution,
+        },
+        notes: [
+          // sluice's figures once per guarantee, each peer's on its own row
+          ...(peer === 'aggregate-local' ? [`aggregation ${guarantee}, sluice: ${spread(sluice)}`] : []),
+          `aggregation ${guarantee}, ${systemNames[peer]}: ${spread(kafkaStreams)}`,
+          ...[withheld, caution].flatMap((text) =>
+            text ? [`aggregation ${guarantee} vs ${systemNames[peer]}: ${text}`] : [],
+          ),
+        ],
+      });
+    }
+  }
+  return results;
 }

@@ -21,9 +21,11 @@ import {
   checkFailoverOutput,
   type FailoverRun,
   prepareFailoverTopics,
+  recordResources,
   startFailoverRunRecord,
 } from '../lib/failover-run.ts';
 import { watchOutput } from '../lib/output-watch.ts';
+import { createProcessTally } from '../lib/process-stats.ts';
 import {
   apps,
   benchDeployment,
@@ -129,6 +131,7 @@ export async function sluiceFailoverRun(
   const pool = new pg.Pool({ connectionString: context.services.databaseUrl, max: 1 });
   const repository = createLeaseRepository(pool, 'sluice');
   const watch = await watchOutput(kafka, deployment.outputTopic, watched);
+  const tally = createProcessTally();
   const holderOf = async (slot: number) =>
     pidOf((await repository.leases(id)).find((lease) => lease.slot === slot)?.holder);
   const byPid = (pid: string | undefined) =>
@@ -160,6 +163,7 @@ export async function sluiceFailoverRun(
       const load = loadNow();
       const renewalPhaseMs = await toRandomRenewalPhase(repository, id, victimSlot);
       const logMark = successor.process.output().length;
+      for (const pid of instances.map((entry) => entry.process.child.pid)) tally.sample(pid);
       const { ms, killedAt } = await killAndTime(watch, victim.process, watched);
       // the successor's own account of the takeover (its log, durations from acquiring the lease)
       const steps = await until('the takeover to finish', async () => {
@@ -174,6 +178,8 @@ export async function sluiceFailoverRun(
       instances[instances.indexOf(victim)] = spawn(victim.slot, victim.stateDir);
     }
     await feed.stop();
+    for (const pid of instances.map((entry) => entry.process.child.pid)) tally.sample(pid);
+    await recordResources(run, tally.totals(), kafka, `${id}-in`);
     run.check = await checkFailoverOutput(context, kafka, id, 'sluice');
     return run;
   } finally {

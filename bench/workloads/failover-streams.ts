@@ -17,10 +17,12 @@ import {
   checkFailoverOutput,
   type FailoverRun,
   prepareFailoverTopics,
+  recordResources,
   startFailoverRunRecord,
 } from '../lib/failover-run.ts';
 import { watchOutput } from '../lib/output-watch.ts';
 import { peerEvents, spawnPeer } from '../lib/peer.ts';
+import { createProcessTally } from '../lib/process-stats.ts';
 import type { RunningProcess } from '../lib/sluice-processor-run.ts';
 
 export interface StreamsTuning {
@@ -84,6 +86,7 @@ export async function streamsFailoverRun(
     });
   const peers = [spawn(0), spawn(1)];
   const watch = await watchOutput(kafka, `${id}-out`, [...Array(partitions).keys()]);
+  const tally = createProcessTally();
   try {
     for (let kill = 0; kill < kills; kill++) {
       await settled(peers);
@@ -94,6 +97,7 @@ export async function streamsFailoverRun(
       const watched = index === 0 ? first! : second!;
       const load = loadNow();
       const delayMs = await randomDelay(tuning.heartbeatIntervalMs ?? 3000);
+      for (const pid of peers.map((peer) => peer.child.pid)) tally.sample(pid);
       const { ms } = await killAndTime(watch, peers[index]!, watched);
       run.kills.push({ ms, load, delayMs });
       context.log(
@@ -103,6 +107,8 @@ export async function streamsFailoverRun(
     }
     await settled(peers);
     await feed.stop();
+    for (const pid of peers.map((peer) => peer.child.pid)) tally.sample(pid);
+    await recordResources(run, tally.totals(), kafka, `${id}-in`);
     run.check = await checkFailoverOutput(context, kafka, id, 'kafka-streams');
     return run;
   } finally {

@@ -14,8 +14,8 @@ import { silentLogger } from '../../common/log.ts';
 import type { BenchContext } from '../lib/context.ts';
 import type { FailoverRun } from '../lib/failover-run.ts';
 import { ensurePeerJar } from '../lib/peer.ts';
-import type { BenchResult } from '../lib/results.ts';
-import { summary } from '../lib/stats.ts';
+import { type BenchResult, comparableRatio } from '../lib/results.ts';
+import { median, summary } from '../lib/stats.ts';
 import { sluiceFailoverRun } from './failover-sluice.ts';
 import { type StreamsTuning, streamsFailoverRun } from './failover-streams.ts';
 
@@ -60,8 +60,17 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /** One configuration's figures: every kill of its runs whose output was right. */
 function figures(runs: readonly FailoverRun[]) {
-  const kills = runs.filter((run) => run.check?.ok).flatMap((run) => run.kills.map((kill) => kill.ms));
-  return { kills, ...summary(kills) };
+  const good = runs.filter((run) => run.check?.ok);
+  const kills = good.flatMap((run) => run.kills.map((kill) => kill.ms));
+  const resource = (field: 'peakRssMb' | 'cpuSecondsPerMillion') => {
+    const values = good.flatMap((run) => (run.resources ? [run.resources[field]] : []));
+    return values.length > 0 ? Math.round(median(values)) : undefined;
+  };
+  return {
+    kills,
+    ...summary(kills),
+    resources: { peakRssMb: resource('peakRssMb'), cpuSecondsPerMillion: resource('cpuSecondsPerMillion') },
+  };
 }
 
 export async function failoverWorkload(context: BenchContext): Promise<BenchResult[]> {
@@ -80,6 +89,7 @@ export async function failoverWorkload(context: BenchContext): Promise<BenchResu
       const kills = configuration.kills[round];
       if (!kills) continue;
       context.log(`failover: round ${round + 1}, ${configuration.name}, ${kills} kill(s)`);
+      await context.gate(`failover ${configuration.name}, round ${round + 1}`);
       try {
         runs.get(configuration.name)!.push(await configuration.run(context, kafka, kills));
       } catch (error) {
@@ -90,13 +100,14 @@ export async function failoverWorkload(context: BenchContext): Promise<BenchResu
       }
     }
   }
-  return failoverResults(plan, runs, failures);
+  return failoverResults(plan, runs, failures, context.quick);
 }
 
 function failoverResults(
   plan: readonly Configuration[],
   runs: ReadonlyMap<string, FailoverRun[]>,
   failures: readonly string[],
+  quick: boolean,
 ): BenchResult[] {
   const [standby, tuned, borrowed, defaults] = configurations(false).map(
     (configuration) => configuration.name,
@@ -128,7 +139,8 @@ function failoverResults(
       sluice: ours.median,
       peer,
       peerFigure: of(peer).median,
-      ratio: of(peer).median / ours.median,
+      ratio: comparableRatio(of(peer).median / ours.median, { quick }).ratio,
+      resources: { sluice: ours.resources, peer: of(peer).resources },
       details: { sluice: details(standby!), peer: details(peer), goal },
     });
   }
@@ -139,6 +151,7 @@ function failoverResults(
     peer: '-',
     peerFigure: Number.NaN,
     ratio: Number.NaN,
+    resources: { sluice: of(borrowed!).resources, peer: {} },
     details: { sluice: details(borrowed!) },
     notes,
   });

@@ -8,7 +8,7 @@
  * measures, for both engines alike.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,8 @@ import { takeRequests } from '../../schemas/request-generator.ts';
 import { createSerde } from '../../schemas/serde.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { requestSchema } from '../lib/prefill.ts';
-import type { BenchResult } from '../lib/results.ts';
+import { processStats } from '../lib/process-stats.ts';
+import { type BenchResult, comparableRatio } from '../lib/results.ts';
 import { median, percentile } from '../lib/stats.ts';
 import { brokerLimit } from './broker.ts';
 
@@ -34,6 +35,10 @@ interface RunFigures {
   eventsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU of the sending side during the run: the router process, or this process for the raw producer. */
+  cpuSeconds: number;
+  /** The router process's peak RSS; undefined for the raw producer (it lives in the bench process). */
+  peakRssMb?: number;
 }
 
 async function topicCount(brokers: string, topic: string): Promise<number> {
@@ -101,9 +106,13 @@ async function startRouterProcess(context: BenchContext, topic: string) {
     if (ready)
       return {
         url,
+        pid: child.pid!,
         stop: () =>
           new Promise((resolve) => {
-            child.once('exit', resolve);
+            child.once('exit', () => {
+              rmSync(dir, { recursive: true, force: true });
+              resolve(undefined);
+            });
             child.kill('SIGTERM');
           }),
       };
@@ -121,6 +130,7 @@ async function routerRun(
 ): Promise<RunFigures> {
   const router = await startRouterProcess(context, topic);
   try {
+    const before = processStats(router.pid);
     const { seconds, latencies } = await drive(bodies, async (body) => {
       const response = await fetch(`${router.url}/v1/streams/Request/events`, {
         method: 'POST',
@@ -130,12 +140,15 @@ async function routerRun(
       await response.arrayBuffer();
       if (response.status !== 202) throw new Error(`router answered ${response.status}`);
     });
+    const after = processStats(router.pid);
     const count = await topicCount(context.services.brokers, topic);
     if (count !== total) throw new Error(`router run: ${count} records in ${topic}, expected ${total}`);
     return {
       eventsPerSecond: total / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      cpuSeconds: (after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0),
+      peakRssMb: after?.peakRssMb,
     };
   } finally {
     await router.stop();
@@ -165,15 +178,18 @@ async function rawRun(
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
+    const cpuBefore = process.cpuUsage();
     const { seconds, latencies } = await drive(batches, async (messages) => {
       await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
     });
+    const cpu = process.cpuUsage(cpuBefore);
     const count = await topicCount(context.services.brokers, topic);
     if (count !== total) throw new Error(`raw run: ${count} records in ${topic}, expected ${total}`);
     return {
       eventsPerSecond: total / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
     };
   } finally {
     await producer.disconnect();
@@ -215,12 +231,20 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
     context.log(
       `ingest: run ${run + 1}/${runs} (${total} events, ${concurrency} concurrent requests of ${eventsPerRequest})`,
     );
-    router.push(await routerRun(context, bodies, total, `bench-ingest-r-${stamp}-${run}`));
-    for (const [name, kafkajs] of Object.entries(peers)) {
-      raw[name as keyof typeof peers].push(
-        await rawRun(context, kafkajs, batches, total, `bench-ingest-${name}-${stamp}-${run}`),
-      );
-    }
+    // the order alternates: the router first in one round, last in the next
+    const steps: (() => Promise<void>)[] = [
+      async () => {
+        await context.gate(`ingest router run ${run + 1}`);
+        router.push(await routerRun(context, bodies, total, `bench-ingest-r-${stamp}-${run}`));
+      },
+      ...Object.entries(peers).map(([name, kafkajs]) => async () => {
+        await context.gate(`ingest ${name} kafkajs run ${run + 1}`);
+        raw[name as keyof typeof peers].push(
+          await rawRun(context, kafkajs, batches, total, `bench-ingest-${name}-${stamp}-${run}`),
+        );
+      }),
+    ];
+    for (const step of run % 2 === 0 ? steps : steps.reverse()) await step();
   }
   const routerRate = median(router.map((r) => r.eventsPerSecond));
   const rawRate = median(raw.stock.map((r) => r.eventsPerSecond));
@@ -230,6 +254,12 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
     p50Ms: median(figures.map((r) => r.p50Ms)),
     p99Ms: median(figures.map((r) => r.p99Ms)),
   });
+  const resources = (figures: RunFigures[]) => ({
+    cpuSecondsPerMillion: Math.round(median(figures.map((r) => (r.cpuSeconds / total) * 1e6))),
+    peakRssMb: figures.every((r) => r.peakRssMb !== undefined)
+      ? Math.round(median(figures.map((r) => r.peakRssMb!)))
+      : undefined,
+  });
   const versus = (name: keyof typeof peers, peer: string) => {
     const peerRate = median(raw[name].map((r) => r.eventsPerSecond));
     return {
@@ -238,7 +268,8 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
       sluice: routerRate,
       peer,
       peerFigure: peerRate,
-      ratio: routerRate / peerRate,
+      ratio: comparableRatio(routerRate / peerRate, { quick: context.quick }).ratio,
+      resources: { sluice: resources(router), peer: resources(raw[name]) },
       details: {
         events: total,
         concurrency,
@@ -257,7 +288,7 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
       sluice: routerRate,
       peer: `kafka-producer-perf-test (acks=all, ${limit.recordSize} B)`,
       peerFigure: limit.producerRecordsPerSecond,
-      ratio: routerRate / limit.producerRecordsPerSecond,
+      ratio: comparableRatio(routerRate / limit.producerRecordsPerSecond, { quick: context.quick }).ratio,
       details: {
         consumerPerfTestRecordsPerSecond: limit.consumerRecordsPerSecond,
         rawKafkajsOverPerfTest: rawRate / limit.producerRecordsPerSecond,

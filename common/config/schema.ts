@@ -103,6 +103,8 @@ export const routerSection = z
      * included; then it gets 503 (its events may still be written: retry with the same event ids).
      */
     sendTimeoutMs: positiveInt.default(10_000),
+    /** A request whose headers and body have not all arrived by then gets 408 (a slow or stuck client). */
+    requestTimeoutMs: positiveInt.default(60_000),
     /** Serve HTTPS with this certificate and key. */
     tls: serverTlsSection.optional(),
     /** Register the streams' schemas at start. */

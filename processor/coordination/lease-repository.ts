@@ -43,6 +43,18 @@ export interface LeaseRepository {
     ttlMs: number,
   ): Promise<number | undefined>;
   /**
+   * `acquire`, and when the lease is held: how long until it may be taken if its holder does not
+   * renew (by the database's clock), so a standby can try again right then instead of at its
+   * next poll.
+   */
+  acquireOrWait(
+    appId: string,
+    slot: number,
+    holder: string,
+    address: string,
+    ttlMs: number,
+  ): Promise<{ epoch: number } | { expiresInMs: number }>;
+  /**
    * Takes another slot's lease for an active of a different slot: only when the slot has had an
    * owner before (a slot never held is not deployed yet), the lease has been free (or expired) for
    * `delayMs` longer than an own-slot instance would wait, and no live member of that slot exists
@@ -88,6 +100,27 @@ export function createLeaseRepository(
   const expired = (ttlParam: string) =>
     `renewed_at < now() - make_interval(secs => ${ttlParam} / 1000.0)
      AND pg_postmaster_start_time() < now() - make_interval(secs => ${ttlParam} / 1000.0)`;
+  const acquireOrWait: LeaseRepository['acquireOrWait'] = async (appId, slot, holder, address, ttlMs) => {
+    // the outer SELECT reads the row as it was before the UPDATE: the holder's last renewal
+    const { rows } = await query<{ epoch: string | null; expires_in_ms: number | null }>(
+      `WITH taken AS (
+         UPDATE ${s}.leases
+            SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now(), released_at = NULL
+          WHERE app_id = $1 AND slot = $2
+            -- holder = $3: our own acquisition whose answer timed out (the row is ours; take it anew)
+            AND (holder IS NULL OR holder = $3 OR (${expired('$5')}))
+         RETURNING epoch)
+       SELECT (SELECT epoch FROM taken) AS epoch,
+              (SELECT greatest(0, ceil(extract(epoch FROM
+                 greatest(renewed_at, pg_postmaster_start_time()) + make_interval(secs => $5 / 1000.0) - now()) * 1000))
+                 FROM ${s}.leases WHERE app_id = $1 AND slot = $2)::float8 AS expires_in_ms`,
+      [appId, slot, holder, address, ttlMs],
+    );
+    const row = rows[0];
+    if (row?.epoch != null) return { epoch: Number(row.epoch) };
+    return { expiresInMs: row?.expires_in_ms ?? ttlMs };
+  };
+
   return {
     async ensureSlots(appId, slots) {
       await query(
@@ -97,17 +130,11 @@ export function createLeaseRepository(
     },
 
     async acquire(appId, slot, holder, address, ttlMs) {
-      const { rows } = await query<{ epoch: string }>(
-        `UPDATE ${s}.leases
-            SET holder = $3, holder_address = $4, epoch = epoch + 1, renewed_at = now(), released_at = NULL
-          WHERE app_id = $1 AND slot = $2
-            -- holder = $3: our own acquisition whose answer timed out (the row is ours; take it anew)
-            AND (holder IS NULL OR holder = $3 OR (${expired('$5')}))
-        RETURNING epoch`,
-        [appId, slot, holder, address, ttlMs],
-      );
-      return rows[0] ? Number(rows[0].epoch) : undefined;
+      const outcome = await acquireOrWait(appId, slot, holder, address, ttlMs);
+      return 'epoch' in outcome ? outcome.epoch : undefined;
     },
+
+    acquireOrWait,
 
     async borrow(appId, slot, holder, address, ttlMs, delayMs) {
       const { rows } = await query<{ epoch: string }>(

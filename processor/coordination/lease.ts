@@ -17,6 +17,7 @@
  */
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';
+import { createStateMachine, type Transitions } from '../../common/state-machine.ts';
 import type { LeaseRepository } from './lease-repository.ts';
 
 export interface LeaseSettings {
@@ -27,7 +28,7 @@ export interface LeaseSettings {
 
 export type LeaseState = 'held' | 'degraded' | 'lost' | 'released';
 
-const transitions: Record<LeaseState, readonly LeaseState[]> = {
+const transitions: Transitions<LeaseState> = {
   held: ['degraded', 'lost', 'released'],
   degraded: ['held', 'lost', 'released'],
   lost: [],
@@ -66,19 +67,17 @@ export function holdLease(options: {
   const { repository, appId, slot, holder, epoch, settings } = options;
   const clock = options.clock ?? systemClock;
   const log = options.logger.child({ slot, epoch });
-  let state: LeaseState = 'held';
+  const machine = createStateMachine<LeaseState>(`lease ${slot}`, transitions, 'held');
   let confirmedAt = options.acquiredAt;
   let expiryLogged = false;
   let renewing = false;
   const lostListeners: ((reason: string) => void)[] = [];
 
   const become = (next: LeaseState, reason: string) => {
-    if (!transitions[state].includes(next))
-      throw new Error(`lease ${slot}: illegal transition ${state} → ${next}`);
-    log.info({ from: state, to: next, reason }, `lease ${next}`);
-    state = next;
+    const from = machine.to(next);
+    log.info({ from, to: next, reason }, `lease ${next}`);
   };
-  const isOver = () => state === 'lost' || state === 'released';
+  const isOver = () => machine.state === 'lost' || machine.state === 'released';
   const withinTtl = () => clock.now() - confirmedAt < settings.ttlMs - settings.heartbeatIntervalMs;
 
   const renew = async () => {
@@ -94,10 +93,10 @@ export function holdLease(options: {
       }
       confirmedAt = sentAt;
       expiryLogged = false;
-      if (state === 'degraded') become('held', 'renewed again');
+      if (machine.state === 'degraded') become('held', 'renewed again');
     } catch (error) {
       if (isOver()) return;
-      if (state === 'held') {
+      if (machine.state === 'held') {
         log.warn({ err: error }, 'cannot renew the lease; committing until it would expire, retrying');
         become('degraded', (error as Error).message ?? String(error));
       }
@@ -122,7 +121,7 @@ export function holdLease(options: {
   return {
     slot,
     epoch,
-    state: () => state,
+    state: () => machine.state,
     canCommit: () => !isOver() && withinTtl(),
     onLost: (listener) => void lostListeners.push(listener),
     async release() {

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import { type Clock, systemClock } from '../../common/clock.ts';
+import { type Clock, systemClock, type Timer } from '../../common/clock.ts';
 import type { TransactionalProducer } from '../../common/kafka/index.ts';
 import { type ActiveProcessing, startAssignedProcessing } from '../active.ts';
 import type { ProcessorRuntime } from '../runtime.ts';
@@ -241,26 +241,40 @@ export async function startSlotInstance(
     const step = (name: string) =>
       log.info({ takenSlot: of, epoch, ms: Math.round(clock.now() - acquiredAt) }, `takeover step: ${name}`);
     step('lease acquired, renewing');
+    let fenced: Map<number, TransactionalProducer> | undefined;
     try {
-      if (!borrowed) {
-        await tailerStarting;
-        await stopTailer();
-        step('tailer stopped');
-      }
-      const fenced = await fence(entry.partitions);
-      step('fenced');
-      const processing = await ensureActive();
+      // independent steps side by side: each costs a round trip or two, and failover waits for all
+      const [tailerStopped, fencing, starting] = await Promise.allSettled([
+        borrowed
+          ? undefined
+          : Promise.resolve(tailerStarting)
+              .then(stopTailer)
+              .then(() => step('tailer stopped')),
+        fence(entry.partitions).then((producers) => {
+          step('fenced');
+          return producers;
+        }),
+        ensureActive(),
+      ]);
+      if (fencing.status === 'fulfilled') fenced = fencing.value;
+      for (const outcome of [tailerStopped, fencing, starting])
+        if (outcome.status === 'rejected') throw outcome.reason;
+      const processing = (starting as PromiseFulfilledResult<ActiveProcessing>).value;
       if (lease.state() === 'lost') throw new Error('the lease was lost during the takeover');
       processing.own(
         entry.partitions,
         { epoch: () => lease.epoch, canCommit: () => lease.canCommit() },
-        fenced,
+        fenced!,
       );
+      fenced = undefined;
       step('tasks started (restoring, then reading from the committed offsets)');
       reportWhenRunning(entry, acquiredAt);
       metrics.takeovers.inc({ kind: borrowed ? 'borrowed' : 'own' });
     } catch (error) {
       log.error({ err: error, takenSlot: of, epoch }, 'taking over failed: releasing the lease');
+      await Promise.all(
+        [...(fenced?.values() ?? [])].map((producer) => producer.disconnect().catch(() => undefined)),
+      );
       held.delete(of);
       updateHeldGauge();
       await active?.disown(entry.partitions, { commit: false });
@@ -269,20 +283,33 @@ export async function startSlotInstance(
     }
   };
 
-  const tryAcquire = () =>
+  // a lease that expires before the next poll is tried the moment it may be taken: the poll
+  // interval no longer adds to failover (the database clock decides; a local timer only waits)
+  let expiryTimer: Timer | undefined;
+  const tryAgainAtExpiry = (expiresInMs: number) => {
+    if (expiresInMs >= cluster.eventPollingInterval) return;
+    expiryTimer?.cancel();
+    expiryTimer = clock.after(expiresInMs + 1, () => void tryAcquire());
+  };
+
+  const tryAcquire = (): Promise<void> =>
     serially('checking the lease', async () => {
       const current = role.current();
       if (stopping || (current !== 'standby' && current !== 'starting')) return;
       if (current === 'standby' && !standbyCanReachKafka()) return;
       const sentAt = clock.now();
-      let epoch: number | undefined;
+      let outcome: Awaited<ReturnType<LeaseRepository['acquireOrWait']>>;
       try {
-        epoch = await repository.acquire(appId, slot, instanceId, address, settings.ttlMs);
+        outcome = await repository.acquireOrWait(appId, slot, instanceId, address, settings.ttlMs);
       } catch (error) {
         log.warn({ err: error }, 'cannot reach Postgres to check the lease');
         return;
       }
-      if (epoch === undefined) return;
+      if (!('epoch' in outcome)) {
+        tryAgainAtExpiry(outcome.expiresInMs);
+        return;
+      }
+      const { epoch } = outcome;
       role.to('taking-over', `lease acquired at epoch ${epoch}`);
       try {
         await takeUp(slot, epoch, sentAt, false);
@@ -466,6 +493,7 @@ export async function startSlotInstance(
         if (stopping) return;
         stopping = true;
         for (const timer of timers) timer.cancel();
+        expiryTimer?.cancel();
         await listener.close();
         if (active) {
           const leases = [...held.values()];

@@ -21,7 +21,9 @@ export const slotRoles: readonly SlotRole[] = [
   'stopped',
 ];
 
-const transitions: Record<SlotRole, readonly SlotRole[]> = {
+import { createStateMachine, type Transitions } from '../../common/state-machine.ts';
+
+const transitions: Transitions<SlotRole> = {
   starting: ['standby', 'taking-over', 'stopped'],
   standby: ['taking-over', 'stopped'],
   'taking-over': ['active', 'standby', 'demoting', 'stopped'],
@@ -39,14 +41,11 @@ export interface SlotRoleMachine {
 export function createSlotRoleMachine(
   onChange: (change: { from: SlotRole; to: SlotRole; reason: string }) => void,
 ): SlotRoleMachine {
-  let role: SlotRole = 'starting';
+  const machine = createStateMachine('slot role', transitions, 'starting');
   return {
-    current: () => role,
+    current: () => machine.state,
     to(next, reason) {
-      if (!transitions[role].includes(next))
-        throw new Error(`illegal slot role transition ${role} → ${next}`);
-      const from = role;
-      role = next;
+      const from = machine.to(next);
       onChange({ from, to: next, reason });
     },
   };

@@ -11,6 +11,7 @@
  * `suspended` says why (a dependency unavailable, waiting for a restart after a failure, the lease
  * not allowing commits) and, when known, until when.
  */
+import { createStateMachine, type StateMachine, type Transitions } from '../../common/state-machine.ts';
 
 export type TaskState = 'created' | 'restoring' | 'running' | 'suspended' | 'corrupted' | 'closed';
 
@@ -23,7 +24,7 @@ export const taskStates: readonly TaskState[] = [
   'closed',
 ];
 
-const transitions: Record<TaskState, readonly TaskState[]> = {
+const transitions: Transitions<TaskState> = {
   created: ['restoring', 'closed'],
   restoring: ['running', 'suspended', 'corrupted', 'closed'],
   running: ['suspended', 'corrupted', 'closed'],
@@ -50,7 +51,7 @@ export interface TaskStatus {
 
 export class TaskLifecycle {
   readonly partition: number;
-  private current: TaskState = 'created';
+  private readonly machine: StateMachine<TaskState>;
   private why: string | undefined;
   private changedAt: number;
   private restored = { done: 0, total: 0 };
@@ -63,25 +64,23 @@ export class TaskLifecycle {
 
   constructor(partition: number, now: () => number, onChange: () => void) {
     this.partition = partition;
+    this.machine = createStateMachine(`task ${partition}`, transitions, 'created');
     this.now = now;
     this.changedAt = now();
     this.onChange = onChange;
   }
 
   get state(): TaskState {
-    return this.current;
+    return this.machine.state;
   }
 
   /** Moves to `next`; an illegal transition throws (a bug in the caller, never a runtime fault). */
   to(next: TaskState, reason?: string): void {
-    if (next === this.current && next !== 'closed') {
+    if (next === this.machine.state && next !== 'closed') {
       this.why = reason;
       return;
     }
-    if (!transitions[this.current].includes(next)) {
-      throw new Error(`task ${this.partition}: illegal transition ${this.current} → ${next}`);
-    }
-    this.current = next;
+    this.machine.to(next);
     this.why = next === 'suspended' || next === 'corrupted' ? reason : undefined;
     this.changedAt = this.now();
     if (next === 'restoring') this.restored = { done: 0, total: 0 };
@@ -96,7 +95,7 @@ export class TaskLifecycle {
   status(): TaskStatus {
     return {
       partition: this.partition,
-      state: this.current,
+      state: this.machine.state,
       reason: this.why,
       since: this.changedAt,
       restoreDone: this.restored.done,

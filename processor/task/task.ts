@@ -169,7 +169,8 @@ export class Task {
     this.position = committedPosition;
     this.committedPosition = committedPosition;
     this.awaitingFetchFrom = committedPosition;
-    this.lastCommitAt = this.clock.now();
+    // the first batch commits at once: after a takeover or restart its output is the one waited for
+    this.lastCommitAt = this.clock.now() - this.options.commitIntervalMs;
     this.transition('running');
     const first = this.stores[0];
     if (first) this.options.metrics.storePaths.set(this.metricLabel, first.store.path);

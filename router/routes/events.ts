@@ -11,6 +11,21 @@ import { eventRouteOptions } from '../openapi.ts';
 import { problemStatus, RequestProblem, sendProblem } from '../problems.ts';
 import type { RouterDependencies } from '../server.ts';
 
+/**
+ * HTTP carries header values as bytes that Node reads as Latin-1: anything beyond printable ASCII
+ * would be stored as other bytes than were sent, so it is refused (the body's eventId takes Unicode).
+ */
+function eventIdFromHeader(value: string | string[] | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^[\x20-\x7e]+$/.test(value)) {
+    throw new RequestProblem(
+      'ROUTER_BAD_REQUEST',
+      "the Event-Id header must be one value of printable ASCII characters; put other ids in each event's eventId field",
+    );
+  }
+  return value;
+}
+
 export function registerEventRoutes(app: FastifyInstance, dependencies: RouterDependencies): void {
   const { settings, streams, publisher, metrics, rateLimiter, authenticator } = dependencies;
 
@@ -40,10 +55,9 @@ export function registerEventRoutes(app: FastifyInstance, dependencies: RouterDe
         },
         { maxBodyBytes: settings.maxBodyBytes, maxEvents: settings.maxEventsPerRequest },
       );
-      const eventIdHeader = request.headers['event-id'];
       const prepared = prepareEvents(encoding, events, {
         tenant,
-        eventIdHeader: typeof eventIdHeader === 'string' && eventIdHeader !== '' ? eventIdHeader : undefined,
+        eventIdHeader: eventIdFromHeader(request.headers['event-id']),
       });
       rateLimiter.take(prepared.perTenant);
       const placements = await publisher.publish(prepared.records, prepared.bytes);

@@ -2,8 +2,9 @@
  * Compile-time checks of the app DSL, run by `tsc --noEmit` (CI's typecheck phase): each
  * `@ts-expect-error` fails the typecheck if the line below it stops being an error.
  */
-import type { ApiStats, Request } from '../../apps/api-analytics.ts';
+
 import { defineApp, stream, tumbling } from '../../processor/app/define.ts';
+import type { ApiStats, Request } from '../../schemas/event-types.ts';
 
 export const wrongPipelines = () =>
   defineApp({

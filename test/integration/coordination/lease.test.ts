@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/log.ts';
@@ -59,6 +60,22 @@ describe('leases in PostgreSQL', () => {
       },
     );
     expect(epoch).toBe(2);
+  });
+
+  it('tells a refused acquirer when the lease may be taken, and that moment is right', async () => {
+    const id = app();
+    await repository.ensureSlots(id, 1);
+    expect(await repository.acquireOrWait(id, 0, 'a', 'http://a', 1500)).toEqual({ epoch: 1 });
+    const refused = await repository.acquireOrWait(id, 0, 'b', 'http://b', 1500);
+    if (!('expiresInMs' in refused)) throw new Error(`b took a held lease: ${JSON.stringify(refused)}`);
+    expect(refused.expiresInMs).toBeGreaterThan(0);
+    expect(refused.expiresInMs).toBeLessThanOrEqual(1500);
+    await repository.renew(id, 0, 'a', 1, 1000);
+    const afterRenewal = await repository.acquireOrWait(id, 0, 'b', 'http://b', 1500);
+    if (!('expiresInMs' in afterRenewal)) throw new Error('b took a lease renewed a moment ago');
+    expect(afterRenewal.expiresInMs).toBeGreaterThan(1000);
+    await sleep(afterRenewal.expiresInMs + 5);
+    expect(await repository.acquireOrWait(id, 0, 'b', 'http://b', 1500)).toEqual({ epoch: 2 });
   });
 
   it('keeps epochs increasing across releases and takeovers, and refuses renewal after a loss', async () => {

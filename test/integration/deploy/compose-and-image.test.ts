@@ -10,7 +10,7 @@ describe('compose stack and container image (checked without a Docker engine)', 
   it('validates the compose file: services, round-robin routers, slots with state volumes, a demo profile', () => {
     const output = execFileSync(
       toolPath('docker-compose'),
-      ['-f', 'compose/docker-compose.yml', '--profile', 'demo', 'config'],
+      ['-f', 'compose/docker-compose.yml', '--profile', 'demo', '--profile', 'own-app', 'config'],
       {
         cwd: repo,
         encoding: 'utf8',
@@ -21,6 +21,7 @@ describe('compose stack and container image (checked without a Docker engine)', 
       [
         'generator',
         'kafka',
+        'page-views',
         'lb',
         'postgres',
         'processor-slot0-a',
@@ -42,6 +43,15 @@ describe('compose stack and container image (checked without a Docker engine)', 
       expect(volumes).toContain(`state-${slot}:/var/lib/sluice`);
     }
     expect(compose.services.generator.profiles).toEqual(['demo']);
+    // your own app: the example mounted where its command and config look for it
+    const ownApp = compose.services['page-views'];
+    expect(ownApp.profiles).toEqual(['own-app']);
+    expect(ownApp.command).toEqual(['processor', '--app', '/srv/app/src/app.ts']);
+    expect(ownApp.environment.SLUICE_CONFIG).toBe('/srv/app/sluice.yaml');
+    const ownAppMounts = ownApp.volumes.map((v: string | { source: string; target: string }) =>
+      typeof v === 'string' ? v.split(':').slice(0, 2).join(':') : `${v.source}:${v.target}`,
+    );
+    expect(ownAppMounts).toContain(`${resolve(repo, 'examples', 'page-views')}:/srv/app`);
     expect(compose.services.router_a).toBeUndefined();
   });
 

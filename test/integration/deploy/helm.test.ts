@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { toolPath } from '../../env/tools.ts';
 
 const chart = resolve(import.meta.dirname, '..', '..', '..', 'helm', 'sluice');
 const haValues = join(chart, 'ci', 'ha-values.yaml');
+const ownAppsValues = join(chart, 'ci', 'own-apps-values.yaml');
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
 type Manifest = any;
@@ -36,8 +37,8 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
   Object.entries(selector).every(([key, value]) => labels[key] === value);
 
 describe('helm chart', () => {
-  it('passes helm lint --strict with the default and the HA values', () => {
-    for (const args of [[], ['-f', haValues]]) {
+  it('passes helm lint --strict with the default, the HA and the own-apps values', () => {
+    for (const args of [[], ['-f', haValues], ['-f', ownAppsValues]]) {
       const output = execFileSync(toolPath('helm'), ['lint', '--strict', chart, ...args], {
         encoding: 'utf8',
       });
@@ -45,10 +46,10 @@ describe('helm chart', () => {
     }
   });
 
-  it('renders manifests that decode strictly into the Kubernetes API types (default, HA, monitoring on)', () => {
+  it('renders manifests that decode strictly into the Kubernetes API types (default, HA, own apps, monitoring on)', () => {
     const validator = buildKubeValidator();
     const monitoring = ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true'];
-    for (const args of [[], ['-f', haValues], monitoring]) {
+    for (const args of [[], ['-f', haValues], ['-f', ownAppsValues], monitoring]) {
       const { valid, output } = validateManifests(validator, renderText(...args));
       expect(output, `helm template ${args.join(' ')}`).toMatch(/^\d+ manifest\(s\) valid$/m);
       expect(valid).toBe(true);
@@ -175,6 +176,49 @@ describe('helm chart', () => {
       '/etc/sluice/keys/api-keys.yaml',
     );
     expect(find(manifests, 'ServiceMonitor')).toHaveLength(1);
+  });
+
+  it('runs your own app from a ConfigMap, a volume or an image derived FROM sluice', () => {
+    const statefulSets = find(render('-f', ownAppsValues), 'StatefulSet', 'processor');
+    const pod = (app: string) =>
+      statefulSets.find((set: Manifest) => set.metadata.labels['sluice.dev/app'] === app).spec.template.spec;
+    const appMount = { name: 'app', mountPath: '/srv/app', readOnly: true };
+    const appVolume = (app: string) =>
+      pod(app).volumes.find((volume: { name: string }) => volume.name === 'app');
+
+    expect(pod('page-views').containers[0].args).toEqual([
+      'processor',
+      '--app',
+      '/srv/app/app.ts',
+      '--app-id',
+      'page-views',
+    ]);
+    expect(pod('page-views').containers[0].volumeMounts).toContainEqual(appMount);
+    expect(appVolume('page-views')).toEqual({ name: 'app', configMap: { name: 'page-views-app' } });
+    expect(pod('page-views').containers[0].image).toBe(pod('page-views-volume').containers[0].image);
+
+    expect(pod('page-views-volume').containers[0].volumeMounts).toContainEqual(appMount);
+    expect(appVolume('page-views-volume')).toEqual({
+      name: 'app',
+      persistentVolumeClaim: { claimName: 'sluice-apps', readOnly: true },
+    });
+
+    expect(pod('page-views-image').containers[0].image).toBe('registry.example.com/page-views:0.1.0');
+    expect(appVolume('page-views-image')).toBeUndefined();
+    expect(pod('page-views-image').containers[0].volumeMounts).not.toContainEqual(appMount);
+  });
+
+  it('refuses an app from both a ConfigMap and a volume, naming the rule', () => {
+    const both = readFileSync(ownAppsValues, 'utf8').replace(
+      'appConfigMap: page-views-app',
+      'appConfigMap: page-views-app\n    appVolume: { emptyDir: {} }',
+    );
+    const file = join(mkdtempSync(join(tmpdir(), 'sluice-helm-')), 'values.yaml');
+    writeFileSync(file, both);
+    expect(() => renderText('-f', ownAppsValues)).not.toThrow();
+    expect(() =>
+      execFileSync(toolPath('helm'), ['template', 'x', chart, '-f', file], { stdio: 'pipe' }),
+    ).toThrow(/app page-views has both appConfigMap and appVolume: its module comes from one of them/);
   });
 
   it('renders a sluice.yaml that sluice itself accepts', () => {

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiStats } from '../../../apps/api-analytics.ts';
+import type { ApiStats } from '../../../schemas/event-types.ts';
 import type { RequestEvent } from '../../../schemas/request-generator.ts';
 import { windowMs } from './apps/operators-app.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';

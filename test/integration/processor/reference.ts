@@ -3,6 +3,7 @@
  * input, per partition in offset order: 1-minute tumbling windows, 10 s grace, emit on close,
  * late records (window closed at the record's stream time) excluded.
  */
+import type { ApiStats } from '../../../schemas/event-types.ts';
 import type { RequestEvent } from '../../../schemas/request-generator.ts';
 
 export interface InputRecord {
@@ -12,18 +13,8 @@ export interface InputRecord {
   event: RequestEvent | undefined;
 }
 
-export interface Stats {
-  userTenantDomain: string;
-  apiName: string;
-  windowStart: number;
-  windowEnd: number;
-  requests: number;
-  throttledRequests: number;
-  minResponseTime: number;
-  avgResponseTime: number;
-  maxResponseTime: number;
-  avgBackendTime: number;
-}
+/** An output record of api-analytics (the ApiStats schema's type). */
+export type Stats = ApiStats;
 
 const size = 60_000;
 const grace = 10_000;

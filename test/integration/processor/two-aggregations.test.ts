@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TenantCount } from '../../../apps/keyed-count.ts';
+import type { TenantCount } from '../../../schemas/event-types.ts';
 import { type RequestEvent, takeRequests, tenantName } from '../../../schemas/request-generator.ts';
 import { waitFor } from '../../env/wait.ts';
 import { windowMs } from './apps/two-aggregations-app.ts';

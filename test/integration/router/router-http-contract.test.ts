@@ -167,6 +167,23 @@ describe('router HTTP contract: every answer a problem, auth first, bounded labe
     expect(router.output()).not.toMatch(/"level":50/);
   });
 
+  it('refuses an Event-Id header beyond printable ASCII and stores nothing of the request', async () => {
+    const body = JSON.stringify(event('plain.example'));
+    const request = Buffer.concat([
+      Buffer.from(
+        `POST ${events} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ${keys.get('plain.example')}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nEvent-Id: `,
+      ),
+      Buffer.from('zürich-1', 'utf8'),
+      Buffer.from(`\r\n\r\n${body}`),
+    ]);
+    const before = (await fixture.records()).length;
+    const response = await rawRequest(url, request);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body).detail).toMatch(/Event-Id header must be .*printable ASCII/);
+    expect((await fixture.records()).length).toBe(before);
+  });
+
   it('serves an OpenAPI 3.1 description generated from the route and stream schemas', async () => {
     const response = await fetch(`${url}/openapi.json`);
     expect(response.status).toBe(200);
@@ -184,5 +201,41 @@ describe('router HTTP contract: every answer a problem, auth first, bounded labe
     );
     expect(document.paths['/healthz'].get).toBeDefined();
     expect(document.paths['/openapi.json']).toBeUndefined();
+  });
+});
+
+describe('router: a client that stops sending', () => {
+  let fixture: RouterFixture;
+  let url: string;
+  beforeAll(async () => {
+    fixture = await createRouterFixture({ router: { requestTimeoutMs: 1000 } });
+    url = (await fixture.startRouter()).url;
+  });
+  afterAll(async () => fixture?.cleanup());
+
+  it('gets 408 problem details after router.requestTimeoutMs, and nothing is stored', async () => {
+    const { hostname, port } = new URL(url);
+    const sentAt = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(Number(port), hostname, () =>
+        socket.write(
+          `POST /v1/streams/Request/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"a":`,
+        ),
+      );
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408 /);
+    expect(head.toLowerCase()).toContain('content-type: application/problem+json');
+    expect(JSON.parse(body)).toMatchObject({
+      status: 408,
+      detail: expect.stringMatching(/not received in time/),
+    });
+    // the timeout is the configured one, not Node's 300 s default or its 30 s checking interval
+    expect(Date.now() - sentAt).toBeLessThan(20_000);
+    expect(await fixture.records()).toEqual([]);
   });
 });

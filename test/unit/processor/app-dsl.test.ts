@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import apiAnalytics, { type Request } from '../../../apps/api-analytics.ts';
+import apiAnalytics from '../../../apps/api-analytics.ts';
 import { type App, defineApp, minutes, session, stream } from '../../../processor/app/define.ts';
 import { compileTopology } from '../../../processor/app/topology.ts';
+import type { Request } from '../../../schemas/event-types.ts';
 import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const source = stream<Request>('Request');

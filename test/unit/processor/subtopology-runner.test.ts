@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Request } from '../../../apps/api-analytics.ts';
 import type { OutgoingRecord } from '../../../common/kafka/index.ts';
 import { defineApp, stream, tumbling } from '../../../processor/app/define.ts';
 import { decodeRepartitionValue } from '../../../processor/app/repartition-codec.ts';
@@ -10,6 +9,7 @@ import { encodeGroup } from '../../../processor/state/key-codec.ts';
 import { createMemoryStore } from '../../../processor/state/memory-store.ts';
 import { jsonCodec, WriteCache } from '../../../processor/state/write-cache.ts';
 import { createSubtopologyRunner } from '../../../processor/task/subtopology-runner.ts';
+import type { Request } from '../../../schemas/event-types.ts';
 import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(

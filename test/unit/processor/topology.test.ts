@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import apiAnalytics, { type Request } from '../../../apps/api-analytics.ts';
+import apiAnalytics from '../../../apps/api-analytics.ts';
 import { type App, defineApp, minutes, stream, tumbling } from '../../../processor/app/define.ts';
 import { Graph } from '../../../processor/app/graph.ts';
 import { groupOf, keyObject } from '../../../processor/app/group-key.ts';
 import { compileTopology, taskId } from '../../../processor/app/topology.ts';
 import { describeTopology } from '../../../processor/app/topology-description.ts';
+import type { Request } from '../../../schemas/event-types.ts';
 import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(

@@ -4,8 +4,9 @@
  * merge (cheap throttled requests rejoin the counted ones), a windowed aggregation with a custom
  * fold, and a map.
  */
-import type { ApiStats, Request } from '../../../../apps/api-analytics.ts';
+
 import { defineApp, seconds, stream, tumbling } from '../../../../processor/app/define.ts';
+import type { ApiStats, Request } from '../../../../schemas/event-types.ts';
 
 export const windowMs = seconds(10);
 

@@ -4,9 +4,9 @@
  * custom aggregator). The second groupBy keeps the partition key, so nothing is repartitioned
  * and the task holds two stores.
  */
-import type { Request } from '../../../../apps/api-analytics.ts';
-import type { TenantCount } from '../../../../apps/keyed-count.ts';
+
 import { defineApp, seconds, stream, tumbling } from '../../../../processor/app/define.ts';
+import type { Request, TenantCount } from '../../../../schemas/event-types.ts';
 
 export const windowMs = seconds(10);
 

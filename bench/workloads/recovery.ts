@@ -1,0 +1,292 @@
+/**
+ * W6 recovery, the user's figure: a processor holding a 1 M-key store (keyed-count, exactly-once)
+ * is SIGKILLed, a probe (one more record for 1 000 tenants) is written, and the same instance is
+ * restarted on the same disk; the figure is restart → first committed output, seen by the
+ * failover workload's read_committed observer (bench/lib/output-watch.ts), the same for both
+ * engines. sluice replays only the changelog tail its store has not seen; Kafka Streams under
+ * exactly-once has no checkpoint after a crash and wipes and restores the whole store. The same
+ * is then measured into an empty state directory (a lost disk: a full restore for both).
+ * Both engines use the same group session budget (6 s, sluice's default), since a restarted
+ * instance waits for the dead member to leave the group. Each probe's answers are compared
+ * with the input (counts rising to exactly the records per key); 3 rounds, the order alternated,
+ * the load gated.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../../common/kafka/index.ts';
+import { silentLogger } from '../../common/log.ts';
+import { observeToCaughtUp } from '../lib/committed-observer.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { type CountEngine, probeKeys, sendProbe, verifyProbe } from '../lib/count-output.ts';
+import type { MachineLoad } from '../lib/load-gate.ts';
+import { watchOutput } from '../lib/output-watch.ts';
+import { ensurePeerJar, peerEvents, peerSessionFlags, spawnPeer } from '../lib/peer.ts';
+import { distinctTenants, prefillRequests } from '../lib/prefill.ts';
+import { processStats } from '../lib/process-stats.ts';
+import { type PartitionRestore, peerRestores, sluiceRestores } from '../lib/restore-span.ts';
+import { type BenchResult, comparableRatio } from '../lib/results.ts';
+import {
+  apps,
+  benchDeployment,
+  type RunningProcess,
+  spawnSluiceProcessor,
+} from '../lib/sluice-processor-run.ts';
+import { summary } from '../lib/stats.ts';
+
+const partitions = 6;
+const probeSize = 1000;
+const firstOutputTimeoutMs = 600_000;
+
+type Disk = 'same disk' | 'empty state';
+
+interface Recovery {
+  disk: Disk;
+  /** Restart (spawn) → first committed output of the probe. */
+  ms: number;
+  /** Changelog records the restarted instance replayed. */
+  restoredRecords: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+  load: MachineLoad;
+  verified: string;
+}
+
+interface Side {
+  engine: CountEngine;
+  name: string;
+  group: string;
+  output: string;
+  spawn(stateDir: string): RunningProcess;
+  restores(process: RunningProcess): PartitionRestore[];
+}
+
+/** One instance of a side, with the state directory it keeps across restarts. */
+interface Instance {
+  dir: string;
+  process: RunningProcess | undefined;
+}
+
+async function recoverOnce(
+  context: BenchContext,
+  kafka: KafkaClient,
+  admin: KafkaAdmin,
+  side: Side,
+  instance: Instance,
+  options: { input: string; keys: number; previous: number; disk: Disk },
+): Promise<Recovery> {
+  // steady state: every input record committed, then a moment for the store flush after the commit
+  await observeToCaughtUp({
+    admin,
+    group: side.group,
+    input: options.input,
+    process: instance.process!,
+    spawnedAt: performance.now(),
+  });
+  await sleep(2000);
+  await instance.process!.kill();
+  instance.process = undefined;
+  if (options.disk === 'empty state') {
+    rmSync(instance.dir, { recursive: true, force: true });
+    instance.dir = mkdtempSync(join(tmpdir(), 'sluice-bench-recovery-'));
+  }
+  const load = await context.gate(`recovery ${side.name} (${options.disk})`);
+  const watch = await watchOutput(kafka, side.output, [...Array(partitions).keys()]);
+  try {
+    const probe = await sendProbe({
+      kafka,
+      registryUrl: context.services.registryUrl,
+      input: options.input,
+      output: side.output,
+      partitions,
+      tenants: probeKeys(options.keys, probeSize),
+      previous: options.previous,
+    });
+    const marks = new Map([...probe.marks].map(([partition, offset]) => [partition, BigInt(offset)]));
+    const startedAt = Date.now();
+    const process = side.spawn(instance.dir);
+    instance.process = process;
+    const seenAt = await watch.firstPast(marks, firstOutputTimeoutMs);
+    if (seenAt === undefined) {
+      throw new Error(
+        `${side.name} (${options.disk}): no committed output within ${firstOutputTimeoutMs / 1000} s of the restart:\n${process.output().slice(-2000)}`,
+      );
+    }
+    const stats = processStats(process.child.pid!);
+    await observeToCaughtUp({
+      admin,
+      group: side.group,
+      input: options.input,
+      process,
+      spawnedAt: performance.now(),
+    });
+    const verified = await verifyProbe({
+      kafka,
+      registryUrl: context.services.registryUrl,
+      output: side.output,
+      engine: side.engine,
+      probe,
+    });
+    const recovery: Recovery = {
+      disk: options.disk,
+      ms: seenAt - startedAt,
+      restoredRecords: side.restores(process).reduce((sum, restore) => sum + restore.records, 0),
+      cpuSeconds: stats?.cpuSeconds ?? 0,
+      peakRssMb: stats?.peakRssMb ?? 0,
+      load,
+      verified,
+    };
+    context.log(
+      `recovery: ${side.name}, ${options.disk}: ${recovery.ms} ms to the first output, ${recovery.restoredRecords} changelog records replayed (load ${load.load1})`,
+    );
+    return recovery;
+  } finally {
+    await watch.stop();
+  }
+}
+
+export async function recoveryWorkload(context: BenchContext): Promise<BenchResult[]> {
+  const { services } = context;
+  const keys = context.quick ? 50_000 : 1_000_000;
+  const runs = context.quick ? 1 : 3;
+  const kafka = createKafkaClient(
+    { brokers: services.brokers.split(','), clientId: 'bench-recovery' },
+    silentLogger(),
+  );
+  const admin = await kafka.connectAdmin();
+  const stamp = Date.now().toString(36);
+  const input = `bench-recovery-${stamp}`;
+  context.log(`recovery: pre-filling ${input} with ${keys} distinct tenants`);
+  await prefillRequests({
+    kafka,
+    registryUrl: services.registryUrl,
+    topic: input,
+    partitions,
+    count: keys,
+    generator: distinctTenants(keys),
+  });
+  await ensurePeerJar(context.log);
+  const id = `bench-recovery-${stamp}`;
+  const ksId = `${id}-ks`;
+  await admin.ensureTopics([
+    { topic: `${id}-out`, partitions },
+    { topic: `${ksId}-out`, partitions },
+  ]);
+  const deployment = benchDeployment(services, {
+    app: apps.keyedCount,
+    appId: id,
+    inputTopic: input,
+    outputTopic: `${id}-out`,
+    partitions,
+  });
+  const sides: Side[] = [
+    {
+      engine: 'sluice',
+      name: 'sluice',
+      group: id,
+      output: `${id}-out`,
+      spawn: (stateDir) => spawnSluiceProcessor(deployment, { stateDir, guarantee: 'exactly_once' }),
+      restores: (process) => sluiceRestores(process.output()),
+    },
+    {
+      engine: 'kafka-streams',
+      name: 'Kafka Streams 4.3.1',
+      group: ksId,
+      output: `${ksId}-out`,
+      spawn: (stateDir) =>
+        spawnPeer('count', {
+          bootstrap: services.brokers,
+          'application-id': ksId,
+          input,
+          output: `${ksId}-out`,
+          'state-dir': stateDir,
+          guarantee: 'exactly_once_v2',
+          ...peerSessionFlags,
+        }),
+      restores: (process) => peerRestores(peerEvents(process)),
+    },
+  ];
+  const instances = new Map<CountEngine, Instance>(
+    sides.map((side) => [
+      side.engine,
+      { dir: mkdtempSync(join(tmpdir(), 'sluice-bench-recovery-')), process: undefined },
+    ]),
+  );
+  const figures = new Map<CountEngine, Recovery[]>(sides.map((side) => [side.engine, []]));
+  // the probed tenants' records in the input: one each, plus one per probe sent (by either side)
+  let previous = 1;
+  try {
+    for (let round = 0; round < runs; round++) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        const instance = instances.get(side.engine)!;
+        context.log(
+          `recovery: round ${round + 1}/${runs}, ${side.name}${round === 0 ? ' builds its store' : ''}`,
+        );
+        instance.process = side.spawn(instance.dir);
+        for (const disk of ['same disk', 'empty state'] as const) {
+          const recovery = await recoverOnce(context, kafka, admin, side, instance, {
+            input,
+            keys,
+            previous,
+            disk,
+          });
+          previous++;
+          figures.get(side.engine)!.push(recovery);
+        }
+        await instance.process?.stop();
+        instance.process = undefined;
+      }
+    }
+  } finally {
+    for (const instance of instances.values()) {
+      await instance.process?.stop();
+      rmSync(instance.dir, { recursive: true, force: true });
+    }
+    rmSync(deployment.dir, { recursive: true, force: true });
+    await admin.disconnect();
+  }
+  return recoveryResults(context, figures, keys);
+}
+
+function recoveryResults(
+  context: BenchContext,
+  figures: ReadonlyMap<CountEngine, Recovery[]>,
+  keys: number,
+): BenchResult[] {
+  return (['same disk', 'empty state'] as const).map((disk) => {
+    const of = (engine: CountEngine) => figures.get(engine)!.filter((recovery) => recovery.disk === disk);
+    const describe = (engine: CountEngine) => ({
+      ms: summary(of(engine).map((recovery) => recovery.ms)),
+      restoredRecords: of(engine).map((recovery) => recovery.restoredRecords),
+      peakRssMb: Math.round(summary(of(engine).map((recovery) => recovery.peakRssMb)).median),
+      cpuSecondsToFirstOutput: summary(of(engine).map((recovery) => recovery.cpuSeconds)).median,
+      perRun: of(engine).map((recovery) => ({
+        ...recovery,
+        load: { load1: recovery.load.load1, busyPercent: Math.round(recovery.load.busy * 100) },
+      })),
+    });
+    const sluice = describe('sluice');
+    const kafkaStreams = describe('kafka-streams');
+    const { ratio, withheld } = comparableRatio(kafkaStreams.ms.median / sluice.ms.median, {
+      quick: context.quick,
+    });
+    const line = (name: string, figure: typeof sluice) =>
+      `${name} ${figure.ms.median} ms (${figure.ms.min}–${figure.ms.max}), replayed ${figure.restoredRecords.join('/')} records, peak RSS ${figure.peakRssMb} MB`;
+    return {
+      workload: `recovery (${keys.toLocaleString('en')} keys, exactly-once), SIGKILL + restart on ${disk} -> first output (ratio = peer/sluice)`,
+      unit: 'ms',
+      sluice: sluice.ms.median,
+      peer: 'Kafka Streams 4.3.1 (6 s session, like sluice)',
+      peerFigure: kafkaStreams.ms.median,
+      ratio,
+      // CPU to the first output is in the details (per record it would mean little here)
+      resources: { sluice: { peakRssMb: sluice.peakRssMb }, peer: { peakRssMb: kafkaStreams.peakRssMb } },
+      details: { keys, disk, sluice, kafkaStreams, withheld },
+      notes: [
+        `recovery, ${disk}: ${line('sluice', sluice)}; ${line('Kafka Streams', kafkaStreams)}`,
+        ...(withheld ? [`recovery, ${disk}: ${withheld}`] : []),
+      ],
+    };
+  });
+}
