@@ -140,6 +140,11 @@ export class Task {
     return this.state === 'running' ? this.stores[0]?.store : undefined;
   }
 
+  /** The committed state of one of the task's stores, by name (as `store`). */
+  storeNamed(name: string): KeyValueStore | undefined {
+    return this.state === 'running' ? this.stores.find((each) => each.plan.name === name)?.store : undefined;
+  }
+
   private transition(next: TaskState): void {
     if (!transitions[this.state].includes(next)) {
       throw new Error(`task ${this.partition}: illegal transition ${this.state} → ${next}`);

@@ -3,11 +3,12 @@
  * readers see it. Its transactional producer is the task's commit channel: a transaction's
  * records and offsets become visible at commit, and an abort drops them, as with Kafka.
  */
-import type {
-  OutgoingRecord,
-  PartitionWrite,
-  TopicPartitionOffset,
-  TransactionalProducer,
+import {
+  type OutgoingRecord,
+  type PartitionWrite,
+  partitionForKey,
+  type TopicPartitionOffset,
+  type TransactionalProducer,
 } from '../../common/kafka/index.ts';
 
 export interface StoredRecord extends OutgoingRecord {
@@ -18,12 +19,15 @@ export interface StoredRecord extends OutgoingRecord {
 export interface MemoryTopics {
   /** The committed records of a topic, by partition then offset. */
   read(topic: string): StoredRecord[];
+  /** The committed records of one partition of a topic, from `from` (an offset) on. */
+  readPartition(topic: string, partition: number, from?: number): StoredRecord[];
   /** The input offsets committed for a consumer group, by partition. */
   committedOffsets(groupId: string, topic: string): Map<number, string>;
   producer(transactionalId: string): TransactionalProducer;
 }
 
-export function createMemoryTopics(): MemoryTopics {
+/** `partitionsOf` gives a topic's partition count: keyed records go where murmur2 puts them, as with Kafka. */
+export function createMemoryTopics(partitionsOf: (topic: string) => number): MemoryTopics {
   const logs = new Map<string, StoredRecord[][]>();
   const offsets = new Map<string, Map<number, string>>();
   const partitionLog = (topic: string, partition: number) => {
@@ -35,6 +39,7 @@ export function createMemoryTopics(): MemoryTopics {
 
   return {
     read: (topic) => (logs.get(topic) ?? []).flatMap((records) => records ?? []),
+    readPartition: (topic, partition, from = 0) => (logs.get(topic)?.[partition] ?? []).slice(from),
     committedOffsets: (groupId, topic) => offsets.get(`${groupId}\u0000${topic}`) ?? new Map(),
     producer: (transactionalId) => ({
       transactionalId,
@@ -44,8 +49,10 @@ export function createMemoryTopics(): MemoryTopics {
         return {
           async send(records: readonly OutgoingRecord[]): Promise<PartitionWrite[]> {
             return records.map((record) => {
-              // unkeyed partitioning is the broker's business; the tests read topics whole
-              const partition = record.partition ?? 0;
+              // unkeyed partitioning is the broker's business; the tests read such topics whole
+              const partition =
+                record.partition ??
+                (record.key === null ? 0 : partitionForKey(record.key, partitionsOf(record.topic)));
               const taken = pending.filter((p) => p.topic === record.topic && p.partition === partition);
               const offset = String(partitionLog(record.topic, partition).length + taken.length);
               pending.push({ ...record, partition, offset });

@@ -1,13 +1,15 @@
 /**
  * sluice/testing: runs an app in-process, without Kafka or a registry, in milliseconds. It is the
- * processor's own machinery, not a model of it: per input partition (the records' keys pick it
- * as Kafka's default partitioner does) the real Task runs the compiled app, with the same
- * operators, window and grace rules, state codecs, dead letters and commit protocol, over an
- * in-memory store, committing through an in-memory transactional producer (memory-topics.ts),
- * with the real serde decoding and encoding the streams' Avro schemas. What a test reads is what
- * committed: sink records, dead letters, and each store's contents as state queries show them.
+ * processor's own machinery, not a model of it: per sub-topology and input partition (the
+ * records' keys pick it as Kafka's default partitioner does) the real Task runs the compiled
+ * app, with the same operators, window and grace rules, state codecs, dead letters and commit
+ * protocol, over in-memory stores, committing through an in-memory transactional producer
+ * (memory-topics.ts), with the real serde decoding and encoding the streams' Avro schemas. What an
+ * upstream task commits to a repartition topic is handed to the downstream task reading that
+ * partition, as the processor's reader would. What a test reads is what committed: sink records,
+ * dead letters, and each store's contents as state queries show them.
  *
- * Stream time advances with the event times of the records piped in, per partition, as in the
+ * Stream time advances with the event times of the records piped in, per task, as in the
  * processor; the wall clock (what decides when a task commits) is the driver's, moved by
  * `advanceWallClock`. By default every `pipe` commits at once.
  */
@@ -20,7 +22,7 @@ import { silentLogger } from '../../common/log.ts';
 import { exactAvroType } from '../../schemas/exact-long.ts';
 import { createSerde } from '../../schemas/serde.ts';
 import { loadStreams } from '../../schemas/streams.ts';
-import { compileApp } from '../app/compile.ts';
+import { compileApp, type SubtopologyPlan } from '../app/compile.ts';
 import type { App } from '../app/define.ts';
 import { createProcessorMetrics } from '../metrics.ts';
 import { lookupGroup, type StateAnswer } from '../query/state-lookup.ts';
@@ -29,7 +31,7 @@ import { createMemoryStore } from '../state/memory-store.ts';
 import { deadLetterHeaders } from '../task/dead-letters.ts';
 import { Task } from '../task/task.ts';
 import { consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
-import { createMemoryTopics, type StoredRecord } from './memory-topics.ts';
+import { createMemoryTopics } from './memory-topics.ts';
 
 export interface TestDriverOptions {
   /** The config whose `streams` the app reads and writes. @default $SLUICE_CONFIG or ./sluice.yaml */
@@ -70,11 +72,11 @@ export interface TestDriver {
   advanceWallClock(ms: number): Promise<void>;
   /** Commits every task now (what a processor does before it stops). */
   commit(): Promise<void>;
-  /** The committed records of a sink stream, decoded. @default the app's sink */
+  /** The committed records of a sink stream, decoded. @default the app's only sink */
   output<T = Record<string, unknown>>(stream?: string): T[];
   deadLetters(): DeadLetter[];
-  /** The committed contents of the app's store, one entry per group, as state queries answer. */
-  store(): Promise<StoreEntry[]>;
+  /** The committed contents of a store, one entry per group, as state queries answer. @default the app's first store */
+  store(name?: string): Promise<StoreEntry[]>;
   close(): Promise<void>;
 }
 
@@ -98,47 +100,53 @@ function manualClock(): Clock & { advance(ms: number): void } {
 export async function createTestDriver(app: App, options: TestDriverOptions = {}): Promise<TestDriver> {
   const loaded = loadConfig({ file: options.config });
   const compiled = compileApp(app, loadStreams(loaded.config.streams, loaded.baseDir));
-  const { source, sinks, grouping } = compiled;
-  const [plan, ...repartitioned] = compiled.subtopologies;
-  if (repartitioned.length > 0) {
-    throw new Error(
-      `the test driver runs apps of one sub-topology; ${app.id} repartitions (sluice describe shows it): test it against Kafka`,
-    );
-  }
-  const sink = sinks[0]!;
-  // the real serde, with the schemas it needs known under ids of its own (no registry),
-  // read as the processor reads them: a long beyond ±(2^53−1) makes a dead letter
-  const reader = (stream: typeof source) =>
-    exactAvroType(stream.schema as avro.Schema, { beyondSafe: 'refuse' });
+  const { source, sinks } = compiled;
+  // the real serde, with the app's schemas known under ids of its own (no registry), read as the
+  // processor reads them: a long beyond ±(2^53−1) makes a dead letter
+  const appStreams = [source, ...sinks.filter((sink) => sink.name !== source.name)];
   const serde = createSerde('http://registry.invalid', {
-    known: new Map([[1, reader(source)], ...sinks.map((each, index) => [index + 2, reader(each)] as const)]),
+    known: new Map(
+      appStreams.map((stream, index) => [
+        index + 1,
+        exactAvroType(stream.schema as avro.Schema, { beyondSafe: 'refuse' }),
+      ]),
+    ),
   });
-  const encodeSource = serde.encoderFor(1, source.type);
-  const encoders = new Map(sinks.map((each, index) => [each.name, serde.encoderFor(index + 2, each.type)]));
-  const topics = createMemoryTopics();
+  const encoders = new Map(
+    appStreams.map((stream, index) => [stream.name, serde.encoderFor(index + 1, stream.type)]),
+  );
+  const encodeSource = encoders.get(source.name)!;
+  // repartition topics have the input's partition count, as the processor creates them
+  const partitionCounts = new Map(appStreams.map((stream) => [stream.topic, stream.partitions]));
+  const topics = createMemoryTopics((topic) => partitionCounts.get(topic) ?? source.partitions);
   const clock = manualClock();
   const metrics = createProcessorMetrics(new Registry());
-  const tasks = new Map<number, Task>();
-  const nextOffset = new Map<number, number>();
+  /** Tasks by id `<sub-topology>_<partition>`, in sub-topology order. */
+  const tasks = new Map<string, Task>();
+  /** The next offset to hand each task from its input partition. */
+  const fed = new Map<string, number>();
   const commitIntervalMs = options.commitIntervalMs ?? 0;
+  const sourcePlan = compiled.subtopologies.find((plan) => plan.stream?.name === source.name)!;
+  const downstream = compiled.subtopologies.filter((plan) => plan.input.kind === 'repartition');
 
-  const taskFor = async (partition: number): Promise<Task> => {
-    const existing = tasks.get(partition);
+  const taskFor = async (plan: SubtopologyPlan, partition: number): Promise<Task> => {
+    const id = `${plan.id}_${partition}`;
+    const existing = tasks.get(id);
     if (existing) return existing;
     const task = new Task({
       compiled,
-      plan: plan!,
+      plan,
       partition,
-      stores: plan!.stores.map((store) => ({
+      stores: plan.stores.map((store) => ({
         plan: store,
-        store: createMemoryStore(`${app.id}/${store.name}/${partition}`),
+        store: createMemoryStore(`${app.id}/${store.name}/${id}`),
       })),
       deadLetterTopic: deadLetterTopic(app.id),
       serde,
       encoders,
       channel: {
         guarantee: 'exactly_once',
-        producer: topics.producer(transactionalId(app.id, source.topic, partition)),
+        producer: topics.producer(transactionalId(app.id, plan.input.topic, partition)),
         groupId: consumerGroup(app.id),
       },
       commitIntervalMs,
@@ -150,8 +158,49 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
       metrics,
     });
     await task.open('0');
-    tasks.set(partition, task);
+    tasks.set(id, task);
     return task;
+  };
+
+  /** Hands a task the records of its input partition (offsets consecutive from what it was fed). */
+  const feed = async (plan: SubtopologyPlan, partition: number, records: IncomingRecord[]) => {
+    const task = await taskFor(plan, partition);
+    const end = String(Number(records.at(-1)!.offset) + 1);
+    await task.processBatch({
+      partition,
+      fetchedOffset: records[0]!.offset,
+      nextOffset: end,
+      records,
+      highWatermark: end,
+      heartbeat: async () => undefined,
+    });
+    fed.set(`${plan.id}_${partition}`, Number(end));
+    if (commitIntervalMs === 0) await task.commit();
+  };
+
+  /** Feeds what upstream tasks committed to repartition topics to the tasks reading them. */
+  const forwardRepartitioned = async (): Promise<boolean> => {
+    let any = false;
+    for (const plan of downstream) {
+      for (let partition = 0; partition < source.partitions; partition++) {
+        const from = fed.get(`${plan.id}_${partition}`) ?? 0;
+        const records = topics.readPartition(plan.input.topic, partition, from).map(
+          (record): IncomingRecord => ({
+            topic: record.topic,
+            partition,
+            offset: record.offset,
+            key: record.key === null ? null : Buffer.from(record.key),
+            value: record.value === null ? null : Buffer.from(record.value),
+            headers: {},
+            timestamp: record.timestamp ?? 0,
+          }),
+        );
+        if (records.length === 0) continue;
+        await feed(plan, partition, records);
+        any = true;
+      }
+    }
+    return any;
   };
 
   const toIncoming = (item: object | TestRecord): Omit<IncomingRecord, 'partition' | 'offset'> => {
@@ -174,8 +223,15 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
     };
   };
 
-  const decodeAll = (records: StoredRecord[]) =>
-    records.map((record) => serde.decode(record.value as Buffer));
+  const sinkNamed = (name: string | undefined) => {
+    if (name === undefined && sinks.length === 1) return sinks[0]!;
+    const sink = sinks.find((each) => each.name === name);
+    if (!sink)
+      throw new Error(
+        `${app.id} writes to ${sinks.map((each) => each.name).join(', ')}${name === undefined ? ': name the one to read' : `, not to ${name}`}`,
+      );
+    return sink;
+  };
 
   return {
     async pipe(events) {
@@ -183,40 +239,28 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
       for (const item of events) {
         const incoming = toIncoming(item);
         const partition = incoming.key === null ? 0 : partitionForKey(incoming.key, source.partitions);
-        const offset = nextOffset.get(partition) ?? 0;
-        nextOffset.set(partition, offset + 1);
+        const offset =
+          (fed.get(`${sourcePlan.id}_${partition}`) ?? 0) + (byPartition.get(partition)?.length ?? 0);
         const batch = byPartition.get(partition) ?? [];
         byPartition.set(partition, batch);
         batch.push({ ...incoming, partition, offset: String(offset) });
       }
-      for (const [partition, records] of byPartition) {
-        const task = await taskFor(partition);
-        const end = String(Number(records.at(-1)!.offset) + 1);
-        await task.processBatch({
-          partition,
-          fetchedOffset: records[0]!.offset,
-          nextOffset: end,
-          records,
-          highWatermark: end,
-          heartbeat: async () => undefined,
-        });
-        if (commitIntervalMs === 0) await task.commit();
-      }
+      for (const [partition, records] of byPartition) await feed(sourcePlan, partition, records);
+      while (await forwardRepartitioned());
     },
     async advanceWallClock(ms) {
       clock.advance(ms);
       for (const task of tasks.values()) await task.commitIfDue();
+      while (await forwardRepartitioned());
     },
     async commit() {
-      for (const task of tasks.values()) await task.commit();
+      do for (const task of tasks.values()) await task.commit();
+      while (await forwardRepartitioned());
     },
-    output<T>(stream = sink.name) {
-      const written = sinks.find((each) => each.name === stream);
-      if (!written)
-        throw new Error(
-          `${app.id} writes to ${sinks.map((each) => each.name).join(', ')}, not to ${stream} (the streams of ${options.config ?? 'the config'})`,
-        );
-      return decodeAll(topics.read(written.topic)) as T[];
+    output<T>(stream?: string) {
+      return topics
+        .read(sinkNamed(stream).topic)
+        .map((record) => serde.decode(record.value as Buffer)) as T[];
     },
     deadLetters: () =>
       topics.read(deadLetterTopic(app.id)).map((record) => {
@@ -231,12 +275,19 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
           value: record.value === null ? null : Buffer.from(record.value),
         };
       }),
-    async store() {
-      if (!grouping) return [];
+    async store(name) {
+      const plan = name === undefined ? compiled.store : compiled.stores.find((each) => each.name === name);
+      if (!plan) {
+        if (name === undefined) return [];
+        throw new Error(
+          `${app.id} has no store ${name} (its stores: ${compiled.stores.map((each) => each.name).join(', ')})`,
+        );
+      }
+      const grouping = compiled.topology.groupings.get(plan.node)!;
       const entries: StoreEntry[] = [];
-      for (const task of tasks.values()) {
-        const store = task.store;
-        if (!store) continue;
+      for (const [id, task] of tasks) {
+        const store = task.storeNamed(plan.name);
+        if (!id.startsWith(`${plan.subtopology}_`) || !store) continue;
         const groups = new Map<string, unknown[]>();
         for await (const [key] of store.range(dataKeyRange)) {
           const group = decodeKey(key).group as unknown[];
@@ -246,7 +297,11 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
           const state = await lookupGroup(store, grouping, group);
           if (state)
             entries.push({
-              key: Object.fromEntries(grouping.fields.map((field, index) => [field, group[index]])),
+              key: Object.fromEntries(
+                grouping.fields.length > 0
+                  ? grouping.fields.map((field, index) => [field, group[index]])
+                  : group.map((value, index) => [String(index), value]),
+              ),
               state,
             });
         }
