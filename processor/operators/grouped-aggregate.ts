@@ -15,7 +15,14 @@ import {
   type GroupedEvent,
   type StoredAggregate,
 } from './aggregate-operator.ts';
-import { type Item, type Operator, type OperatorContext, UserCodeError, userCodeError } from './operator.ts';
+import {
+  type Item,
+  type ItemOrigin,
+  type Operator,
+  type OperatorContext,
+  UserCodeError,
+  userCodeError,
+} from './operator.ts';
 
 export interface GroupedAggregateOptions {
   grouping: GroupingPlan;
@@ -24,6 +31,30 @@ export interface GroupedAggregateOptions {
   cache: WriteCache<StoredAggregate>;
   store: KeyValueStore;
   context: OperatorContext;
+}
+
+/**
+ * No input record holds an emission: a dead letter keeps the emission itself, as JSON, with the
+ * closing record's place. Built only if one is written (most emissions never are: encoding each
+ * one up front cost more than the aggregation).
+ */
+function emissionOrigin(cause: ItemOrigin, group: unknown[], value: unknown): ItemOrigin {
+  let key: Buffer | undefined;
+  let bytes: Buffer | undefined;
+  return {
+    topic: cause.topic,
+    partition: cause.partition,
+    offset: cause.offset,
+    headers: {},
+    get key() {
+      key ??= encodeGroup(group);
+      return key;
+    },
+    get value() {
+      bytes ??= Buffer.from(JSON.stringify(value));
+      return bytes;
+    },
+  };
 }
 
 export function createGroupedAggregate(options: GroupedAggregateOptions): Operator {
@@ -71,13 +102,7 @@ export function createGroupedAggregate(options: GroupedAggregateOptions): Operat
         emission.window && grouping.emit === 'onWindowClose' ? emission.window.end - 1 : cause.timestamp,
       streamTime,
       partitionKey: typeof partitionKey === 'string' ? partitionKey : undefined,
-      // no input record holds an emission: keep the emission itself, as JSON, with the closing record's place
-      origin: {
-        ...cause.origin,
-        key: encodeGroup(emission.group),
-        value: Buffer.from(JSON.stringify(value)),
-        headers: {},
-      },
+      origin: emissionOrigin(cause.origin, emission.group, value),
       derived: true,
     };
   };

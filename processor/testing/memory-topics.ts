@@ -45,6 +45,8 @@ export function createMemoryTopics(partitionsOf: (topic: string) => number): Mem
       transactionalId,
       async begin() {
         let pending: StoredRecord[] = [];
+        /** Records of this transaction per topic-partition: the next offset is the log's end plus these. */
+        let pendingCounts = new Map<string, number>();
         let pendingOffsets: { groupId: string; offsets: readonly TopicPartitionOffset[] }[] = [];
         return {
           async send(records: readonly OutgoingRecord[]): Promise<PartitionWrite[]> {
@@ -53,8 +55,10 @@ export function createMemoryTopics(partitionsOf: (topic: string) => number): Mem
               const partition =
                 record.partition ??
                 (record.key === null ? 0 : partitionForKey(record.key, partitionsOf(record.topic)));
-              const taken = pending.filter((p) => p.topic === record.topic && p.partition === partition);
-              const offset = String(partitionLog(record.topic, partition).length + taken.length);
+              const id = `${record.topic}\u0000${partition}`;
+              const taken = pendingCounts.get(id) ?? 0;
+              pendingCounts.set(id, taken + 1);
+              const offset = String(partitionLog(record.topic, partition).length + taken);
               pending.push({ ...record, partition, offset });
               return { topic: record.topic, partition, baseOffset: offset, count: 1 };
             });
@@ -72,10 +76,12 @@ export function createMemoryTopics(partitionsOf: (topic: string) => number): Mem
                 group.set(partition, offset);
               }
             pending = [];
+            pendingCounts = new Map();
             pendingOffsets = [];
           },
           async abort() {
             pending = [];
+            pendingCounts = new Map();
             pendingOffsets = [];
           },
         };
