@@ -64,7 +64,7 @@ export function createGroupedAggregate(options: GroupedAggregateOptions): Operat
   /** The batch's last item here: emissions are dead-lettered at its place, as before graphs. */
   let lastItem: Item | undefined;
   /** Groups computed by keysFor, reused by process for the same batch (one key computation per item). */
-  let prepared = new WeakMap<Item, GroupedEvent | { failed: unknown }>();
+  let prepared = new Map<Item, GroupedEvent | { failed: unknown }>();
   const groupedOnce = (item: Item): GroupedEvent => {
     const known = prepared.get(item);
     if (known && 'failed' in known) throw known.failed;
@@ -111,7 +111,7 @@ export function createGroupedAggregate(options: GroupedAggregateOptions): Operat
     open: () => operator.rebuildIndex(store),
 
     keysFor(items) {
-      prepared = new WeakMap();
+      prepared = new Map();
       return items.flatMap((item) => {
         try {
           const event = grouped(item);
@@ -138,6 +138,7 @@ export function createGroupedAggregate(options: GroupedAggregateOptions): Operat
           context.deadLetter(item.origin, item.derived ? 'emit' : 'process', error);
         }
       }
+      prepared = new Map(); // a Map, not a WeakMap: ephemerons cost the collector more than one batch's references
       return [];
     },
 
