@@ -1,9 +1,10 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiUsage, ThrottleAlert } from '../../../apps/api-usage.ts';
+import { createTestDriver } from '../../../lib/testing.ts';
 import { type RequestEvent, takeRequests, tenantName } from '../../../schemas/request-generator.ts';
 import { waitFor } from '../../env/wait.ts';
-import { longGrace } from './apps/api-usage-long-grace.ts';
+import apiUsageLongGrace, { longGrace } from './apps/api-usage-long-grace.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
 import { byAlertKey, byUsageKey, expectedAlerts, expectedUsage, ticks } from './usage-reference.ts';
 
@@ -45,7 +46,7 @@ describe.each([
     await fixture?.cleanup();
   });
 
-  it('counts every request once per API across tenants, alerts on bursts, and purges the repartition topic', async () => {
+  it('counts every request once per API across tenants, alerts on bursts, purges the repartition topic; the test driver gives the same', async () => {
     const { events, closing } = workload();
     const processor = await fixture.startProcessor(slots === undefined ? { args } : { slot: 0, args });
     const repartitionTopic = `${fixture.appId}-by-api-repartition`;
@@ -91,5 +92,14 @@ describe.each([
     // consumed repartition records were deleted (the first commit of each task purges)
     const ends = await fixture.admin.topicOffsets(repartitionTopic);
     expect(ends.filter((end) => end.high !== '0').every((end) => BigInt(end.low) > 0n)).toBe(true);
+
+    // sluice/testing, given the same input, gives exactly what the processor gave on both sinks
+    const driver = await createTestDriver(apiUsageLongGrace, { config: fixture.configFile });
+    for (let i = 0; i < events.length; i += 100) await driver.pipe(events.slice(i, i + 100));
+    await driver.pipe(closing);
+    expect(driver.output<ApiUsage>('ApiUsage').sort(byUsageKey)).toEqual(usage);
+    expect(driver.output<ThrottleAlert>('ThrottleAlerts').sort(byAlertKey)).toEqual(alerts);
+    expect(driver.deadLetters()).toEqual([]);
+    await driver.close();
   });
 });
