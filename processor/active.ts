@@ -44,6 +44,7 @@ function createManager(
     admin: runtime.admin,
     serde: runtime.serde,
     encoders: runtime.encoders,
+    tables: runtime.tables,
     guarantee: settings.guarantee,
     atLeastOnce,
     stateDir: settings.stateDir,

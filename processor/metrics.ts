@@ -27,6 +27,10 @@ export interface ProcessorMetrics {
   takeoverSeconds: Histogram<'kind'>;
   /** Time since the active last made progress (0 while it does). */
   noProgressSeconds: Gauge;
+  /** Global tables: records applied (updates and tombstones), rows held, records that could not be used. */
+  tableRecordsApplied: Counter<'table'>;
+  tableRows: Gauge<'table'>;
+  tableUndecodable: Counter<'table'>;
 }
 
 /** Bytes on disk of a store directory (RocksDB keeps a few dozen files there). */
@@ -58,6 +62,24 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
   });
   return {
     storePaths,
+    tableRecordsApplied: new Counter({
+      name: 'sluice_processor_table_records_applied_total',
+      help: 'Records of global tables applied (updates and tombstones), per table',
+      labelNames: ['table'],
+      registers,
+    }),
+    tableRows: new Gauge({
+      name: 'sluice_processor_table_rows',
+      help: 'Rows held per global table',
+      labelNames: ['table'],
+      registers,
+    }),
+    tableUndecodable: new Counter({
+      name: 'sluice_processor_table_undecodable_total',
+      help: 'Records of global tables that could not be used (no key, or undecodable: the row kept its value), per table',
+      labelNames: ['table'],
+      registers,
+    }),
     recordsIn: new Counter({
       name: 'sluice_processor_records_in_total',
       help: 'Input records processed',

@@ -18,6 +18,7 @@ import { loadStreams } from '../schemas/streams.ts';
 import { type CompiledApp, compileApp } from './app/compile.ts';
 import type { App } from './app/define.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
+import { type GlobalTables, startGlobalTables } from './tables/global-tables.ts';
 import { ensureAppTopics } from './topic-setup.ts';
 
 export interface ProcessorRuntime {
@@ -32,6 +33,8 @@ export interface ProcessorRuntime {
   encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
   metricsRegistry: Registry;
   metrics: ProcessorMetrics;
+  /** The app's global tables, followed from start whatever the role (a standby's stay warm). */
+  tables: GlobalTables;
   commitIntervalMs: number;
   sourcePartitions: number;
   close(): Promise<void>;
@@ -85,6 +88,17 @@ export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Prom
       encoders.set(sink.name, serde.encoderFor(schemaId, sink.type));
     }
     const metricsRegistry = createMetricsRegistry({ app: appId });
+    const metrics = createProcessorMetrics(metricsRegistry);
+    const sourcePartitions = (await admin.partitionCount(compiled.source.topic))!;
+    // last: nothing after it can fail and leave the tables' readers running
+    const tables = await startGlobalTables({
+      tables: compiled.topology.tables,
+      kafka,
+      admin,
+      serde,
+      logger: log,
+      metrics,
+    });
     return {
       config,
       compiled,
@@ -95,10 +109,14 @@ export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Prom
       serde,
       encoders,
       metricsRegistry,
-      metrics: createProcessorMetrics(metricsRegistry),
+      metrics,
+      tables,
       commitIntervalMs: settings.commitIntervalMs ?? (settings.guarantee === 'exactly_once' ? 100 : 1000),
-      sourcePartitions: (await admin.partitionCount(compiled.source.topic))!,
-      close: () => admin.disconnect(),
+      sourcePartitions,
+      async close() {
+        await tables.stop();
+        await admin.disconnect();
+      },
     };
   } catch (error) {
     await admin.disconnect().catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
- * The topics an app needs, created at start when missing: the source and sinks (from their stream
- * definitions), the changelog of each store (same partition count as the source, compacted; a
+ * The topics an app needs, created at start when missing: the source, sinks and tables (from their
+ * stream definitions; a table's topic compacted), the changelog of each store (same partition count as the source, compacted; a
  * windowed store also deletes after window + grace + a day), its repartition topics (same
  * partition count, no retention limit: consumed records are purged) and the dead-letter topic.
  * A changelog whose partition count differs from the source stops start-up.
@@ -29,6 +29,16 @@ export async function ensureAppTopics(
   await admin.ensureTopics([
     withReplication({ topic: source.topic, partitions: source.partitions }),
     ...sinks.map((sink) => withReplication({ topic: sink.topic, partitions: sink.partitions })),
+    // a table's topic is its changelog: compacted, so the latest record per key stays
+    ...topology.tables
+      .filter((table) => table.topic !== source.topic && !sinks.some((sink) => sink.topic === table.topic))
+      .map((table) =>
+        withReplication({
+          topic: table.topic,
+          partitions: table.stream.partitions,
+          config: { 'cleanup.policy': 'compact' },
+        }),
+      ),
   ]);
   const sourcePartitions = (await admin.partitionCount(source.topic))!;
   const internal: TopicSpec[] = [

@@ -54,5 +54,12 @@ export function session(options: { gap: number; grace?: number }): SessionSpec {
   return { kind: 'session', gapMs: options.gap, graceMs: options.grace ?? 0 };
 }
 
-export type { Aggregator, KeyedResult, SinkHandle, StreamRef, WindowedResult } from './pipeline.ts';
-export { stream } from './pipeline.ts';
+export type {
+  Aggregator,
+  KeyedResult,
+  SinkHandle,
+  StreamRef,
+  TableRef,
+  WindowedResult,
+} from './pipeline.ts';
+export { stream, table } from './pipeline.ts';

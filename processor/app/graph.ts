@@ -34,6 +34,22 @@ export interface AggregateNode {
   store: string | undefined;
 }
 
+/** How a table is held: by every task whole (`global`), or per task, co-partitioned with the stream. */
+export type TableKind = 'global' | 'partitioned';
+
+/** A stream–table join: each event looks up the table row under its key (join.ts has the semantics). */
+export interface JoinNode {
+  kind: 'join';
+  /** `inner` drops an event without a row; `left` passes it on with a null row. */
+  type: 'inner' | 'left';
+  /** The table's stream in the configuration. */
+  table: string;
+  tableKind: TableKind;
+  /** The table key of an event: a field's value or a function's result (null or undefined: no row). */
+  on: { kind: 'field'; field: string } | { kind: 'function'; fn: (event: unknown) => unknown };
+  joiner: (event: unknown, row: unknown) => unknown;
+}
+
 export type NodeBody =
   | { kind: 'source'; stream: string }
   | { kind: 'filter'; fn: (event: unknown) => boolean }
@@ -47,6 +63,7 @@ export type NodeBody =
   | { kind: 'merge' }
   | { kind: 'repartition'; name: string; key: KeySpec }
   | AggregateNode
+  | JoinNode
   | { kind: 'sink'; stream: string };
 
 export type NodeKind = NodeBody['kind'];
@@ -80,6 +97,10 @@ export function describeNode(node: GraphNode): string {
     case 'aggregate': {
       const window = node.window ? ` ${node.window.kind} window` : ' running';
       return `groupBy(${describeKey(node.key)})${window} aggregate`;
+    }
+    case 'join': {
+      const on = node.on.kind === 'field' ? node.on.field : 'key function';
+      return `${node.type === 'left' ? 'left join' : 'join'} ${node.tableKind} table ${node.table} on ${on}`;
     }
     default:
       return node.kind;

@@ -15,7 +15,16 @@ import {
   combine,
   type Results,
 } from './aggregations.ts';
-import type { AggregateNode, EmitMode, Graph, KeySpec, NodeBody, NodeId } from './graph.ts';
+import type {
+  AggregateNode,
+  EmitMode,
+  Graph,
+  JoinNode,
+  KeySpec,
+  NodeBody,
+  NodeId,
+  TableKind,
+} from './graph.ts';
 
 export type { EmitMode } from './graph.ts';
 
@@ -29,6 +38,31 @@ export interface StreamRef<T> {
 export function stream<T>(name: string): StreamRef<T> {
   return { stream: name };
 }
+
+/**
+ * A table declared in the configuration's `streams` (a compacted topic: the latest record per key
+ * is the row, a null value deletes it). The Kafka record key is the row's key.
+ */
+export interface TableRef<T> {
+  readonly table: string;
+  readonly kind: TableKind;
+  /** Type marker only; never set. */
+  readonly __rows?: T;
+}
+
+/**
+ * A table to join with. `global` (the default): every task holds all of it, so any event can look
+ * up any row whatever its partitioning; for small reference data (plans, owners, quotas).
+ */
+export function table<T>(name: string, options: { kind?: TableKind } = {}): TableRef<T> {
+  return { table: name, kind: options.kind ?? 'global' };
+}
+
+/** Fields of T with string values: what a join's key can be. */
+export type StringField<T> = { [F in keyof T & string]: T[F] extends string ? F : never }[keyof T & string];
+
+/** Which table row an event joins, computed (null or undefined: no row); or name a string field. */
+export type JoinKeyFunction<T> = (event: T) => string | null | undefined;
 
 /** What a windowed aggregation emits. */
 export interface WindowedResult<K, V> {
@@ -202,6 +236,44 @@ export class EventStream<T> {
       );
     }
     return new GroupedStream(this.graph, this.node, { kind: 'fields', fields: args as string[] }, 'auto');
+  }
+
+  /**
+   * Joins each event with the table row under its key (the latest row for a global table) and
+   * passes on `joiner(event, row)`; an event without a row is dropped.
+   */
+  join<R, U extends object, F extends StringField<T>>(
+    table: TableRef<R>,
+    options: { on: F | JoinKeyFunction<T>; joiner: (event: T, row: R) => U },
+  ): EventStream<U> {
+    return this.appendJoin('inner', table, options.on, options.joiner as JoinNode['joiner']);
+  }
+
+  /** As `join`, but an event without a row is passed on too, with `row` null. */
+  leftJoin<R, U extends object, F extends StringField<T>>(
+    table: TableRef<R>,
+    options: { on: F | JoinKeyFunction<T>; joiner: (event: T, row: R | null) => U },
+  ): EventStream<U> {
+    return this.appendJoin('left', table, options.on, options.joiner as JoinNode['joiner']);
+  }
+
+  private appendJoin<U>(
+    type: JoinNode['type'],
+    table: { table: string; kind: TableKind },
+    on: string | JoinKeyFunction<T>,
+    joiner: JoinNode['joiner'],
+  ): EventStream<U> {
+    return this.append<U>({
+      kind: 'join',
+      type,
+      table: table.table,
+      tableKind: table.kind,
+      on:
+        typeof on === 'function'
+          ? { kind: 'function', fn: on as (event: unknown) => unknown }
+          : { kind: 'field', field: on },
+      joiner,
+    });
   }
 
   /** Ends this chain: events are Avro-encoded with the sink stream's schema and keyed by its partition key. */

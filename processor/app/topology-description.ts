@@ -20,6 +20,13 @@ function details(topology: Topology, node: GraphNode): string[] {
   }
   const repartition = topology.repartitions.find((each) => each.reader === node.id);
   if (repartition) lines.push(`reads ${repartition.topic}`);
+  if (node.kind === 'join') {
+    const table = topology.tables.find((each) => each.name === node.table);
+    if (table) {
+      const held = table.kind === 'global' ? 'every task holds all of it' : 'co-partitioned, per task';
+      lines.push(`table topic ${table.topic}, ${held}`);
+    }
+  }
   const store = topology.stores.find((each) => each.node === node.id);
   if (store) lines.push(`store ${store.name}, changelog ${store.changelogTopic}`);
   return lines;
@@ -39,6 +46,11 @@ function text(topology: Topology): string {
       out.push(`  ${id}: ${describeNode(node)}${inputs}${extra.length > 0 ? `  [${extra.join('; ')}]` : ''}`);
     }
     if (part.stores.length > 0) out.push(`  stores: ${part.stores.join(', ')}`);
+    const tables = topology.tables.filter((table) => table.joins.some((id) => part.nodes.includes(id)));
+    if (tables.length > 0)
+      out.push(
+        `  tables: ${tables.map((table) => `${table.name} (${table.kind}, ${table.topic})`).join(', ')}`,
+      );
     if (part.writes.length > 0) out.push(`  writes repartition: ${part.writes.join(', ')}`);
     if (part.sinks.length > 0) out.push(`  sinks: ${part.sinks.join(', ')}`);
   }

@@ -12,7 +12,14 @@ import type { Stream } from '../../schemas/streams.ts';
 import { changelogTopic, repartitionTopic } from '../topics.ts';
 import type { WindowSpec } from '../windows/windows.ts';
 import type { App } from './define.ts';
-import { type AggregateNode, describeNode, type GraphNode, type KeySpec, type NodeId } from './graph.ts';
+import {
+  type AggregateNode,
+  describeNode,
+  type GraphNode,
+  type KeySpec,
+  type NodeId,
+  type TableKind,
+} from './graph.ts';
 
 /** How the records reaching a node are spread over partitions. */
 export type PartitionedBy =
@@ -47,6 +54,17 @@ export interface RepartitionPlan {
   reader: NodeId;
 }
 
+/** A table the app joins with: read from its compacted topic, held globally or per task. */
+export interface TablePlan {
+  /** Its stream name in the configuration. */
+  name: string;
+  topic: string;
+  kind: TableKind;
+  stream: Stream;
+  /** The join nodes that read it. */
+  joins: NodeId[];
+}
+
 export type SubtopologyInput =
   | { kind: 'stream'; stream: string; topic: string; node: NodeId }
   | { kind: 'repartition'; name: string; topic: string; node: NodeId };
@@ -76,6 +94,7 @@ export interface Topology {
   partitioning: ReadonlyMap<NodeId, PartitionedBy>;
   sources: Stream[];
   sinks: Stream[];
+  tables: TablePlan[];
 }
 
 /** Task ids as Kafka Streams writes them: `<sub-topology>_<partition>`. */
@@ -152,6 +171,7 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
 
   const sources: Stream[] = [];
   const sinks: Stream[] = [];
+  const tables: TablePlan[] = [];
   const fieldsAt = new Map<NodeId, ReadonlySet<string> | undefined>();
   const partitioning = new Map<NodeId, PartitionedBy>();
   const repartitionAt = new Map<NodeId, { name: string; key: KeySpec }>();
@@ -246,6 +266,35 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
         fieldsAt.set(id, undefined);
         continue;
       }
+      case 'join': {
+        if (node.on.kind === 'field' && inputFields && !inputFields.has(node.on.field)) {
+          problems.push(`${where(node)}: the events have no field '${node.on.field}' to join on`);
+        }
+        const stream = streams.get(node.table);
+        if (!stream) {
+          problems.push(`table "${node.table}" is not in the configuration's streams (${known})`);
+        } else {
+          const declared = tables.find((each) => each.name === stream.name);
+          if (declared && declared.kind !== node.tableKind) {
+            problems.push(
+              `${where(node)}: table "${stream.name}" is joined as ${node.tableKind} and as ${declared.kind} elsewhere; declare it one way`,
+            );
+          }
+          if (declared) declared.joins.push(id);
+          else
+            tables.push({
+              name: stream.name,
+              topic: stream.topic,
+              kind: node.tableKind,
+              stream,
+              joins: [id],
+            });
+        }
+        // the joiner's output has fields sluice does not know; the partitioning stays
+        if (inputPartitioning) partitioning.set(id, inputPartitioning);
+        fieldsAt.set(id, undefined);
+        continue;
+      }
       default:
         if (inputPartitioning) partitioning.set(id, inputPartitioning);
         fieldsAt.set(id, keepsShape.has(node.kind) ? inputFields : undefined);
@@ -276,7 +325,7 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
       `app ${app.id} cannot run:\n${problems.map((problem) => `  ${problem}`).join('\n')}`,
     );
   }
-  return cut(app, order, { sources, sinks, partitioning, repartitionAt, groupings, streams });
+  return cut(app, order, { sources, sinks, tables, partitioning, repartitionAt, groupings, streams });
 }
 
 /** Cuts the checked graph at the repartition points and numbers the parts in node order. */
@@ -286,6 +335,7 @@ function cut(
   facts: {
     sources: Stream[];
     sinks: Stream[];
+    tables: TablePlan[];
     partitioning: Map<NodeId, PartitionedBy>;
     repartitionAt: Map<NodeId, { name: string; key: KeySpec }>;
     groupings: Map<NodeId, GroupingPlan>;
@@ -373,5 +423,6 @@ function cut(
     partitioning: facts.partitioning,
     sources: facts.sources,
     sinks: facts.sinks,
+    tables: facts.tables,
   };
 }

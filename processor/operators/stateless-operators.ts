@@ -4,7 +4,7 @@ import type { Stream } from '../../schemas/streams.ts';
 import type { GraphNode } from '../app/graph.ts';
 import { guarded, type Item, type Operator, type OperatorContext, UserCodeError } from './operator.ts';
 
-type StatelessNode = Exclude<GraphNode, { kind: 'aggregate' | 'source' | 'sink' | 'repartition' }>;
+type StatelessNode = Exclude<GraphNode, { kind: 'aggregate' | 'source' | 'sink' | 'repartition' | 'join' }>;
 
 export function createStatelessOperator(node: StatelessNode, context: OperatorContext): Operator {
   switch (node.kind) {

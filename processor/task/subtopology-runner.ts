@@ -12,8 +12,10 @@ import { createGroupedAggregate } from '../operators/grouped-aggregate.ts';
 import type { Item, Operator, OperatorContext } from '../operators/operator.ts';
 import { createRepartitionWriter } from '../operators/repartition-writer.ts';
 import { createSinkOperator, createStatelessOperator } from '../operators/stateless-operators.ts';
+import { createTableJoin } from '../operators/table-join.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { WriteCache } from '../state/write-cache.ts';
+import type { GlobalTables } from '../tables/global-tables.ts';
 
 export interface SubtopologyRunnerOptions {
   topology: Topology;
@@ -22,6 +24,8 @@ export interface SubtopologyRunnerOptions {
   stores: ReadonlyMap<string, { store: KeyValueStore; cache: WriteCache<StoredAggregate> }>;
   /** The Avro encoder of each sink stream, by stream name. */
   encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
+  /** The global tables joins read (loaded before the task runs). */
+  tables?: Pick<GlobalTables, 'table'>;
   context: OperatorContext;
 }
 
@@ -62,6 +66,11 @@ function createOperator(
         context,
       });
       return { operator, cache: state.cache };
+    }
+    case 'join': {
+      if (!options.tables)
+        throw new Error(`node ${id} joins with table ${node.table} but the task has no tables`);
+      return { operator: createTableJoin(node, options.tables.table(node.table), context) };
     }
     case 'repartition':
       // the downstream end: the records arrive already moved

@@ -26,6 +26,7 @@ import { taskId, taskMetricLabel } from '../app/topology.ts';
 import { restoreFromChangelog } from '../changelog/restorer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
+import type { GlobalTables } from '../tables/global-tables.ts';
 import { consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
 import type { CommitChannel, OffsetCommitter } from './commit.ts';
 import { Task, type TaskStore } from './task.ts';
@@ -47,6 +48,8 @@ export interface TaskStarterOptions {
   serde: Serde;
   /** The Avro encoder of each sink stream, by stream name. */
   encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
+  /** The instance's global tables: a task processes nothing before they are loaded. */
+  tables?: GlobalTables;
   guarantee: 'exactly_once' | 'at_least_once';
   /** The shared producer and the offset committer for at-least-once commits. */
   atLeastOnce?: { producer: KafkaProducer; commitOffsets: OffsetCommitter };
@@ -174,6 +177,7 @@ export async function startTask(
       deadLetterTopic: deadLetterTopic(appId),
       serde: options.serde,
       encoders: options.encoders,
+      tables: options.tables,
       channel,
       commitIntervalMs: options.commitIntervalMs,
       cacheMaxEntries: options.cacheMaxEntries,
@@ -188,6 +192,8 @@ export async function startTask(
       logger: log,
       metrics: options.metrics,
     });
+    // joins against a half-read table would differ from a later replay's
+    await options.tables?.ready();
     await task.open(position);
     log.info({ position, restored }, 'task running');
     return { task, restored, producer, inputReset };

@@ -25,7 +25,11 @@ import type { KeyValueStore } from '../state/store.ts';
 import { type Change, jsonCodec, WriteCache } from '../state/write-cache.ts';
 import { type CommitChannel, commitWork } from './commit.ts';
 import { type DeadLetterStage, deadLetter } from './dead-letters.ts';
-import { createSubtopologyRunner, type SubtopologyRunner } from './subtopology-runner.ts';
+import {
+  createSubtopologyRunner,
+  type SubtopologyRunner,
+  type SubtopologyRunnerOptions,
+} from './subtopology-runner.ts';
 
 export type TaskState = 'starting' | 'running' | 'closed' | 'failed';
 
@@ -62,6 +66,8 @@ export interface TaskOptions {
   serde: Serde;
   /** The Avro encoder of each sink stream, by stream name. */
   encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
+  /** The global tables the app joins with (loaded before the task opens). */
+  tables?: SubtopologyRunnerOptions['tables'];
   channel: CommitChannel;
   commitIntervalMs: number;
   cacheMaxEntries: number;
@@ -117,6 +123,7 @@ export class Task {
       subtopology: options.plan.id,
       stores: new Map(this.stores.map((each) => [each.plan.name, each])),
       encoders: options.encoders,
+      tables: options.tables,
       context: {
         deadLetter: (origin, stage, error) => this.deadLetter(origin, stage, error),
         output: (record) => {

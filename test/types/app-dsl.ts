@@ -3,7 +3,7 @@
  * `@ts-expect-error` fails the typecheck if the line below it stops being an error.
  */
 
-import { defineApp, stream, tumbling } from '../../processor/app/define.ts';
+import { defineApp, stream, table, tumbling } from '../../processor/app/define.ts';
 import type { ApiStats, Request } from '../../schemas/event-types.ts';
 
 export const wrongPipelines = () =>
@@ -88,6 +88,36 @@ export const wrongGraphs = () =>
         .groupBy('apiName')
         .aggregate((agg) => ({ worst: agg.max((e) => e.slowest) }))
         .map(({ key, value }) => ({ userTenantDomain: key.apiName, n: value.worst ?? 0 }))
+        .to(stream('Out'));
+    },
+  });
+
+type Plan = { tenant: string; plan: string; requestQuota: number };
+
+export const wrongJoins = () =>
+  defineApp({
+    id: 'join-type-errors',
+    source: stream<Request>('Request'),
+    pipeline: (events) => {
+      const plans = table<Plan>('TenantPlan');
+      // @ts-expect-error: a join key is a string field of the events
+      events.join(plans, { on: 'responseTime', joiner: (e) => ({ api: e.apiName }) });
+      // @ts-expect-error: not a field of Request
+      events.join(plans, { on: 'tenant', joiner: (e) => ({ api: e.apiName }) });
+      // @ts-expect-error: a left join's row may be null
+      events.leftJoin(plans, { on: 'userTenantDomain', joiner: (e, row) => ({ tier: row.plan, e }) });
+      // @ts-expect-error: the row has the table's type
+      events.join(plans, { on: 'userTenantDomain', joiner: (_e, row) => ({ n: row.quota }) });
+      const joined = events.join(plans, {
+        on: (e) => (e.userTenantDomain === '' ? null : e.userTenantDomain),
+        joiner: (e, row) => ({ userTenantDomain: e.userTenantDomain, tier: row.plan }),
+      });
+      // @ts-expect-error: the joined events are what the joiner returns
+      joined.groupBy('apiName');
+      return joined
+        .groupBy('tier')
+        .aggregate((agg) => ({ n: agg.count() }))
+        .map(({ key, value }) => ({ apiName: key.tier, n: value.n }))
         .to(stream('Out'));
     },
   });
