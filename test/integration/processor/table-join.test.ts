@@ -1,0 +1,127 @@
+/**
+ * Stream–table joins against a global table, on a real broker and processor processes: exact
+ * inner and left join outputs with table updates before, between and after stream records,
+ * tombstones, a row for a tenant that never appears, requests without a row, and the table
+ * read again after the processor is SIGKILLed.
+ */
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
+import type { JoinedRequest } from './apps/join-app.ts';
+import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
+import {
+  type PlanTableWriter,
+  planTableWriter,
+  tableRows,
+  tenantPlanStream,
+  waitTableApplied,
+} from './tables.ts';
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
+const partitions = 2;
+const base = takeRequests({ seed: 7, tenants: 1, apis: 1, startTime: 0, stepMs: 1 }, 1)[0]!;
+const request = (userTenantDomain: string, requestTimestamp: number): RequestEvent => ({
+  ...base,
+  userTenantDomain,
+  requestTimestamp,
+});
+const joinedStream = {
+  schema: 'test/integration/processor/apps/JoinedRequest.avsc',
+  partitionKey: 'userTenantDomain',
+  eventTime: 'requestTimestamp',
+};
+const plan = (tier: string, updatedAt: number) => ({ plan: tier, requestQuota: 100, updatedAt });
+const byTime = (a: JoinedRequest, b: JoinedRequest) => a.requestTimestamp - b.requestTimestamp;
+
+describe('stream–table joins with a global table', () => {
+  let fixture: AnalyticsFixture;
+  let plans: PlanTableWriter;
+
+  beforeAll(async () => {
+    fixture = await createAnalyticsFixture({
+      app: join(repo, 'test', 'integration', 'processor', 'apps', 'join-app.ts'),
+      partitions,
+      extraStreams: { ...tenantPlanStream, Joined: joinedStream, LeftJoined: joinedStream },
+    });
+    plans = await planTableWriter(fixture, partitions);
+  });
+  afterAll(async () => {
+    await plans?.close();
+    await fixture?.cleanup();
+  });
+
+  it('joins each request with the latest row, before and after table updates and a SIGKILL', async () => {
+    // before the processor starts: it reads the whole table before processing anything
+    await plans.write({
+      a: plan('gold', 1),
+      b: plan('silver', 1),
+      c: plan('bronze', 1),
+      ghost: plan('gold', 1), // a tenant that never sends a request
+    });
+    await fixture.produce([
+      request('a', 1000),
+      request('b', 1100),
+      request('c', 1200),
+      request('nobody', 1300),
+    ]);
+    const first = await fixture.startProcessor({ name: 'first' });
+    await fixture.waitCaughtUp();
+
+    // between stream records: an update and a tombstone
+    await plans.write({ a: plan('platinum', 2), b: null });
+    await waitTableApplied(first.address, 'TenantPlan', 6);
+    await fixture.produce([
+      request('a', 2000),
+      request('b', 2100),
+      request('c', 2200),
+      request('nobody', 2300),
+    ]);
+    await fixture.waitCaughtUp();
+
+    // after them: they change nothing already joined; b is back, c changes
+    await plans.write({ b: plan('gold', 3), c: plan('silver', 3) });
+    await waitTableApplied(first.address, 'TenantPlan', 8);
+    first.signal('SIGKILL');
+    await first.exited;
+
+    // a new process reads the table again (nothing of it is kept on disk) before it processes
+    const second = await fixture.startProcessor({ name: 'second' });
+    await fixture.produce([
+      request('a', 3000),
+      request('b', 3100),
+      request('c', 3200),
+      request('nobody', 3300),
+    ]);
+    await fixture.waitCaughtUp();
+    expect(await tableRows(second.address, 'TenantPlan')).toBe(4); // a, b, c, ghost
+
+    const joined: JoinedRequest[] = [
+      { userTenantDomain: 'a', requestTimestamp: 1000, plan: 'gold' },
+      { userTenantDomain: 'b', requestTimestamp: 1100, plan: 'silver' },
+      { userTenantDomain: 'c', requestTimestamp: 1200, plan: 'bronze' },
+      { userTenantDomain: 'a', requestTimestamp: 2000, plan: 'platinum' },
+      { userTenantDomain: 'c', requestTimestamp: 2200, plan: 'bronze' },
+      { userTenantDomain: 'a', requestTimestamp: 3000, plan: 'platinum' },
+      { userTenantDomain: 'b', requestTimestamp: 3100, plan: 'gold' },
+      { userTenantDomain: 'c', requestTimestamp: 3200, plan: 'silver' },
+    ];
+    const withoutRow = (userTenantDomain: string, requestTimestamp: number): JoinedRequest => ({
+      userTenantDomain,
+      requestTimestamp,
+      plan: null,
+    });
+    const leftJoined = [
+      ...joined,
+      withoutRow('nobody', 1300),
+      withoutRow('b', 2100),
+      withoutRow('nobody', 2300),
+      withoutRow('nobody', 3300),
+    ];
+    // exactly once: read_committed output of both processes, no duplicate from the killed one
+    expect(((await fixture.readStream('Joined')) as JoinedRequest[]).sort(byTime)).toEqual(joined);
+    expect(((await fixture.readStream('LeftJoined')) as JoinedRequest[]).sort(byTime)).toEqual(
+      leftJoined.sort(byTime),
+    );
+    expect(await fixture.deadLetters()).toEqual([]);
+  });
+});

@@ -1,0 +1,73 @@
+/** Writing a fixture's TenantPlan table (rows and tombstones), and watching a processor apply it. */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TenantPlan } from '../../../apps/plan-usage.ts';
+import { testKafka } from '../../env/clients.ts';
+import { testServices } from '../../env/services.ts';
+import { waitFor } from '../../env/wait.ts';
+import type { AnalyticsFixture } from './fixture.ts';
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
+
+/** The extra stream a fixture needs for the plan table. */
+export const tenantPlanStream = {
+  TenantPlan: { schema: 'schemas/TenantPlan.avsc', partitionKey: 'tenant', eventTime: 'updatedAt' },
+};
+
+export interface PlanTableWriter {
+  topic: string;
+  /** Rows keyed by tenant; `null` deletes the tenant's row (a tombstone). */
+  write(rows: Record<string, Omit<TenantPlan, 'tenant'> | null>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Creates the table's topic (compacted, as sluice would) so rows can be written before the processor starts. */
+export async function planTableWriter(
+  fixture: AnalyticsFixture,
+  partitions: number,
+): Promise<PlanTableWriter> {
+  const topic = `tenantplan-${fixture.appId}`;
+  await fixture.admin.ensureTopics([{ topic, partitions, config: { 'cleanup.policy': 'compact' } }]);
+  const schema = JSON.parse(readFileSync(join(repo, 'schemas', 'TenantPlan.avsc'), 'utf8'));
+  const schemaId = await fixture.registry.register(`${topic}-value`, schema);
+  const producer = await testKafka(testServices().kafkaBrokers).createProducer();
+  return {
+    topic,
+    async write(rows) {
+      const records = await Promise.all(
+        Object.entries(rows).map(async ([tenant, row]) => ({
+          topic,
+          key: tenant,
+          value: row === null ? null : await fixture.registry.encode(schemaId, { tenant, ...row }),
+        })),
+      );
+      await producer.send(records);
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+/** A sample of a processor's metric for one table, or undefined before it has one. */
+async function tableMetric(address: string, metric: string, table: string): Promise<number | undefined> {
+  const text = await (await fetch(`${address}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`${metric}{`) && candidate.includes(`table="${table}"`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** Waits until the processor has applied `count` records of the table since it started. */
+export async function waitTableApplied(address: string, table: string, count: number): Promise<void> {
+  let applied: number | undefined;
+  await waitFor(
+    `the processor to apply ${count} records of table ${table}`,
+    async () => {
+      applied = await tableMetric(address, 'sluice_processor_table_records_applied_total', table);
+      return applied !== undefined && applied >= count;
+    },
+    { describe: () => ({ applied }) },
+  );
+}
+
+export const tableRows = (address: string, table: string) =>
+  tableMetric(address, 'sluice_processor_table_rows', table);
