@@ -20,6 +20,8 @@ export interface Stream {
   type: avro.Type;
   partitionKey: string;
   eventTime: string | undefined;
+  /** A table: a compacted topic with one row per key (streams.<name>.table). */
+  table: boolean;
   /** Registry subject (Confluent's topic-name strategy). */
   subject: string;
   /** Names of the schema's fields, for the undeclared-field check. */
@@ -81,6 +83,7 @@ function loadStream(
     type,
     partitionKey: config.partitionKey,
     eventTime: config.eventTime,
+    table: config.table,
     subject: `${config.topic}-value`,
     fieldNames: new Set(schema.fields.map((field) => field.name)),
   };
@@ -113,6 +116,7 @@ export function seedRequestStream(): Stream {
     partitionKey: 'userTenantDomain',
     eventTime: 'requestTimestamp',
     partitions: 1,
+    table: false,
   };
   return loadStreams({ Request: stream }, resolve(import.meta.dirname, '..')).get('Request')!;
 }

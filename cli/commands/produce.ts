@@ -54,6 +54,8 @@ async function openSink(flags: ProduceFlags): Promise<Sink> {
       topic: stream.topic,
       partitions: stream.partitions,
       replicationFactor: loaded.config.kafka.replicationFactor,
+      // a table keeps the latest row per key
+      ...(stream.table ? { config: { 'cleanup.policy': 'compact' } } : {}),
     },
   ]);
   const partitions = (await admin.partitionCount(stream.topic))!;

@@ -73,6 +73,11 @@ export const streamSection = z
     eventTime: z.string().min(1).optional(),
     /** Partitions when sluice creates the topic. @default 6 */
     partitions: positiveInt.default(6),
+    /**
+     * A table (apps join with it): the latest record per key is a row, a null value deletes it;
+     * sluice creates its topic compacted. @default false
+     */
+    table: z.boolean().default(false),
   })
   .strict();
 

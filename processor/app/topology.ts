@@ -274,6 +274,11 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
         if (!stream) {
           problems.push(`table "${node.table}" is not in the configuration's streams (${known})`);
         } else {
+          if (!stream.table) {
+            problems.push(
+              `${where(node)}: stream "${stream.name}" is not declared as a table; set streams.${stream.name}.table: true (its topic is then compacted: one row per key)`,
+            );
+          }
           const declared = tables.find((each) => each.name === stream.name);
           if (declared && declared.kind !== node.tableKind) {
             problems.push(

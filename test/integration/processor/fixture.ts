@@ -96,7 +96,10 @@ export interface FixtureOptions {
   /** Another app module than apps/api-analytics.ts (reading Request, writing ApiStats). */
   app?: string;
   /** More streams the app writes to, each on topic `<name lower-case>-<app id>`. */
-  extraStreams?: Record<string, { schema: string; partitionKey: string; eventTime?: string }>;
+  extraStreams?: Record<
+    string,
+    { schema: string; partitionKey: string; eventTime?: string; table?: boolean }
+  >;
 }
 
 export async function createAnalyticsFixture(options: FixtureOptions = {}): Promise<AnalyticsFixture> {

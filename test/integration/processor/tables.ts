@@ -11,7 +11,12 @@ const repo = resolve(import.meta.dirname, '..', '..', '..');
 
 /** The extra stream a fixture needs for the plan table. */
 export const tenantPlanStream = {
-  TenantPlan: { schema: 'schemas/TenantPlan.avsc', partitionKey: 'tenant', eventTime: 'updatedAt' },
+  TenantPlan: {
+    schema: 'schemas/TenantPlan.avsc',
+    partitionKey: 'tenant',
+    eventTime: 'updatedAt',
+    table: true,
+  },
 };
 
 export interface PlanTableWriter {

@@ -4,7 +4,7 @@ import type { Stream } from '../../../schemas/streams.ts';
 export function fakeStream(
   name: string,
   fields: readonly string[],
-  options: { partitionKey: string; eventTime?: string; partitions?: number },
+  options: { partitionKey: string; eventTime?: string; partitions?: number; table?: boolean },
 ): Stream {
   return {
     name,
@@ -14,6 +14,7 @@ export function fakeStream(
     type: undefined as never, // never encoded in these tests
     partitionKey: options.partitionKey,
     eventTime: options.eventTime,
+    table: options.table ?? false,
     subject: `${name.toLowerCase()}-value`,
     fieldNames: new Set(fields),
   };

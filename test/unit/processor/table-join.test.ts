@@ -15,6 +15,7 @@ const streams = streamsOf(
   fakeStream('TenantPlan', ['tenant', 'plan', 'requestQuota', 'updatedAt'], {
     partitionKey: 'tenant',
     eventTime: 'updatedAt',
+    table: true,
   }),
   fakeStream('PlanUsage', [], { partitionKey: 'plan' }),
   fakeStream('Out', [], { partitionKey: 'userTenantDomain' }),
@@ -81,6 +82,8 @@ describe('compiling stream–table joins', () => {
             .to(stream('Out'));
           // a field sluice knows the events lack (the type system is bypassed, as a JS app could)
           events.join(plans, { on: 'tenant' as 'apiName', joiner: (e) => e }).to(stream('Out'));
+          // a stream that is not declared as a table
+          events.join(table<Plan>('Out'), { on: 'userTenantDomain', joiner: (e) => e }).to(stream('Out'));
         }),
         streams,
       ),
@@ -88,6 +91,9 @@ describe('compiling stream–table joins', () => {
     expect(message).toContain('table "Plans" is not in the configuration\'s streams');
     expect(message).toContain(
       "node 8 (join global table TenantPlan on tenant): the events have no field 'tenant' to join on",
+    );
+    expect(message).toContain(
+      'node 10 (join global table Out on userTenantDomain): stream "Out" is not declared as a table; set streams.Out.table: true',
     );
     // graph order: the partitioned join (node 6) comes first, the global ones disagree with it
     expect(message).toContain(
