@@ -1,0 +1,128 @@
+/**
+ * apps/plan-usage.ts end to end: requests left-joined with their tenant's plan (a global table),
+ * repartitioned by plan tier and counted per window, with the processor SIGKILLed during the load.
+ * One input partition keeps the repartition topic in event-time order, so no record is late and
+ * the output is compared exactly with a direct computation.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noPlan, type PlanUsage, planWindow } from '../../../apps/plan-usage.ts';
+import { type RequestEvent, takeRequests, tenantName } from '../../../schemas/request-generator.ts';
+import { runSluice } from '../../env/sluice-process.ts';
+import { waitFor } from '../../env/wait.ts';
+import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
+import { tenantPlanStream } from './tables.ts';
+import { ticks } from './usage-reference.ts';
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
+const tenants = Array.from({ length: 4 }, (_, index) => tenantName(index));
+/** tenant-3 has no plan row: it counts under `none`. */
+const tiers: Record<string, string> = {
+  [tenants[0]!]: 'premium',
+  [tenants[1]!]: 'standard',
+  [tenants[2]!]: 'standard',
+};
+const closedAt = 10 * 60_000;
+
+function expectedUsage(events: readonly RequestEvent[]): PlanUsage[] {
+  const windows = new Map<string, RequestEvent[]>();
+  for (const event of events) {
+    const start = Math.floor(event.requestTimestamp / planWindow.size) * planWindow.size;
+    if (start + planWindow.size + planWindow.grace > closedAt) continue;
+    const id = JSON.stringify([tiers[event.userTenantDomain] ?? noPlan, start]);
+    windows.set(id, [...(windows.get(id) ?? []), event]);
+  }
+  return [...windows].map(([id, members]) => {
+    const [plan, windowStart] = JSON.parse(id) as [string, number];
+    const throttledRequests = members.filter((member) => member.throttledOut).length;
+    return {
+      plan,
+      windowStart,
+      windowEnd: windowStart + planWindow.size,
+      requests: members.length,
+      throttledRequests,
+      throttledShare: throttledRequests / members.length,
+    };
+  });
+}
+
+const byPlanAndWindow = (a: PlanUsage, b: PlanUsage) =>
+  a.plan.localeCompare(b.plan) || a.windowStart - b.windowStart;
+
+describe('plan-usage: a left join with a global table feeding a repartitioned windowed aggregate', () => {
+  let fixture: AnalyticsFixture;
+
+  beforeAll(async () => {
+    fixture = await createAnalyticsFixture({
+      app: join(repo, 'apps', 'plan-usage.ts'),
+      partitions: 1,
+      extraStreams: {
+        ...tenantPlanStream,
+        PlanUsage: { schema: 'schemas/PlanUsage.avsc', partitionKey: 'plan', eventTime: 'windowStart' },
+      },
+    });
+  });
+  afterAll(async () => {
+    await fixture?.cleanup();
+  });
+
+  it('counts each request once under its tenant plan tier, across a SIGKILL during the load', async () => {
+    // the plans come from a file, as an operator would load them
+    const file = join(fixture.dir, 'plans.ndjson');
+    writeFileSync(
+      file,
+      Object.entries(tiers)
+        .map(([tenant, plan]) => JSON.stringify({ tenant, plan, requestQuota: 600, updatedAt: 0 }))
+        .join('\n'),
+    );
+    const loaded = await runSluice([
+      'produce',
+      '--stream',
+      'TenantPlan',
+      '--kafka',
+      '--file',
+      file,
+      '--config',
+      fixture.configFile,
+      '--json',
+    ]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    expect(JSON.parse(loaded.stdout)).toMatchObject({ sent: 3, accepted: 3 });
+    // sluice produce created the table's topic compacted
+    const tableTopic = `tenantplan-${fixture.appId}`;
+    expect((await fixture.admin.topicConfig(tableTopic))['cleanup.policy']).toBe('compact');
+
+    const generated = takeRequests(
+      { seed: 21, tenants: tenants.length, apis: 2, startTime: 0, stepMs: 40 },
+      4000,
+    );
+    const events = [...generated, ...ticks(generated[0]!, tenants, ['api-0'], closedAt)];
+
+    const first = await fixture.startProcessor({ name: 'first' });
+    const feeder = fixture.feed(events, 800);
+    await waitFor('part of the load to be sent', () => feeder.sent() >= events.length / 3, {
+      timeoutMs: 60_000,
+    });
+    first.signal('SIGKILL');
+    await first.exited;
+    await fixture.startProcessor({ name: 'second' });
+    await feeder.done;
+    await fixture.waitCaughtUp();
+    const repartition = `${fixture.appId}-by-plan-repartition`;
+    await waitFor('the per-plan windows to be counted', async () => {
+      const [committed, ends] = await Promise.all([
+        fixture.admin.committedOffsets(fixture.appId, repartition),
+        fixture.admin.topicOffsets(repartition),
+      ]);
+      return ends.every(
+        ({ partition, high }) => committed.find((entry) => entry.partition === partition)?.offset === high,
+      );
+    });
+
+    const want = expectedUsage(events).sort(byPlanAndWindow);
+    expect(new Set(want.map((usage) => usage.plan))).toEqual(new Set(['premium', 'standard', noPlan]));
+    expect(((await fixture.readStream('PlanUsage')) as PlanUsage[]).sort(byPlanAndWindow)).toEqual(want);
+    expect(await fixture.deadLetters()).toEqual([]);
+  });
+});
