@@ -1,6 +1,7 @@
 /**
  * apps/plan-usage.ts end to end: requests left-joined with their tenant's plan (a global table),
- * repartitioned by plan tier and counted per window, with the processor SIGKILLed during the load.
+ * repartitioned by plan tier and counted per window; the active (one slot, cluster mode) is
+ * SIGKILLed during the load and its standby, which holds the table too, takes over.
  * One input partition keeps the repartition topic in event-time order, so no record is late and
  * the output is compared exactly with a direct computation.
  */
@@ -57,6 +58,7 @@ describe('plan-usage: a left join with a global table feeding a repartitioned wi
     fixture = await createAnalyticsFixture({
       app: join(repo, 'apps', 'plan-usage.ts'),
       partitions: 1,
+      slots: 1,
       extraStreams: {
         ...tenantPlanStream,
         PlanUsage: { schema: 'schemas/PlanUsage.avsc', partitionKey: 'plan', eventTime: 'windowStart' },
@@ -67,7 +69,7 @@ describe('plan-usage: a left join with a global table feeding a repartitioned wi
     await fixture?.cleanup();
   });
 
-  it('counts each request once under its tenant plan tier, across a SIGKILL during the load', async () => {
+  it('counts each request once under its tenant plan tier, across a standby takeover during the load', async () => {
     // the plans come from a file, as an operator would load them
     const file = join(fixture.dir, 'plans.ndjson');
     writeFileSync(
@@ -99,15 +101,19 @@ describe('plan-usage: a left join with a global table feeding a repartitioned wi
     );
     const events = [...generated, ...ticks(generated[0]!, tenants, ['api-0'], closedAt)];
 
-    const first = await fixture.startProcessor({ name: 'first' });
+    const active = await fixture.startProcessor({ name: 'active', slot: 0 });
+    const standby = await fixture.startProcessor({ name: 'standby', slot: 0 });
+    await waitFor('the standby to load the table and follow the changelogs', () =>
+      /global table loaded[\s\S]*standby following the changelog/.test(standby.output()),
+    );
     const feeder = fixture.feed(events, 800);
     await waitFor('part of the load to be sent', () => feeder.sent() >= events.length / 3, {
       timeoutMs: 60_000,
     });
-    first.signal('SIGKILL');
-    await first.exited;
-    await fixture.startProcessor({ name: 'second' });
+    active.signal('SIGKILL');
+    await active.exited;
     await feeder.done;
+    await waitFor('the standby to take over', () => /takeover step: first commit/.test(standby.output()));
     await fixture.waitCaughtUp();
     const repartition = `${fixture.appId}-by-plan-repartition`;
     await waitFor('the per-plan windows to be counted', async () => {
