@@ -1,18 +1,20 @@
 /**
  * Stream–table joins against a global table, on a real broker and processor processes: exact
  * inner and left join outputs with table updates before, between and after stream records,
- * tombstones, a row for a tenant that never appears, requests without a row, and the table
+ * tombstones, an undecodable table record, a row for a tenant that never appears, requests without a row, and the table
  * read again after the processor is SIGKILLed.
  */
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
+import { waitFor } from '../../env/wait.ts';
 import type { JoinedRequest } from './apps/join-app.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
 import {
   type PlanTableWriter,
   planTableWriter,
   tableRows,
+  tableUndecodable,
   tenantPlanStream,
   waitTableApplied,
 } from './tables.ts';
@@ -67,9 +69,14 @@ describe('stream–table joins with a global table', () => {
     const first = await fixture.startProcessor({ name: 'first' });
     await fixture.waitCaughtUp();
 
-    // between stream records: an update and a tombstone
+    // between stream records: an update, a tombstone, and garbage that leaves c's row as it was
     await plans.write({ a: plan('platinum', 2), b: null });
+    await plans.writeGarbage('c');
     await waitTableApplied(first.address, 'TenantPlan', 6);
+    await waitFor(
+      'the garbage to be counted',
+      async () => (await tableUndecodable(first.address, 'TenantPlan')) === 1,
+    );
     await fixture.produce([
       request('a', 2000),
       request('b', 2100),

@@ -23,6 +23,8 @@ export interface PlanTableWriter {
   topic: string;
   /** Rows keyed by tenant; `null` deletes the tenant's row (a tombstone). */
   write(rows: Record<string, Omit<TenantPlan, 'tenant'> | null>): Promise<void>;
+  /** A value that is not Avro at all, under a tenant's key. */
+  writeGarbage(tenant: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,9 @@ export async function planTableWriter(
         })),
       );
       await producer.send(records);
+    },
+    async writeGarbage(tenant) {
+      await producer.send([{ topic, key: tenant, value: Buffer.from('not avro') }]);
     },
     close: () => producer.disconnect(),
   };
@@ -76,3 +81,6 @@ export async function waitTableApplied(address: string, table: string, count: nu
 
 export const tableRows = (address: string, table: string) =>
   tableMetric(address, 'sluice_processor_table_rows', table);
+
+export const tableUndecodable = (address: string, table: string) =>
+  tableMetric(address, 'sluice_processor_table_undecodable_total', table);
