@@ -66,6 +66,17 @@ export async function ensureAppTopics(
     );
   }
   await admin.ensureTopics(internal);
+  // a partitioned table is co-partitioned with the input: task p joins partition p of both
+  for (const table of topology.tables.filter((each) => each.kind === 'partitioned')) {
+    const partitions = await admin.partitionCount(table.topic);
+    if (partitions !== sourcePartitions) {
+      throw new SluiceError(
+        'KAFKA_TOPIC_MISMATCH',
+        `the partitioned table ${table.name} (topic ${table.topic}) has ${partitions} partitions but the source ${source.topic} has ${sourcePartitions}: ` +
+          `they must be co-partitioned (same key, same partition count). Give ${table.topic} ${sourcePartitions} partitions, or join it as a global table.`,
+      );
+    }
+  }
   for (const spec of internal) {
     const partitions = await admin.partitionCount(spec.topic);
     if (partitions !== sourcePartitions) {

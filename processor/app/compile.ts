@@ -51,13 +51,6 @@ function refuseUnsupported(topology: Topology): void {
       );
     }
   }
-  for (const table of topology.tables) {
-    if (table.kind === 'partitioned') {
-      reasons.push(
-        `it joins with table ${table.name} as a partitioned table, which tasks do not hold yet (declare it with table<T>('${table.name}'), a global table)`,
-      );
-    }
-  }
   if (reasons.length > 0) {
     throw new SluiceError(
       'CONFIG_INVALID',

@@ -295,6 +295,20 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
               joins: [id],
             });
         }
+        if (node.tableKind === 'partitioned') {
+          // task p holds partition p of the table: the event's record key must be the row key
+          const copartitioned =
+            node.on.kind === 'field' &&
+            inputPartitioning?.kind === 'field' &&
+            inputPartitioning.field === node.on.field;
+          if (!copartitioned) {
+            problems.push(
+              `${where(node)}: a partitioned table is joined on the partition key of the stream's input records ` +
+                `(${inputPartitioning ? describePartitioning(inputPartitioning) : 'unknown here'}); ` +
+                `join on that field, or use a global table (table<T>('${node.table}'))`,
+            );
+          }
+        }
         // the joiner's output has fields sluice does not know; the partitioning stays
         if (inputPartitioning) partitioning.set(id, inputPartitioning);
         fieldsAt.set(id, undefined);

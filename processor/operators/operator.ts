@@ -4,7 +4,7 @@
  * (operators run in the graph's order), which keeps one store read per stateful operator and batch:
  *
  *   open() once the store is restored → per batch: keysFor(items) (loaded in one read) →
- *   process(items) → dueKeys(streamTime) (loaded) → onStreamTime(streamTime, batchEnd)
+ *   load(items) → process(items) → dueKeys(streamTime) (loaded) → onStreamTime(streamTime, batchEnd)
  *
  * An operator never throws for one bad item: it dead-letters it through the context and goes on.
  */
@@ -41,6 +41,8 @@ export interface Operator {
   open?(): Promise<void>;
   /** Store keys the items may touch; the task loads them in one read before `process`. */
   keysFor?(items: readonly Item[]): Buffer[];
+  /** Reads what `process(items)` needs from outside the write cache (a partitioned table's rows). */
+  load?(items: readonly Item[]): Promise<void>;
   /** The batch's items from the operator's inputs, in input order; returns what it passes on. */
   process(items: readonly Item[]): Item[];
   /** Store keys `onStreamTime(streamTime)` will read. */

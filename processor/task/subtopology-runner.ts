@@ -16,6 +16,7 @@ import { createTableJoin } from '../operators/table-join.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { WriteCache } from '../state/write-cache.ts';
 import type { GlobalTables } from '../tables/global-tables.ts';
+import type { PartitionedTable } from '../tables/partitioned-table.ts';
 
 export interface SubtopologyRunnerOptions {
   topology: Topology;
@@ -26,6 +27,8 @@ export interface SubtopologyRunnerOptions {
   encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
   /** The global tables joins read (loaded before the task runs). */
   tables?: Pick<GlobalTables, 'table'>;
+  /** The task's partitioned tables by name (restored before the task runs). */
+  partitionedTables?: ReadonlyMap<string, PartitionedTable>;
   context: OperatorContext;
 }
 
@@ -68,9 +71,17 @@ function createOperator(
       return { operator, cache: state.cache };
     }
     case 'join': {
+      const partitioned = options.partitionedTables?.get(node.table);
+      if (node.tableKind === 'partitioned') {
+        if (!partitioned)
+          throw new Error(`node ${id} joins with table ${node.table}, which the task does not hold`);
+        return { operator: createTableJoin(node, { kind: 'partitioned', table: partitioned }, context) };
+      }
       if (!options.tables)
         throw new Error(`node ${id} joins with table ${node.table} but the task has no tables`);
-      return { operator: createTableJoin(node, options.tables.table(node.table), context) };
+      return {
+        operator: createTableJoin(node, { kind: 'global', rows: options.tables.table(node.table) }, context),
+      };
     }
     case 'repartition':
       // the downstream end: the records arrive already moved
@@ -116,6 +127,7 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
         const { operator, cache } = created;
         const items = inputsOf(id, produced, inputs);
         if (operator.keysFor && cache && items.length > 0) await cache.load(operator.keysFor(items));
+        if (operator.load && items.length > 0) await operator.load(items);
         const out = items.length > 0 ? operator.process(items) : [];
         if (operator.onStreamTime) {
           if (operator.dueKeys && cache) await cache.load(operator.dueKeys(streamTime));

@@ -4,7 +4,8 @@
  *      transaction, so the changelog and the committed offsets are stable from here on);
  *   2. open the store and check its changelog position; wipe it when missing, unreadable or
  *      beyond the changelog's end (invariant 5);
- *   3. replay the changelog from that position to its end;
+ *   3. replay the changelog from that position to its end; a partitioned table's store likewise
+ *      from its own topic (partitioned-table.ts), and wait until it reached the topic's end;
  *   4. read the group's committed input offset (after fencing, so it includes the old owner's
  *      last commit) and open the task there; if retention removed it, processor.offsetReset
  *      decides: the log start, or a fatal error.
@@ -27,6 +28,7 @@ import { restoreFromChangelog } from '../changelog/restorer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
 import type { GlobalTables } from '../tables/global-tables.ts';
+import { openPartitionedTable, type PartitionedTable } from '../tables/partitioned-table.ts';
 import { consumerGroup, deadLetterTopic, transactionalId } from '../topics.ts';
 import type { CommitChannel, OffsetCommitter } from './commit.ts';
 import { Task, type TaskStore } from './task.ts';
@@ -118,6 +120,7 @@ export async function startTask(
   }
 
   const stores: TaskStore[] = [];
+  const partitionedTables = new Map<string, PartitionedTable>();
   try {
     // 2. + 3. for each store of the sub-topology
     let restored = 0;
@@ -147,6 +150,27 @@ export async function startTask(
       });
       restored += result.records;
     }
+
+    // 3b. partitioned tables: restored from their own topics (the topic is the changelog)
+    for (const table of compiled.topology.tables) {
+      const joinsHere = table.joins.some((node) => compiled.topology.subtopologyOf.get(node) === plan.id);
+      if (table.kind !== 'partitioned' || !joinsHere) continue;
+      partitionedTables.set(
+        table.name,
+        await openPartitionedTable({
+          plan: table,
+          partition,
+          appId,
+          stateDir: options.stateDir,
+          kafka,
+          admin,
+          serde: options.serde,
+          logger: log,
+          wipe: extra.wipeStore,
+        }),
+      );
+    }
+    await Promise.all([...partitionedTables.values()].map((table) => table.ready));
 
     // 4.
     const committed = (await admin.committedOffsets(consumerGroup(appId), topic)).find(
@@ -178,6 +202,7 @@ export async function startTask(
       serde: options.serde,
       encoders: options.encoders,
       tables: options.tables,
+      partitionedTables,
       channel,
       commitIntervalMs: options.commitIntervalMs,
       cacheMaxEntries: options.cacheMaxEntries,
@@ -199,6 +224,7 @@ export async function startTask(
     return { task, restored, producer, inputReset };
   } catch (error) {
     for (const { store } of stores) await store.close().catch(() => undefined);
+    for (const table of partitionedTables.values()) await table.stop().catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     throw error;
   }

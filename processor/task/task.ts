@@ -23,6 +23,7 @@ import type { Item } from '../operators/operator.ts';
 import { metaKey } from '../state/key-codec.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { type Change, jsonCodec, WriteCache } from '../state/write-cache.ts';
+import type { PartitionedTable } from '../tables/partitioned-table.ts';
 import { type CommitChannel, commitWork } from './commit.ts';
 import { type DeadLetterStage, deadLetter } from './dead-letters.ts';
 import {
@@ -68,6 +69,8 @@ export interface TaskOptions {
   encoders: ReadonlyMap<string, (value: unknown) => Buffer>;
   /** The global tables the app joins with (loaded before the task opens). */
   tables?: SubtopologyRunnerOptions['tables'];
+  /** The partitions of partitioned tables this task joins with, restored; closed with the task. */
+  partitionedTables?: ReadonlyMap<string, PartitionedTable>;
   channel: CommitChannel;
   commitIntervalMs: number;
   cacheMaxEntries: number;
@@ -124,6 +127,7 @@ export class Task {
       stores: new Map(this.stores.map((each) => [each.plan.name, each])),
       encoders: options.encoders,
       tables: options.tables,
+      partitionedTables: options.partitionedTables,
       context: {
         deadLetter: (origin, stage, error) => this.deadLetter(origin, stage, error),
         output: (record) => {
@@ -407,6 +411,7 @@ export class Task {
       this.options.metrics.storePaths.delete(this.metricLabel);
       this.options.metrics.cacheEntries.remove({ partition: this.metricLabel });
       for (const { store } of this.stores) await store.close();
+      for (const table of this.options.partitionedTables?.values() ?? []) await table.stop();
     });
   }
 }

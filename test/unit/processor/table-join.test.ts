@@ -8,6 +8,9 @@ import { compileTopology } from '../../../processor/app/topology.ts';
 import { describeTopology } from '../../../processor/app/topology-description.ts';
 import type { Item, ItemOrigin } from '../../../processor/operators/operator.ts';
 import { createTableJoin } from '../../../processor/operators/table-join.ts';
+import { createMemoryStore } from '../../../processor/state/memory-store.ts';
+import type { PartitionedTable } from '../../../processor/tables/partitioned-table.ts';
+import { rowAsOf, versionKey, versionValue } from '../../../processor/tables/versioned-rows.ts';
 import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(
@@ -105,8 +108,8 @@ describe('compiling stream–table joins', () => {
     );
   });
 
-  it('refuses to run a partitioned table (not held by tasks yet) with what to use instead', () => {
-    const app = joining((events) =>
+  it('runs a partitioned table joined on the partition key, and refuses one joined on another key', () => {
+    const onPartitionKey = joining((events) =>
       events
         .join(table<Plan>('TenantPlan', { kind: 'partitioned' }), {
           on: 'userTenantDomain',
@@ -114,9 +117,23 @@ describe('compiling stream–table joins', () => {
         })
         .to(stream('Out')),
     );
-    expect(describeTopology(compileTopology(app, streams))).toContain('co-partitioned, per task');
-    expect(refusal(() => compileApp(app, streams))).toContain(
-      "it joins with table TenantPlan as a partitioned table, which tasks do not hold yet (declare it with table<T>('TenantPlan'), a global table)",
+    expect(compileApp(onPartitionKey, streams).topology.tables[0]).toMatchObject({ kind: 'partitioned' });
+    expect(describeTopology(compileTopology(onPartitionKey, streams))).toContain('co-partitioned, per task');
+    const message = refusal(() =>
+      compileTopology(
+        joining((events) => {
+          const partitioned = table<Plan>('TenantPlan', { kind: 'partitioned' });
+          events.join(partitioned, { on: 'apiName', joiner: (e) => e }).to(stream('Out'));
+          events.join(partitioned, { on: (e) => e.userTenantDomain, joiner: (e) => e }).to(stream('Out'));
+        }),
+        streams,
+      ),
+    );
+    expect(message).toContain(
+      "node 1 (join partitioned table TenantPlan on apiName): a partitioned table is joined on the partition key of the stream's input records (the partition key 'userTenantDomain'); join on that field, or use a global table (table<T>('TenantPlan'))",
+    );
+    expect(message).toContain(
+      'node 3 (join partitioned table TenantPlan on key function): a partitioned table',
     );
   });
 });
@@ -153,11 +170,15 @@ function run(node: JoinNode, events: unknown[]) {
     ['explodes', { tenant: 'explodes', plan: 'gold' }],
   ]);
   const letters: { offset: string; message: string }[] = [];
-  const operator = createTableJoin(node, rows, {
-    deadLetter: (place, _stage, error) =>
-      letters.push({ offset: place.offset, message: (error as Error).message }),
-    output: () => undefined,
-  });
+  const operator = createTableJoin(
+    node,
+    { kind: 'global', rows },
+    {
+      deadLetter: (place, _stage, error) =>
+        letters.push({ offset: place.offset, message: (error as Error).message }),
+      output: () => undefined,
+    },
+  );
   const out = operator.process(events.map((event, index) => item(event, index)));
   return { values: out.map((each) => each.value), offsets: out.map((each) => each.origin.offset), letters };
 }
@@ -205,5 +226,88 @@ describe('the stream–table join operator', () => {
     ]);
     // inner: a null key joins nothing
     expect(run(joinNode('inner', byFunction.on), [{ tenant: undefined }]).values).toEqual([]);
+  });
+});
+
+describe('versioned rows of a partitioned table', () => {
+  it('answers the last version at or before a time; a deletion or no version means no row', async () => {
+    const store = createMemoryStore();
+    const version = (key: string, at: number, value: string | null) =>
+      [versionKey(key, at), versionValue(value === null ? null : Buffer.from(value))] as const;
+    await store.write(
+      {
+        puts: [
+          version('a', 1000, 'gold'),
+          version('a', 2000, 'platinum'),
+          version('b', 1000, 'free'),
+          version('b', 3000, null),
+          // a key that extends another's bytes stays apart (keys are length-prefixed)
+          version('ab', 500, 'other'),
+        ],
+        deletes: [],
+      },
+      '5',
+    );
+    const at = async (key: string, time: number) => (await rowAsOf(store, key, time))?.toString();
+    expect(await at('a', 999)).toBeUndefined();
+    expect(await at('a', 1000)).toBe('gold');
+    expect(await at('a', 1999)).toBe('gold');
+    expect(await at('a', 2000)).toBe('platinum');
+    expect(await at('a', 10_000)).toBe('platinum');
+    expect(await at('b', 2999)).toBe('free');
+    expect(await at('b', 3000)).toBeUndefined();
+    expect(await at('ab', 600)).toBe('other');
+    expect(await at('nobody', 5000)).toBeUndefined();
+  });
+
+  it('joins each item with the row as of its event time, read in load', async () => {
+    const asked: { key: string; timestamp: number }[][] = [];
+    const versions: Record<string, [number, unknown][]> = {
+      a: [
+        [1000, { plan: 'gold' }],
+        [2000, { plan: 'platinum' }],
+      ],
+      broken: [[0, new Error('the row of table TenantPlan cannot be decoded: bad')]],
+    };
+    const table: PartitionedTable = {
+      ready: Promise.resolve(),
+      stop: async () => undefined,
+      async rowsAsOf(lookups) {
+        asked.push([...lookups]);
+        return lookups.map(
+          ({ key, timestamp }) => (versions[key] ?? []).filter(([at]) => at <= timestamp).at(-1)?.[1],
+        );
+      },
+    };
+    const letters: string[] = [];
+    const operator = createTableJoin(
+      { ...joinNode('left'), tableKind: 'partitioned' },
+      { kind: 'partitioned', table },
+      {
+        deadLetter: (_place, _stage, error) => letters.push((error as Error).message),
+        output: () => undefined,
+      },
+    );
+    const items = [
+      { ...item({ tenant: 'a' }), timestamp: 500 },
+      { ...item({ tenant: 'a' }), timestamp: 1500 },
+      { ...item({ tenant: 'a' }), timestamp: 2500 },
+      { ...item({ tenant: 'broken' }), timestamp: 100 },
+    ];
+    await operator.load!(items);
+    expect(operator.process(items).map((each) => each.value)).toEqual([
+      { tenant: 'a', plan: null },
+      { tenant: 'a', plan: 'gold' },
+      { tenant: 'a', plan: 'platinum' },
+    ]);
+    expect(asked).toEqual([
+      [
+        { key: 'a', timestamp: 500 },
+        { key: 'a', timestamp: 1500 },
+        { key: 'a', timestamp: 2500 },
+        { key: 'broken', timestamp: 100 },
+      ],
+    ]);
+    expect(letters).toEqual(['the row of table TenantPlan cannot be decoded: bad']);
   });
 });
