@@ -4,34 +4,20 @@
  * tombstones, an undecodable table record, a row for a tenant that never appears, requests without a row, and the table
  * read again after the processor is SIGKILLed.
  */
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
 import { waitFor } from '../../env/wait.ts';
 import type { JoinedRequest } from './apps/join-app.ts';
-import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
+import type { AnalyticsFixture } from './fixture.ts';
 import {
+  createJoinFixture,
   type PlanTableWriter,
-  planTableWriter,
+  requestAt,
   tableRows,
   tableUndecodable,
-  tenantPlanStream,
   waitTableApplied,
 } from './tables.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..', '..');
 const partitions = 2;
-const base = takeRequests({ seed: 7, tenants: 1, apis: 1, startTime: 0, stepMs: 1 }, 1)[0]!;
-const request = (userTenantDomain: string, requestTimestamp: number): RequestEvent => ({
-  ...base,
-  userTenantDomain,
-  requestTimestamp,
-});
-const joinedStream = {
-  schema: 'test/integration/processor/apps/JoinedRequest.avsc',
-  partitionKey: 'userTenantDomain',
-  eventTime: 'requestTimestamp',
-};
 const plan = (tier: string, updatedAt: number) => ({ plan: tier, requestQuota: 100, updatedAt });
 const byTime = (a: JoinedRequest, b: JoinedRequest) => a.requestTimestamp - b.requestTimestamp;
 
@@ -40,12 +26,7 @@ describe('stream–table joins with a global table', () => {
   let plans: PlanTableWriter;
 
   beforeAll(async () => {
-    fixture = await createAnalyticsFixture({
-      app: join(repo, 'test', 'integration', 'processor', 'apps', 'join-app.ts'),
-      partitions,
-      extraStreams: { ...tenantPlanStream, Joined: joinedStream, LeftJoined: joinedStream },
-    });
-    plans = await planTableWriter(fixture, partitions);
+    ({ fixture, plans } = await createJoinFixture('join-app.ts', partitions));
   });
   afterAll(async () => {
     await plans?.close();
@@ -61,10 +42,10 @@ describe('stream–table joins with a global table', () => {
       ghost: plan('gold', 1), // a tenant that never sends a request
     });
     await fixture.produce([
-      request('a', 1000),
-      request('b', 1100),
-      request('c', 1200),
-      request('nobody', 1300),
+      requestAt('a', 1000),
+      requestAt('b', 1100),
+      requestAt('c', 1200),
+      requestAt('nobody', 1300),
     ]);
     const first = await fixture.startProcessor({ name: 'first' });
     await fixture.waitCaughtUp();
@@ -78,10 +59,10 @@ describe('stream–table joins with a global table', () => {
       async () => (await tableUndecodable(first.address, 'TenantPlan')) === 1,
     );
     await fixture.produce([
-      request('a', 2000),
-      request('b', 2100),
-      request('c', 2200),
-      request('nobody', 2300),
+      requestAt('a', 2000),
+      requestAt('b', 2100),
+      requestAt('c', 2200),
+      requestAt('nobody', 2300),
     ]);
     await fixture.waitCaughtUp();
 
@@ -94,10 +75,10 @@ describe('stream–table joins with a global table', () => {
     // a new process reads the table again (nothing of it is kept on disk) before it processes
     const second = await fixture.startProcessor({ name: 'second' });
     await fixture.produce([
-      request('a', 3000),
-      request('b', 3100),
-      request('c', 3200),
-      request('nobody', 3300),
+      requestAt('a', 3000),
+      requestAt('b', 3100),
+      requestAt('c', 3200),
+      requestAt('nobody', 3300),
     ]);
     await fixture.waitCaughtUp();
     expect(await tableRows(second.address, 'TenantPlan')).toBe(4); // a, b, c, ghost

@@ -2,10 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TenantPlan } from '../../../apps/plan-usage.ts';
+import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
 import { testKafka } from '../../env/clients.ts';
 import { testServices } from '../../env/services.ts';
 import { waitFor } from '../../env/wait.ts';
-import type { AnalyticsFixture } from './fixture.ts';
+import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -21,8 +22,8 @@ export const tenantPlanStream = {
 
 export interface PlanTableWriter {
   topic: string;
-  /** Rows keyed by tenant; `null` deletes the tenant's row (a tombstone). */
-  write(rows: Record<string, Omit<TenantPlan, 'tenant'> | null>): Promise<void>;
+  /** Rows keyed by tenant; `null` deletes the tenant's row (a tombstone). `at`: the records' timestamp. */
+  write(rows: Record<string, Omit<TenantPlan, 'tenant'> | null>, at?: number): Promise<void>;
   /** A value that is not Avro at all, under a tenant's key. */
   writeGarbage(tenant: string): Promise<void>;
   close(): Promise<void>;
@@ -40,12 +41,13 @@ export async function planTableWriter(
   const producer = await testKafka(testServices().kafkaBrokers).createProducer();
   return {
     topic,
-    async write(rows) {
+    async write(rows, at) {
       const records = await Promise.all(
         Object.entries(rows).map(async ([tenant, row]) => ({
           topic,
           key: tenant,
           value: row === null ? null : await fixture.registry.encode(schemaId, { tenant, ...row }),
+          ...(at === undefined ? {} : { timestamp: at }),
         })),
       );
       await producer.send(records);
@@ -84,3 +86,31 @@ export const tableRows = (address: string, table: string) =>
 
 export const tableUndecodable = (address: string, table: string) =>
   tableMetric(address, 'sluice_processor_table_undecodable_total', table);
+
+const base = takeRequests({ seed: 7, tenants: 1, apis: 1, startTime: 0, stepMs: 1 }, 1)[0]!;
+
+/** A request of `userTenantDomain` at `requestTimestamp` (the rest of it does not matter to joins). */
+export const requestAt = (userTenantDomain: string, requestTimestamp: number): RequestEvent => ({
+  ...base,
+  userTenantDomain,
+  requestTimestamp,
+});
+
+const joinedStream = {
+  schema: 'test/integration/processor/apps/JoinedRequest.avsc',
+  partitionKey: 'userTenantDomain',
+  eventTime: 'requestTimestamp',
+};
+
+/** A fixture running a join test app (test/integration/processor/apps/), with its plan table's writer. */
+export async function createJoinFixture(
+  appFile: string,
+  partitions: number,
+): Promise<{ fixture: AnalyticsFixture; plans: PlanTableWriter }> {
+  const fixture = await createAnalyticsFixture({
+    app: join(repo, 'test', 'integration', 'processor', 'apps', appFile),
+    partitions,
+    extraStreams: { ...tenantPlanStream, Joined: joinedStream, LeftJoined: joinedStream },
+  });
+  return { fixture, plans: await planTableWriter(fixture, partitions) };
+}

@@ -1,7 +1,8 @@
 /** Both stream–table joins against the TenantPlan global table, each to its own sink. */
 import type { Request } from '../../../../apps/api-analytics.ts';
 import type { TenantPlan } from '../../../../apps/plan-usage.ts';
-import { defineApp, stream, table } from '../../../../processor/app/define.ts';
+import { defineApp, stream, type TableRef, table } from '../../../../processor/app/define.ts';
+import type { EventStream } from '../../../../processor/app/pipeline.ts';
 
 export interface JoinedRequest {
   userTenantDomain: string;
@@ -9,31 +10,21 @@ export interface JoinedRequest {
   plan: string | null;
 }
 
-const plans = table<TenantPlan>('TenantPlan');
+/** The inner join to `Joined`, the left join to `LeftJoined` (also used with a partitioned table). */
+export function joinBoth(requests: EventStream<Request>, plans: TableRef<TenantPlan>): void {
+  const joined = (request: Request, plan: TenantPlan | null): JoinedRequest => ({
+    userTenantDomain: request.userTenantDomain,
+    requestTimestamp: request.requestTimestamp,
+    plan: plan?.plan ?? null,
+  });
+  requests.join(plans, { on: 'userTenantDomain', joiner: joined }).to(stream<JoinedRequest>('Joined'));
+  requests
+    .leftJoin(plans, { on: 'userTenantDomain', joiner: joined })
+    .to(stream<JoinedRequest>('LeftJoined'));
+}
 
 export default defineApp({
   id: 'joins',
   source: stream<Request>('Request'),
-  pipeline: (requests) => {
-    requests
-      .join(plans, {
-        on: 'userTenantDomain',
-        joiner: ({ userTenantDomain, requestTimestamp }, plan): JoinedRequest => ({
-          userTenantDomain,
-          requestTimestamp,
-          plan: plan.plan,
-        }),
-      })
-      .to(stream<JoinedRequest>('Joined'));
-    requests
-      .leftJoin(plans, {
-        on: 'userTenantDomain',
-        joiner: ({ userTenantDomain, requestTimestamp }, plan): JoinedRequest => ({
-          userTenantDomain,
-          requestTimestamp,
-          plan: plan?.plan ?? null,
-        }),
-      })
-      .to(stream<JoinedRequest>('LeftJoined'));
-  },
+  pipeline: (requests) => joinBoth(requests, table<TenantPlan>('TenantPlan')),
 });
