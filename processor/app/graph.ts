@@ -45,6 +45,8 @@ export interface JoinNode {
   /** The table's stream in the configuration. */
   table: string;
   tableKind: TableKind;
+  /** A partitioned table's version history (ms). */
+  historyMs: number;
   /** The table key of an event: a field's value or a function's result (null or undefined: no row). */
   on: { kind: 'field'; field: string } | { kind: 'function'; fn: (event: unknown) => unknown };
   joiner: (event: unknown, row: unknown) => unknown;

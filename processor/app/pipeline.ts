@@ -46,16 +46,27 @@ export function stream<T>(name: string): StreamRef<T> {
 export interface TableRef<T> {
   readonly table: string;
   readonly kind: TableKind;
+  /** How long a partitioned table keeps superseded versions (ms). */
+  readonly historyMs: number;
   /** Type marker only; never set. */
   readonly __rows?: T;
 }
 
+/** How long a partitioned table keeps a row's older versions when no `history` is given: a day. */
+export const defaultTableHistoryMs = 24 * 3_600_000;
+
 /**
  * A table to join with. `global` (the default): every task holds all of it, so any event can look
  * up any row whatever its partitioning; for small reference data (plans, owners, quotas).
+ * `partitioned`: co-partitioned with the stream, each task holds its partition with the rows'
+ * versions, and an event joins the row as of its event time. A version is kept until a newer
+ * version of the row is older than `history` (ms) behind the row's newest update.
  */
-export function table<T>(name: string, options: { kind?: TableKind } = {}): TableRef<T> {
-  return { table: name, kind: options.kind ?? 'global' };
+export function table<T>(name: string, options: { kind?: TableKind; history?: number } = {}): TableRef<T> {
+  const historyMs = options.history ?? defaultTableHistoryMs;
+  if (!Number.isSafeInteger(historyMs) || historyMs < 0)
+    throw new Error(`table ${name}: history must be a non-negative number of milliseconds`);
+  return { table: name, kind: options.kind ?? 'global', historyMs };
 }
 
 /** Fields of T with string values: what a join's key can be. */
@@ -259,7 +270,7 @@ export class EventStream<T> {
 
   private appendJoin<U>(
     type: JoinNode['type'],
-    table: { table: string; kind: TableKind },
+    table: { table: string; kind: TableKind; historyMs: number },
     on: string | JoinKeyFunction<T>,
     joiner: JoinNode['joiner'],
   ): EventStream<U> {
@@ -268,6 +279,7 @@ export class EventStream<T> {
       type,
       table: table.table,
       tableKind: table.kind,
+      historyMs: table.historyMs,
       on:
         typeof on === 'function'
           ? { kind: 'function', fn: on as (event: unknown) => unknown }

@@ -60,6 +60,8 @@ export interface TablePlan {
   name: string;
   topic: string;
   kind: TableKind;
+  /** How long superseded versions stay (partitioned tables). */
+  historyMs: number;
   stream: Stream;
   /** The join nodes that read it. */
   joins: NodeId[];
@@ -284,6 +286,10 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
             problems.push(
               `${where(node)}: table "${stream.name}" is joined as ${node.tableKind} and as ${declared.kind} elsewhere; declare it one way`,
             );
+          } else if (declared && declared.historyMs !== node.historyMs) {
+            problems.push(
+              `${where(node)}: table "${stream.name}" is joined with two histories (${declared.historyMs} and ${node.historyMs} ms); declare it once and reuse it`,
+            );
           }
           if (declared) declared.joins.push(id);
           else
@@ -291,6 +297,7 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
               name: stream.name,
               topic: stream.topic,
               kind: node.tableKind,
+              historyMs: node.historyMs,
               stream,
               joins: [id],
             });

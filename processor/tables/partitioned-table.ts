@@ -13,8 +13,9 @@ import type { KafkaAdmin, KafkaClient } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import type { TablePlan } from '../app/topology.ts';
+import type { ProcessorMetrics } from '../metrics.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
-import { rowAsOf, versionKey, versionValue } from './versioned-rows.ts';
+import { rowAsOf, supersededVersions, versionKey, versionValue } from './versioned-rows.ts';
 
 export interface PartitionedTable {
   /**
@@ -39,9 +40,10 @@ export async function openPartitionedTable(options: {
   admin: KafkaAdmin;
   serde: Serde;
   logger: Logger;
+  metrics: ProcessorMetrics;
   wipe?: boolean;
 }): Promise<PartitionedTable> {
-  const { plan, partition, serde } = options;
+  const { plan, partition, serde, metrics } = options;
   const log = options.logger.child({ table: plan.name });
   const offsets = (await options.admin.topicOffsets(plan.topic)).find(
     (entry) => entry.partition === partition,
@@ -70,13 +72,22 @@ export async function openPartitionedTable(options: {
     isolation: 'read_committed',
     maxBytesPerPartition: 8 * 1024 * 1024,
     async onBatch(batch) {
-      const puts = batch.records
-        .filter((record) => record.key !== null)
-        .map(
-          (record) =>
-            [versionKey(record.key!.toString('utf8'), record.timestamp), versionValue(record.value)] as const,
-        );
-      await store.write({ puts, deletes: [] }, batch.nextOffset);
+      const puts: [Buffer, Buffer][] = [];
+      const deletes: Buffer[] = [];
+      for (const record of batch.records) {
+        if (record.key === null) {
+          log.warn(
+            { partition, offset: record.offset },
+            `a record of table ${plan.name} has no key: ignored (a table row needs one)`,
+          );
+          metrics.tableUndecodable.inc({ table: plan.name });
+          continue;
+        }
+        const key = record.key.toString('utf8');
+        puts.push([versionKey(key, record.timestamp), versionValue(record.value)]);
+        deletes.push(...(await supersededVersions(store, key, record.timestamp - plan.historyMs)));
+      }
+      await store.write({ puts, deletes }, batch.nextOffset);
       if (!loaded && BigInt(batch.nextOffset) >= BigInt(offsets.high)) {
         loaded = true;
         log.info({ partition, from, to: batch.nextOffset }, 'partitioned table restored from its topic');

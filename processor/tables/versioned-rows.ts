@@ -30,6 +30,25 @@ export function versionValue(value: Buffer | null): Buffer {
 }
 
 /**
+ * Versions of `key` no lookup within the history needs any more: of those at or before `cutoff`
+ * (the new version's time minus the history), all but the newest, which is still the row at the
+ * cutoff. Lookups of times older than the cutoff then find no row (as Kafka Streams' versioned
+ * stores answer beyond their history retention).
+ */
+export async function supersededVersions(
+  store: KeyValueStore,
+  key: string,
+  cutoff: number,
+): Promise<Buffer[]> {
+  if (cutoff < 0) return [];
+  const keys: Buffer[] = [];
+  for await (const [versionAt] of store.range({ gte: versionKey(key, 0), lt: versionKey(key, cutoff + 1) })) {
+    keys.push(versionAt);
+  }
+  return keys.slice(0, -1);
+}
+
+/**
  * The record value of `key`'s row as of `timestamp`: its last version at or before that time;
  * undefined when there is none or that version deletes the row.
  */

@@ -166,6 +166,7 @@ export async function startTask(
           admin,
           serde: options.serde,
           logger: log,
+          metrics: options.metrics,
           wipe: extra.wipeStore,
         }),
       );

@@ -10,7 +10,12 @@ import type { Item, ItemOrigin } from '../../../processor/operators/operator.ts'
 import { createTableJoin } from '../../../processor/operators/table-join.ts';
 import { createMemoryStore } from '../../../processor/state/memory-store.ts';
 import type { PartitionedTable } from '../../../processor/tables/partitioned-table.ts';
-import { rowAsOf, versionKey, versionValue } from '../../../processor/tables/versioned-rows.ts';
+import {
+  rowAsOf,
+  supersededVersions,
+  versionKey,
+  versionValue,
+} from '../../../processor/tables/versioned-rows.ts';
 import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(
@@ -47,6 +52,7 @@ describe('compiling stream–table joins', () => {
         name: 'TenantPlan',
         topic: 'tenantplan',
         kind: 'global',
+        historyMs: 24 * 3_600_000, // unused by a global table
         stream: streams.get('TenantPlan'),
         joins: [1],
       },
@@ -154,6 +160,7 @@ function joinNode(type: JoinNode['type'], on: JoinNode['on'] = { kind: 'field', 
     type,
     table: 'TenantPlan',
     tableKind: 'global',
+    historyMs: 0,
     on,
     joiner: (event, row) => {
       const { tenant } = event as { tenant: string };
@@ -258,6 +265,19 @@ describe('versioned rows of a partitioned table', () => {
     expect(await at('b', 3000)).toBeUndefined();
     expect(await at('ab', 600)).toBe('other');
     expect(await at('nobody', 5000)).toBeUndefined();
+  });
+
+  it('drops the versions the history no longer needs, keeping the row valid at the cutoff', async () => {
+    const store = createMemoryStore();
+    const at = (time: number) => [versionKey('a', time), versionValue(Buffer.from(String(time)))] as const;
+    await store.write({ puts: [at(1000), at(2000), at(3000), at(9000)], deletes: [] }, '5');
+    // a new version at 10 000 with a history of 7 500: the cutoff is 2 500
+    const superseded = await supersededVersions(store, 'a', 10_000 - 7_500);
+    expect(superseded).toEqual([versionKey('a', 1000)]);
+    await store.write({ puts: [], deletes: superseded }, '6');
+    expect(await rowAsOf(store, 'a', 1500)).toBeUndefined(); // beyond the history
+    expect((await rowAsOf(store, 'a', 2500))?.toString()).toBe('2000'); // still the row at the cutoff
+    expect(await supersededVersions(store, 'a', -1)).toEqual([]);
   });
 
   it('joins each item with the row as of its event time, read in load', async () => {
