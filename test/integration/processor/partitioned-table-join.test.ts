@@ -4,10 +4,14 @@
  * row), also for requests that arrive out of event-time order; after a SIGKILL the task's table
  * store continues from the table offset it had (no rebuild) and picks up what was written meanwhile.
  */
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, runSluice } from '../../env/sluice-process.ts';
 import type { JoinedRequest } from './apps/join-app.ts';
 import type { AnalyticsFixture } from './fixture.ts';
 import { createJoinFixture, type PlanTableWriter, requestAt } from './tables.ts';
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
 
 const partitions = 2;
 const plan = (tier: string) => ({ plan: tier, requestQuota: 100, updatedAt: 0 });
@@ -68,5 +72,34 @@ describe('stream–table joins with a partitioned table (rows as of event time)'
       left.sort(byTenantAndTime),
     );
     expect(await fixture.deadLetters()).toEqual([]);
+  });
+});
+
+describe('a partitioned table that is not co-partitioned with the stream', () => {
+  let fixture: AnalyticsFixture;
+  let plans: PlanTableWriter;
+  afterAll(async () => {
+    await plans?.close();
+    await fixture?.cleanup();
+  });
+
+  it('stops the processor at start, saying what to change', async () => {
+    ({ fixture, plans } = await createJoinFixture('partitioned-join-app.ts', 2, 3));
+    const tableTopic = `tenantplan-${fixture.appId}`;
+    const run = await runSluice([
+      'processor',
+      '--app',
+      join(repo, 'test', 'integration', 'processor', 'apps', 'partitioned-join-app.ts'),
+      '--app-id',
+      fixture.appId,
+      '--config',
+      fixture.configFile,
+      '--port',
+      String(await freePort()),
+    ]);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain(
+      `the partitioned table TenantPlan (topic ${tableTopic}) has 3 partitions but the source requests-${fixture.appId} has 2: they must be co-partitioned (same key, same partition count). Give ${tableTopic} 2 partitions, or join it as a global table.`,
+    );
   });
 });

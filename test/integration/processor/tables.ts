@@ -106,11 +106,13 @@ const joinedStream = {
 export async function createJoinFixture(
   appFile: string,
   partitions: number,
+  /** The table topic's partition count (to test a table that is not co-partitioned). */
+  tablePartitions = partitions,
 ): Promise<{ fixture: AnalyticsFixture; plans: PlanTableWriter }> {
   const fixture = await createAnalyticsFixture({
     app: join(repo, 'test', 'integration', 'processor', 'apps', appFile),
     partitions,
     extraStreams: { ...tenantPlanStream, Joined: joinedStream, LeftJoined: joinedStream },
   });
-  return { fixture, plans: await planTableWriter(fixture, partitions) };
+  return { fixture, plans: await planTableWriter(fixture, tablePartitions) };
 }
