@@ -19,6 +19,7 @@ import type { TransactionalProducer } from '../../common/kafka/index.ts';
 import { type ActiveProcessing, startAssignedProcessing } from '../active.ts';
 import type { ProcessorRuntime } from '../runtime.ts';
 import { type ChangelogTailer, startChangelogTailers } from '../standby/changelog-tailer.ts';
+import { startTableTailer } from '../standby/table-tailer.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { transactionalId } from '../topics.ts';
 import { type HeldLease, holdLease, type LeaseSettings, leaseQueryTimeoutMs } from './lease.ts';
@@ -105,6 +106,9 @@ export async function startSlotInstance(
   const partitionsOf = (of: number) =>
     Array.from({ length: runtime.sourcePartitions }, (_, p) => p).filter((p) => p % slots === of);
   const stores = compiled.stores;
+  /** Partitioned tables are followed like changelogs (their topic is their changelog). */
+  const tables = compiled.topology.tables.filter((table) => table.kind === 'partitioned');
+  const followsState = stores.length > 0 || tables.length > 0;
 
   const role = createSlotRoleMachine(({ from, to, reason }) => {
     log.info({ from, to, reason, epoch: held.get(slot)?.lease.epoch }, `now ${to}`);
@@ -135,7 +139,7 @@ export async function startSlotInstance(
   // ── standby ────────────────────────────────────────────────────────────────────────────────
   /** Follows the slot's changelogs in the background, retrying until the stores can be opened. */
   const startTailer = () => {
-    if (stores.length === 0 || tailer || tailerStarting) return;
+    if (!followsState || tailer || tailerStarting) return;
     tailerStarting = (async () => {
       while (!stopping && (role.current() === 'standby' || role.current() === 'starting')) {
         try {
@@ -147,6 +151,21 @@ export async function startSlotInstance(
             partitions: partitionsOf(slot),
             stateDir: config.processor.stateDir,
             logger: log,
+            more:
+              tables.length > 0
+                ? () =>
+                    startTableTailer({
+                      tables,
+                      partitions: partitionsOf(slot),
+                      appId,
+                      stateDir: config.processor.stateDir,
+                      kafka,
+                      admin,
+                      serde: runtime.serde,
+                      logger: log,
+                      metrics,
+                    })
+                : undefined,
           });
           // became active (or stopped) while it started: it is not needed any more
           if (role.current() !== 'standby' && role.current() !== 'starting') await stopTailer();
@@ -167,7 +186,7 @@ export async function startSlotInstance(
   };
   /** A standby takes the lease only when it can reach Kafka (it would do no better otherwise). */
   const standbyCanReachKafka = () => {
-    if (stores.length === 0) return true;
+    if (!followsState) return true;
     const fetched = tailer?.lastFetchAt();
     return fetched !== undefined && clock.now() - fetched < cluster.progressTimeout;
   };

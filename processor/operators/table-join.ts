@@ -15,7 +15,7 @@ import { guarded, type Item, type Operator, type OperatorContext, UserCodeError 
 
 export type JoinedTable =
   | { kind: 'global'; rows: TableLookup }
-  | { kind: 'partitioned'; table: PartitionedTable };
+  | { kind: 'partitioned'; table: Pick<PartitionedTable, 'rowsAsOf'> };
 
 function keyOf(node: JoinNode, event: unknown): string | undefined {
   const key =

@@ -101,10 +101,12 @@ function changelogEntry(record: { key: Buffer | null; value: Buffer | null }): {
 /**
  * A standby of an app with several stores (one per stateful sub-topology) follows every
  * changelog: one tailer per store, seen as one. `storeFor` answers with the first store.
+ * `more` starts further tailers to be seen as part of it (the partitioned tables' followers).
  */
 export async function startChangelogTailers(
   options: Omit<Parameters<typeof startChangelogTailer>[0], 'store' | 'changelogTopic'> & {
     stores: readonly { name: string; changelogTopic: string }[];
+    more?: () => Promise<ChangelogTailer>;
   },
 ): Promise<ChangelogTailer> {
   const tailers: ChangelogTailer[] = [];
@@ -114,6 +116,7 @@ export async function startChangelogTailers(
         await startChangelogTailer({ ...options, store: store.name, changelogTopic: store.changelogTopic }),
       );
     }
+    if (options.more) tailers.push(await options.more());
   } catch (error) {
     await Promise.all(tailers.map((tailer) => tailer.stop()));
     throw error;

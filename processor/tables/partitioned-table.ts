@@ -25,6 +25,10 @@ export interface PartitionedTable {
   rowsAsOf(lookups: readonly { key: string; timestamp: number }[]): Promise<unknown[]>;
   /** Resolves once the store holds the partition up to the end it had when the table was opened. */
   readonly ready: Promise<void>;
+  /** Table records (offsets) not yet in the store. */
+  lag(): Promise<number>;
+  /** When (performance.now()) Kafka last answered the follower. */
+  lastFetchAt(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,6 +68,7 @@ export async function openPartitionedTable(options: {
     failed = reject;
   });
   ready.catch(() => undefined); // awaited by the task starter
+  let position = from;
   let loaded = BigInt(from) >= BigInt(offsets.high);
   if (loaded) caughtUp();
 
@@ -88,6 +93,7 @@ export async function openPartitionedTable(options: {
         deletes.push(...(await supersededVersions(store, key, record.timestamp - plan.historyMs)));
       }
       await store.write({ puts, deletes }, batch.nextOffset);
+      position = batch.nextOffset;
       if (!loaded && BigInt(batch.nextOffset) >= BigInt(offsets.high)) {
         loaded = true;
         log.info({ partition, from, to: batch.nextOffset }, 'partitioned table restored from its topic');
@@ -104,6 +110,14 @@ export async function openPartitionedTable(options: {
   let stopping: Promise<void> | undefined;
   return {
     ready,
+    async lag() {
+      const end = (await options.admin.topicOffsets(plan.topic)).find(
+        (entry) => entry.partition === partition,
+      );
+      const behind = BigInt(end?.high ?? '0') - BigInt(position);
+      return behind > 0n ? Number(behind) : 0;
+    },
+    lastFetchAt: () => reader.lastFetchAt(),
     async rowsAsOf(lookups) {
       const values = await Promise.all(lookups.map(({ key, timestamp }) => rowAsOf(store, key, timestamp)));
       await serde.prepare(values.filter((value) => value !== undefined));

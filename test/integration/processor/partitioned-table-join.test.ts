@@ -7,6 +7,7 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runSluice } from '../../env/sluice-process.ts';
+import { waitFor } from '../../env/wait.ts';
 import type { JoinedRequest } from './apps/join-app.ts';
 import type { AnalyticsFixture } from './fixture.ts';
 import { createJoinFixture, type PlanTableWriter, requestAt } from './tables.ts';
@@ -84,7 +85,7 @@ describe('a partitioned table that is not co-partitioned with the stream', () =>
   });
 
   it('stops the processor at start, saying what to change', async () => {
-    ({ fixture, plans } = await createJoinFixture('partitioned-join-app.ts', 2, 3));
+    ({ fixture, plans } = await createJoinFixture('partitioned-join-app.ts', 2, { tablePartitions: 3 }));
     const tableTopic = `tenantplan-${fixture.appId}`;
     const run = await runSluice([
       'processor',
@@ -101,5 +102,37 @@ describe('a partitioned table that is not co-partitioned with the stream', () =>
     expect(run.stdout + run.stderr).toContain(
       `the partitioned table TenantPlan (topic ${tableTopic}) has 3 partitions but the source requests-${fixture.appId} has 2: they must be co-partitioned (same key, same partition count). Give ${tableTopic} 2 partitions, or join it as a global table.`,
     );
+  });
+});
+
+describe('a partitioned table with a standby (cluster mode, one slot)', () => {
+  let fixture: AnalyticsFixture;
+  let plans: PlanTableWriter;
+  beforeAll(async () => {
+    ({ fixture, plans } = await createJoinFixture('partitioned-join-app.ts', partitions, { slots: 1 }));
+  });
+  afterAll(async () => {
+    await plans?.close();
+    await fixture?.cleanup();
+  });
+
+  it('follows the table in the standby, which joins as of event time after taking over', async () => {
+    await plans.write({ a: plan('gold') }, 1000);
+    const active = await fixture.startProcessor({ name: 'active', slot: 0 });
+    const standby = await fixture.startProcessor({ name: 'standby', slot: 0 });
+    await waitFor('the standby to follow the table', () =>
+      /partitioned table restored from its topic/.test(standby.output()),
+    );
+    await fixture.produce([requestAt('a', 1500)]);
+    await fixture.waitCaughtUp();
+    // a version the standby follows while it is a standby
+    await plans.write({ a: plan('platinum') }, 2000);
+    active.signal('SIGKILL');
+    await active.exited;
+    await fixture.produce([requestAt('a', 2500), requestAt('a', 1800)]);
+    await fixture.waitCaughtUp();
+    expect(standby.output()).toMatch(/takeover step: first commit/);
+    const inner = [joined('a', 1500, 'gold'), joined('a', 1800, 'gold'), joined('a', 2500, 'platinum')];
+    expect(((await fixture.readStream('Joined')) as JoinedRequest[]).sort(byTenantAndTime)).toEqual(inner);
   });
 });

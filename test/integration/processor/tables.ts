@@ -106,13 +106,18 @@ const joinedStream = {
 export async function createJoinFixture(
   appFile: string,
   partitions: number,
-  /** The table topic's partition count (to test a table that is not co-partitioned). */
-  tablePartitions = partitions,
+  options: {
+    /** The table topic's partition count (to test a table that is not co-partitioned). */
+    tablePartitions?: number;
+    /** Cluster mode with this many slots. */
+    slots?: number;
+  } = {},
 ): Promise<{ fixture: AnalyticsFixture; plans: PlanTableWriter }> {
   const fixture = await createAnalyticsFixture({
     app: join(repo, 'test', 'integration', 'processor', 'apps', appFile),
     partitions,
+    slots: options.slots,
     extraStreams: { ...tenantPlanStream, Joined: joinedStream, LeftJoined: joinedStream },
   });
-  return { fixture, plans: await planTableWriter(fixture, tablePartitions) };
+  return { fixture, plans: await planTableWriter(fixture, options.tablePartitions ?? partitions) };
 }

@@ -289,9 +289,7 @@ describe('versioned rows of a partitioned table', () => {
       ],
       broken: [[0, new Error('the row of table TenantPlan cannot be decoded: bad')]],
     };
-    const table: PartitionedTable = {
-      ready: Promise.resolve(),
-      stop: async () => undefined,
+    const table: Pick<PartitionedTable, 'rowsAsOf'> = {
       async rowsAsOf(lookups) {
         asked.push([...lookups]);
         return lookups.map(
