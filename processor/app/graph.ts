@@ -37,7 +37,7 @@ export interface AggregateNode {
 /** How a table is held: by every task whole (`global`), or per task, co-partitioned with the stream. */
 export type TableKind = 'global' | 'partitioned';
 
-/** A stream–table join: each event looks up the table row under its key (join.ts has the semantics). */
+/** A stream–table join: each event looks up the table row under its key (operators/table-join.ts has the semantics). */
 export interface JoinNode {
   kind: 'join';
   /** `inner` drops an event without a row; `left` passes it on with a null row. */

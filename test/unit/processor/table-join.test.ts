@@ -142,6 +142,30 @@ describe('compiling stream–table joins', () => {
       'node 3 (join partitioned table TenantPlan on key function): a partitioned table',
     );
   });
+
+  it('refuses one table joined with two histories, and a history that is not a duration', () => {
+    const message = refusal(() =>
+      compileTopology(
+        joining((events) => {
+          const week = table<Plan>('TenantPlan', { kind: 'partitioned', history: 7 * 86_400_000 });
+          events.join(week, { on: 'userTenantDomain', joiner: (e) => e }).to(stream('Out'));
+          events
+            .join(table<Plan>('TenantPlan', { kind: 'partitioned' }), {
+              on: 'userTenantDomain',
+              joiner: (e) => e,
+            })
+            .to(stream('Out'));
+        }),
+        streams,
+      ),
+    );
+    expect(message).toContain(
+      'table "TenantPlan" is joined with two histories (604800000 and 86400000 ms); declare it once and reuse it',
+    );
+    expect(() => table('TenantPlan', { kind: 'partitioned', history: -1 })).toThrow(
+      'table TenantPlan: history must be a non-negative number of milliseconds',
+    );
+  });
 });
 
 const origin: ItemOrigin = { topic: 'in', partition: 0, offset: '0', key: null, value: null, headers: {} };
