@@ -10,23 +10,9 @@
  * Load plans with `sluice produce --stream TenantPlan --kafka --file plans.ndjson`.
  */
 import { defineApp, minutes, seconds, stream, table, tumbling } from '../processor/app/define.ts';
-import type { Request } from './api-analytics.ts';
+import type { PlanUsage, Request, TenantPlan } from '../schemas/event-types.ts';
 
-export interface TenantPlan {
-  tenant: string;
-  plan: string;
-  requestQuota: number;
-  updatedAt: number;
-}
-
-export interface PlanUsage {
-  plan: string;
-  windowStart: number;
-  windowEnd: number;
-  requests: number;
-  throttledRequests: number;
-  throttledShare: number;
-}
+export type { PlanUsage, TenantPlan };
 
 export const planWindow = { size: minutes(1), grace: seconds(10) };
 /** The tier of requests whose tenant has no plan row. */

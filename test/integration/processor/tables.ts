@@ -1,7 +1,7 @@
 /** Writing a fixture's TenantPlan table (rows and tombstones), and watching a processor apply it. */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { TenantPlan } from '../../../apps/plan-usage.ts';
+import type { TenantPlan } from '../../../schemas/event-types.ts';
 import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
 import { testKafka } from '../../env/clients.ts';
 import { testServices } from '../../env/services.ts';

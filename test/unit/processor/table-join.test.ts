@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Request } from '../../../apps/api-analytics.ts';
 import planUsage from '../../../apps/plan-usage.ts';
 import { compileApp } from '../../../processor/app/compile.ts';
 import { type App, defineApp, stream, table } from '../../../processor/app/define.ts';
@@ -16,6 +15,7 @@ import {
   versionKey,
   versionValue,
 } from '../../../processor/tables/versioned-rows.ts';
+import type { Request } from '../../../schemas/event-types.ts';
 import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(

@@ -166,6 +166,8 @@ export interface Company {
       'schemas/TenantCount.avsc',
       'schemas/ApiUsage.avsc',
       'schemas/ThrottleAlert.avsc',
+      'schemas/TenantPlan.avsc',
+      'schemas/PlanUsage.avsc',
     ];
     const generated = generateTypes(
       files.map((file) => ({ file, schema: JSON.parse(readFileSync(join(repo, file), 'utf8')) })),

@@ -1,8 +1,8 @@
 /** Both stream–table joins against the TenantPlan global table, each to its own sink. */
-import type { Request } from '../../../../apps/api-analytics.ts';
-import type { TenantPlan } from '../../../../apps/plan-usage.ts';
+
 import { defineApp, stream, type TableRef, table } from '../../../../processor/app/define.ts';
 import type { EventStream } from '../../../../processor/app/pipeline.ts';
+import type { Request, TenantPlan } from '../../../../schemas/event-types.ts';
 
 export interface JoinedRequest {
   userTenantDomain: string;

@@ -1,7 +1,7 @@
 /** Both stream–table joins against TenantPlan as a partitioned table (versioned: rows as of event time). */
-import type { Request } from '../../../../apps/api-analytics.ts';
-import type { TenantPlan } from '../../../../apps/plan-usage.ts';
+
 import { defineApp, stream, table } from '../../../../processor/app/define.ts';
+import type { Request, TenantPlan } from '../../../../schemas/event-types.ts';
 import { joinBoth } from './join-app.ts';
 
 export default defineApp({
