@@ -75,6 +75,11 @@ export interface TestDriver {
   /** The committed records of a sink stream, decoded. @default the app's only sink */
   output<T = Record<string, unknown>>(stream?: string): T[];
   deadLetters(): DeadLetter[];
+  /**
+   * Sets rows of a global table the app joins with, by row key (null deletes the row); joins see
+   * them from the next `pipe` on, as a processor sees the latest rows it has read.
+   */
+  setTableRows(table: string, rows: Record<string, object | null>): void;
   /** The committed contents of a store, one entry per group, as state queries answer. @default the app's first store */
   store(name?: string): Promise<StoreEntry[]>;
   close(): Promise<void>;
@@ -128,6 +133,24 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
   const commitIntervalMs = options.commitIntervalMs ?? 0;
   const sourcePlan = compiled.subtopologies.find((plan) => plan.stream?.name === source.name)!;
   const downstream = compiled.subtopologies.filter((plan) => plan.input.kind === 'repartition');
+  const partitionedTable = compiled.topology.tables.find((table) => table.kind === 'partitioned');
+  if (partitionedTable) {
+    throw new Error(
+      `the test driver holds global tables only; ${app.id} joins the partitioned table ${partitionedTable.name}: test it against Kafka`,
+    );
+  }
+  /** The rows of each global table, as a processor instance holds them. */
+  const tableRows = new Map(
+    compiled.topology.tables.map((table) => [table.name, new Map<string, unknown>()]),
+  );
+  const rowsOf = (name: string) => {
+    const rows = tableRows.get(name);
+    if (!rows)
+      throw new Error(
+        `${app.id} joins no table ${name} (its tables: ${[...tableRows.keys()].join(', ') || 'none'})`,
+      );
+    return rows;
+  };
 
   const taskFor = async (plan: SubtopologyPlan, partition: number): Promise<Task> => {
     const id = `${plan.id}_${partition}`;
@@ -144,6 +167,7 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
       deadLetterTopic: deadLetterTopic(app.id),
       serde,
       encoders,
+      tables: { table: rowsOf },
       channel: {
         guarantee: 'exactly_once',
         producer: topics.producer(transactionalId(app.id, plan.input.topic, partition)),
@@ -275,6 +299,13 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
           value: record.value === null ? null : Buffer.from(record.value),
         };
       }),
+    setTableRows(table, rows) {
+      const held = rowsOf(table);
+      for (const [key, row] of Object.entries(rows)) {
+        if (row === null) held.delete(key);
+        else held.set(key, Object.freeze({ ...row }));
+      }
+    },
     async store(name) {
       const plan = name === undefined ? compiled.store : compiled.stores.find((each) => each.name === name);
       if (!plan) {
