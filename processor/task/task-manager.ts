@@ -87,6 +87,11 @@ export function createTaskManager(
   /** Partitions whose task failed (not paused for a dependency), since when: the lease's progress check. */
   const failing = new Map<number, number>();
   const pausedNow = new Set<number>();
+  /**
+   * Partitions read again after a pause, with the input position they were paused at: they stay
+   * `suspended` until a batch moves them past it (the dependency may still be down).
+   */
+  const resumedAt = new Map<number, string>();
   const { input, logger, metrics } = options;
   const clock: Clock = options.clock ?? systemClock;
   const starterOptions = { ...options, clock };
@@ -151,6 +156,7 @@ export function createTaskManager(
       }
       runningTasks.set(partition, result.task);
       failing.delete(partition);
+      resumedAt.delete(partition);
       if (result.inputReset) recordInputReset(partition, lifecycle, result.inputReset);
       lifecycle.to('running');
       input.seek(partition, result.task.seekTarget ?? result.task.inputPosition);
@@ -204,6 +210,7 @@ export function createTaskManager(
     runningTasks.delete(partition);
     failing.delete(partition);
     pausedNow.delete(partition);
+    resumedAt.delete(partition);
     entry?.lifecycle.to('closed');
     updateGauges();
     const result = await entry?.started.catch(() => undefined);
@@ -247,8 +254,8 @@ export function createTaskManager(
       )
         return;
       pausedNow.delete(partition);
-      entry.lifecycle.to('running');
       updateGauges();
+      resumedAt.set(partition, task.inputPosition);
       input.seek(partition, task.refetch());
       return;
     }
@@ -325,6 +332,12 @@ export function createTaskManager(
       }
       try {
         await task.processBatch(batch);
+        const pausedAt = resumedAt.get(batch.partition);
+        if (pausedAt !== undefined && BigInt(task.inputPosition) > BigInt(pausedAt)) {
+          resumedAt.delete(batch.partition);
+          entry.lifecycle.to('running');
+          updateGauges();
+        }
       } catch (error) {
         if (entries.get(batch.partition) === entry && runningTasks.get(batch.partition) === task) {
           await recover(entry, task, error, batch);

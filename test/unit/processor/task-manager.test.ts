@@ -24,18 +24,22 @@ interface FakeTask {
 
 function fakeTask(behaviour: Partial<FakeTask> = {}): FakeTask & { task: Task } {
   const state: FakeTask = { status: 'running', closed: false, ...behaviour };
+  let position = '10';
   const task = {
     get status() {
       return state.status;
     },
     seekTarget: '10',
-    inputPosition: '10',
+    get inputPosition() {
+      return position;
+    },
     store: undefined,
     refetch: () => '10',
     skipTo: () => 0n,
-    async processBatch() {
+    async processBatch(batch: ConsumedBatch) {
       // an error the task survives (the registry) leaves it running; others fail it
       if (state.batchError) throw state.batchError;
+      position = batch.nextOffset;
     },
     async commitIfDue() {
       if (!state.commitError) return;
@@ -102,7 +106,7 @@ function setup(starts: (FakeTask & { task: Task })[] | unknown[]) {
 }
 
 describe('task manager recovery', () => {
-  it('pauses a partition whose registry is unavailable and reads it again from the same position', async () => {
+  it('pauses a partition whose registry is unavailable, reads it again from the same position, and calls it running once a batch gets past it', async () => {
     const first = fakeTask({
       batchError: new SluiceError('REGISTRY_UNAVAILABLE', 'fetching writer schema 7 failed'),
     });
@@ -122,16 +126,20 @@ describe('task manager recovery', () => {
     expect(manager.failingSince()).toBeUndefined(); // a paused slot is not a failing one
     expect(await gauge()).toMatchObject({ running: 0, suspended: 1 });
 
-    first.batchError = undefined;
     await clock.advance(199);
     expect(manager.statuses()[0]!.state).toBe('suspended');
     await clock.advance(1);
     await delivered;
-    expect(manager.statuses()[0]!.state).toBe('running');
+    // read again from the same position, but suspended until a batch gets past it
     expect(seeks).toEqual([
       [0, '10'],
       [0, '10'],
     ]);
+    expect(manager.paused()).toEqual([]);
+    expect(manager.statuses()[0]).toMatchObject({ state: 'suspended' });
+    first.batchError = undefined;
+    await manager.onBatch(batch);
+    expect(manager.statuses()[0]!.state).toBe('running');
     expect(begun).toHaveLength(1); // the task was kept: no restart, no restore
     expect(first.closed).toBe(false);
     expect(await gauge()).toMatchObject({ running: 1, suspended: 0 });
