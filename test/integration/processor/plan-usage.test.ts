@@ -8,7 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noPlan, type PlanUsage, planWindow } from '../../../apps/plan-usage.ts';
+import planUsage, { noPlan, type PlanUsage, planWindow } from '../../../apps/plan-usage.ts';
+import { createTestDriver } from '../../../lib/testing.ts';
 import { type RequestEvent, takeRequests, tenantName } from '../../../schemas/request-generator.ts';
 import { runSluice } from '../../env/sluice-process.ts';
 import { waitFor } from '../../env/wait.ts';
@@ -69,7 +70,7 @@ describe('plan-usage: a left join with a global table feeding a repartitioned wi
     await fixture?.cleanup();
   });
 
-  it('counts each request once under its tenant plan tier, across a standby takeover during the load', async () => {
+  it('counts each request once under its tenant plan tier, across a standby takeover during the load; the test driver gives the same', async () => {
     // the plans come from a file, as an operator would load them
     const file = join(fixture.dir, 'plans.ndjson');
     writeFileSync(
@@ -128,7 +129,24 @@ describe('plan-usage: a left join with a global table feeding a repartitioned wi
 
     const want = expectedUsage(events).sort(byPlanAndWindow);
     expect(new Set(want.map((usage) => usage.plan))).toEqual(new Set(['premium', 'standard', noPlan]));
-    expect(((await fixture.readStream('PlanUsage')) as PlanUsage[]).sort(byPlanAndWindow)).toEqual(want);
+    const fromKafka = ((await fixture.readStream('PlanUsage')) as PlanUsage[]).sort(byPlanAndWindow);
+    expect(fromKafka).toEqual(want);
     expect(await fixture.deadLetters()).toEqual([]);
+
+    // sluice/testing, given the same plans and requests, gives exactly what the processor gave
+    const driver = await createTestDriver(planUsage, { config: fixture.configFile });
+    driver.setTableRows(
+      'TenantPlan',
+      Object.fromEntries(
+        Object.entries(tiers).map(([tenant, plan]) => [
+          tenant,
+          { tenant, plan, requestQuota: 600, updatedAt: 0 },
+        ]),
+      ),
+    );
+    for (let i = 0; i < events.length; i += 100) await driver.pipe(events.slice(i, i + 100));
+    expect(driver.output<PlanUsage>().sort(byPlanAndWindow)).toEqual(fromKafka);
+    expect(driver.deadLetters()).toEqual([]);
+    await driver.close();
   });
 });
