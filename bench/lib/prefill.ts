@@ -69,3 +69,29 @@ export function* distinctTenants(count: number): Generator<RequestEvent> {
   for (let i = 0; i < count; i++)
     yield { ...template, userTenantDomain: `t-${i}`, requestTimestamp: template.requestTimestamp + i };
 }
+
+/**
+ * A fresh topic `bench-<workload>-<stamp>` holding one Request per tenant (`keys` tenants): the
+ * input of the workloads that need a store of many keys (restore, recovery). Returns its name,
+ * which also names the workload's app.
+ */
+export async function prefillDistinctTenantsTopic(options: {
+  kafka: KafkaClient;
+  registryUrl: string;
+  workload: string;
+  keys: number;
+  partitions: number;
+  log: (message: string) => void;
+}): Promise<string> {
+  const topic = `bench-${options.workload}-${Date.now().toString(36)}`;
+  options.log(`${options.workload}: pre-filling ${topic} with ${options.keys} distinct tenants`);
+  await prefillRequests({
+    kafka: options.kafka,
+    registryUrl: options.registryUrl,
+    topic,
+    partitions: options.partitions,
+    count: options.keys,
+    generator: distinctTenants(options.keys),
+  });
+  return topic;
+}

@@ -23,7 +23,7 @@ import { type CountEngine, probeKeys, sendProbe, verifyProbe } from '../lib/coun
 import type { MachineLoad } from '../lib/load-gate.ts';
 import { watchOutput } from '../lib/output-watch.ts';
 import { ensurePeerJar, peerEvents, peerSessionFlags, spawnPeer } from '../lib/peer.ts';
-import { distinctTenants, prefillRequests } from '../lib/prefill.ts';
+import { prefillDistinctTenantsTopic } from '../lib/prefill.ts';
 import { processStats } from '../lib/process-stats.ts';
 import { type PartitionRestore, peerRestores, sluiceRestores } from '../lib/restore-span.ts';
 import { type BenchResult, comparableRatio } from '../lib/results.ts';
@@ -155,19 +155,16 @@ export async function recoveryWorkload(context: BenchContext): Promise<BenchResu
     silentLogger(),
   );
   const admin = await kafka.connectAdmin();
-  const stamp = Date.now().toString(36);
-  const input = `bench-recovery-${stamp}`;
-  context.log(`recovery: pre-filling ${input} with ${keys} distinct tenants`);
-  await prefillRequests({
+  const input = await prefillDistinctTenantsTopic({
     kafka,
     registryUrl: services.registryUrl,
-    topic: input,
+    workload: 'recovery',
+    keys,
     partitions,
-    count: keys,
-    generator: distinctTenants(keys),
+    log: context.log,
   });
   await ensurePeerJar(context.log);
-  const id = `bench-recovery-${stamp}`;
+  const id = input;
   const ksId = `${id}-ks`;
   await admin.ensureTopics([
     { topic: `${id}-out`, partitions },

@@ -20,7 +20,7 @@ import type { BenchContext } from '../lib/context.ts';
 import { type CountEngine, probeKeys, sendProbe, verifyProbe } from '../lib/count-output.ts';
 import type { MachineLoad } from '../lib/load-gate.ts';
 import { ensurePeerJar, peerEvents, peerSessionFlags, spawnPeer } from '../lib/peer.ts';
-import { distinctTenants, prefillRequests } from '../lib/prefill.ts';
+import { prefillDistinctTenantsTopic } from '../lib/prefill.ts';
 import { processStats } from '../lib/process-stats.ts';
 import { type PartitionRestore, peerRestores, restoreSpan, sluiceRestores } from '../lib/restore-span.ts';
 import { type BenchResult, comparableRatio } from '../lib/results.ts';
@@ -154,20 +154,17 @@ export async function restoreWorkload(context: BenchContext): Promise<BenchResul
     silentLogger(),
   );
   const admin = await kafka.connectAdmin();
-  const stamp = Date.now().toString(36);
-  const input = `bench-restore-${stamp}`;
-  context.log(`restore: pre-filling ${input} with ${keys} distinct tenants`);
-  await prefillRequests({
+  const input = await prefillDistinctTenantsTopic({
     kafka,
     registryUrl: services.registryUrl,
-    topic: input,
+    workload: 'restore',
+    keys,
     partitions,
-    count: keys,
-    generator: distinctTenants(keys),
+    log: context.log,
   });
   await ensurePeerJar(context.log);
 
-  const id = `bench-restore-${stamp}`;
+  const id = input;
   const deployment = benchDeployment(services, {
     app: apps.keyedCount,
     appId: id,
