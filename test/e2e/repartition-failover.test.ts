@@ -4,7 +4,7 @@ import type { ApiUsage, ThrottleAlert } from '../../apps/api-usage.ts';
 import { decodeRepartitionValue } from '../../processor/app/repartition-codec.ts';
 import { type RequestEvent, takeRequests, tenantName } from '../../schemas/request-generator.ts';
 import { waitFor } from '../env/wait.ts';
-import { type AnalyticsFixture, createAnalyticsFixture } from '../integration/processor/fixture.ts';
+import { createAnalyticsFixture } from '../integration/processor/fixture.ts';
 import {
   byAlertKey,
   byUsageKey,
@@ -34,17 +34,6 @@ function without(all: readonly RequestEvent[], removed: readonly RequestEvent[])
     left.set(JSON.stringify(event), count - 1);
     return false;
   });
-}
-
-async function caughtUp(fixture: AnalyticsFixture, topic: string): Promise<boolean> {
-  const [committed, ends] = await Promise.all([
-    fixture.admin.committedOffsets(fixture.appId, topic),
-    fixture.admin.topicOffsets(topic),
-  ]);
-  return ends.every(
-    ({ partition, high }) =>
-      high === '0' || committed.find((entry) => entry.partition === partition)?.offset === high,
-  );
 }
 
 describe('a repartitioned app under SIGKILL', () => {
@@ -102,7 +91,7 @@ describe('a repartitioned app under SIGKILL', () => {
     const repartitionTopic = `${fixture.appId}-by-api-repartition`;
     await waitFor(
       'the downstream tasks to commit every repartition record',
-      () => caughtUp(fixture, repartitionTopic),
+      () => fixture.caughtUp(repartitionTopic),
       {
         timeoutMs: 120_000,
       },

@@ -58,7 +58,8 @@ export interface AnalyticsFixture {
   readStream(name: string): Promise<unknown[]>;
   deadLetters(): Promise<IncomingRecord[]>;
   /** True once the app's group has committed every input record. */
-  caughtUp(): Promise<boolean>;
+  /** Every record of the topic (the input by default; a repartition topic too) committed by the app's group. */
+  caughtUp(topic?: string): Promise<boolean>;
   /** Waits until the group has committed all input. */
   waitCaughtUp(timeoutMs?: number): Promise<void>;
   /** Sends events at a steady rate in the background until all are sent or `stop` is called. */
@@ -268,10 +269,10 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
       return Promise.all(records.map((record) => registry.decode(record.value!)));
     },
     deadLetters: () => readAll(kafka, `${appId}-dlq`),
-    async caughtUp() {
+    async caughtUp(topic = inputTopic) {
       const [committed, ends] = await Promise.all([
-        admin.committedOffsets(appId, inputTopic),
-        admin.topicOffsets(inputTopic),
+        admin.committedOffsets(appId, topic),
+        admin.topicOffsets(topic),
       ]);
       return ends.every(({ partition, high }) => {
         const offset = committed.find((entry) => entry.partition === partition)?.offset ?? '-1';

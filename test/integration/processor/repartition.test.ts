@@ -50,16 +50,6 @@ describe.each([
     const { events, closing } = workload();
     const processor = await fixture.startProcessor(slots === undefined ? { args } : { slot: 0, args });
     const repartitionTopic = `${fixture.appId}-by-api-repartition`;
-    const caughtUpDownstream = async () => {
-      const [committed, ends] = await Promise.all([
-        fixture.admin.committedOffsets(fixture.appId, repartitionTopic),
-        fixture.admin.topicOffsets(repartitionTopic),
-      ]);
-      return ends.every(
-        ({ partition, high }) =>
-          high === '0' || committed.find((entry) => entry.partition === partition)?.offset === high,
-      );
-    };
     const warnings = () =>
       processor
         .output()
@@ -68,9 +58,13 @@ describe.each([
         .slice(-5);
     const allProcessed = async () => {
       await fixture.waitCaughtUp();
-      await waitFor('the downstream sub-topology to commit all repartition records', caughtUpDownstream, {
-        describe: warnings,
-      });
+      await waitFor(
+        'the downstream sub-topology to commit all repartition records',
+        () => fixture.caughtUp(repartitionTopic),
+        {
+          describe: warnings,
+        },
+      );
     };
     await fixture.feed(events, 800).done;
     // the ticks only once everything before them went through: otherwise a tick through one
