@@ -13,6 +13,7 @@
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { ConsumedBatch, IncomingRecord, OutgoingRecord } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
+import { createStateMachine, type StateMachine, type Transitions } from '../../common/state-machine.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import { type CompiledApp, eventTimeOf, type SubtopologyPlan } from '../app/compile.ts';
 import { decodeRepartitionValue } from '../app/repartition-codec.ts';
@@ -34,7 +35,7 @@ import {
 
 export type TaskState = 'starting' | 'running' | 'closed' | 'failed';
 
-const transitions: Record<TaskState, readonly TaskState[]> = {
+const transitions: Transitions<TaskState> = {
   starting: ['running', 'closed', 'failed'],
   running: ['closed', 'failed'],
   closed: [],
@@ -90,7 +91,7 @@ export interface TaskOptions {
 
 export class Task {
   readonly partition: number;
-  private state: TaskState = 'starting';
+  private readonly machine: StateMachine<TaskState>;
   private readonly options: TaskOptions;
   private readonly stores: CachedStore[];
   /** The `partition` label of this task's metrics. */
@@ -114,6 +115,7 @@ export class Task {
   constructor(options: TaskOptions) {
     this.options = options;
     this.partition = options.partition;
+    this.machine = createStateMachine(`task ${options.partition}`, transitions, 'starting');
     this.clock = options.clock ?? systemClock;
     this.lastCommitAt = this.clock.now();
     this.metricLabel = taskMetricLabel(options.plan.id, options.partition);
@@ -156,11 +158,12 @@ export class Task {
     return this.state === 'running' ? this.stores.find((each) => each.plan.name === name)?.store : undefined;
   }
 
+  private get state(): TaskState {
+    return this.machine.state;
+  }
+
   private transition(next: TaskState): void {
-    if (!transitions[this.state].includes(next)) {
-      throw new Error(`task ${this.partition}: illegal transition ${this.state} → ${next}`);
-    }
-    this.state = next;
+    this.machine.to(next);
   }
 
   /** Runs `work` after everything queued before it: batches and commits never overlap. */
