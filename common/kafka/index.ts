@@ -17,6 +17,7 @@ import {
   type KafkaProducer,
   type ProducerOptions,
   type TransactionalProducer,
+  type TransactionalProducerOptions,
 } from './producer.ts';
 import { type ReadOptions, type ReadResult, readTopic } from './reader.ts';
 import type { Compression, KafkaConnection } from './types.ts';
@@ -30,7 +31,13 @@ export type {
 } from './consumer.ts';
 export { isFencedError } from './errors.ts';
 export type { PartitionReader, PartitionReaderOptions } from './partition-reader.ts';
-export type { KafkaProducer, ProducerOptions, Transaction, TransactionalProducer } from './producer.ts';
+export type {
+  KafkaProducer,
+  ProducerOptions,
+  Transaction,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+} from './producer.ts';
 export { partitionForKey } from './producer.ts';
 export type { ReadOptions, ReadResult } from './reader.ts';
 export type * from './types.ts';
@@ -42,7 +49,7 @@ export interface KafkaClient {
   /** Connecting fences older producers with the same transactional id. */
   createTransactionalProducer(
     transactionalId: string,
-    options?: { transactionTimeoutMs?: number; compression?: Compression },
+    options?: TransactionalProducerOptions,
   ): Promise<TransactionalProducer>;
   readTopic(options: ReadOptions): Promise<ReadResult>;
   createGroupConsumer(options: GroupConsumerOptions): GroupConsumer;

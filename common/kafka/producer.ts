@@ -191,10 +191,17 @@ export interface TransactionalProducer {
  * A transactional producer. Connecting it runs InitProducerId for its transactional id, which
  * fences any older producer with the same id and aborts that producer's open transaction.
  */
+export interface TransactionalProducerOptions {
+  transactionTimeoutMs?: number;
+  compression?: Compression;
+  /** Asked once connected, right before fencing: false gives up without fencing anybody. */
+  mayFence?: () => boolean;
+}
+
 export async function createTransactionalProducer(
   handle: KafkaHandle,
   transactionalId: string,
-  options: { transactionTimeoutMs?: number; compression?: Compression } = {},
+  options: TransactionalProducerOptions = {},
 ): Promise<TransactionalProducer> {
   const compression = compressionTypes[options.compression ?? 'none'];
   const producer = handle.kafka.producer({
@@ -205,6 +212,15 @@ export async function createTransactionalProducer(
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await kafkaCall(`connecting transactional producer ${transactionalId}`, () => producer.connect());
+  // connecting can take long (Kafka down); whoever asked may have lost the right to fence meanwhile,
+  // and fencing then would abort the new owner's open transaction
+  if (options.mayFence && !options.mayFence()) {
+    await producer.disconnect().catch(() => undefined);
+    throw new SluiceError(
+      'KAFKA_FENCED',
+      `not fencing ${transactionalId}: this instance lost the right to (its lease or its partition) while connecting`,
+    );
+  }
   // kafkajs initializes the producer id lazily; do it now so that connecting is what fences
   const warmUp = await kafkaCall(`initializing transactions for ${transactionalId}`, () =>
     producer.transaction(),

@@ -192,7 +192,7 @@ export async function startSlotInstance(
   };
 
   // ── active ─────────────────────────────────────────────────────────────────────────────────
-  const fence = async (partitions: readonly number[]) => {
+  const fence = async (partitions: readonly number[], lease: HeldLease) => {
     const fenced = new Map<number, TransactionalProducer>();
     if (config.processor.guarantee !== 'exactly_once') return fenced;
     try {
@@ -200,7 +200,12 @@ export async function startSlotInstance(
         partitions.map(async (partition) => {
           fenced.set(
             partition,
-            await kafka.createTransactionalProducer(transactionalId(appId, compiled.source.topic, partition)),
+            await kafka.createTransactionalProducer(
+              transactionalId(appId, compiled.source.topic, partition),
+              {
+                mayFence: () => lease.state() !== 'lost',
+              },
+            ),
           );
         }),
       );
@@ -269,7 +274,7 @@ export async function startSlotInstance(
           : Promise.resolve(tailerStarting)
               .then(stopTailer)
               .then(() => step('tailer stopped')),
-        fence(entry.partitions).then((producers) => {
+        fence(entry.partitions, lease).then((producers) => {
           step('fenced');
           return producers;
         }),

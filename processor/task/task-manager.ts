@@ -138,6 +138,7 @@ export function createTaskManager(
     lifecycle.to('restoring');
     entry.started = (async () => {
       const result = await startOne(starterOptions, partition, lease, {
+        stillOwned: () => entries.get(partition) === entry,
         fencedProducer: extra.fencedProducer,
         wipeStore: extra.wipeStore,
         onRestoreProgress: (done, total) => lifecycle.restoreProgress(done, total),

@@ -91,6 +91,8 @@ export async function startTask(
   partition: number,
   lease: PartitionLease,
   extra: {
+    /** False once the partition was disowned while its task starts: it must not fence the new owner. */
+    stillOwned?: () => boolean;
     /** A producer already connected (so fencing older ones) when the instance took the lease. */
     fencedProducer?: TransactionalProducer;
     /** Told after every successful commit of the task. */
@@ -112,7 +114,9 @@ export async function startTask(
   if (options.guarantee === 'exactly_once') {
     producer =
       extra.fencedProducer ??
-      (await kafka.createTransactionalProducer(transactionalId(appId, topic, partition)));
+      (await kafka.createTransactionalProducer(transactionalId(appId, topic, partition), {
+        mayFence: () => lease.canCommit() && (extra.stillOwned?.() ?? true),
+      }));
     channel = { guarantee: 'exactly_once', producer, groupId: consumerGroup(appId) };
   } else {
     if (!options.atLeastOnce) throw new Error('at_least_once needs the shared producer and offset committer');

@@ -106,4 +106,28 @@ describe('Kafka through our client module', () => {
 
     expect((await readAll(kafka, topic)).map((r) => r.value!.toString())).toEqual(['from-the-new-owner']);
   });
+
+  it('does not fence when the caller lost the right to while connecting: the owner commits', async () => {
+    const topic = uniqueName('smoke-nofence');
+    await admin.ensureTopics([{ topic, partitions: 1 }]);
+    const transactionalId = uniqueName('smoke-nofence-txid');
+    const owner = await kafka.createTransactionalProducer(transactionalId);
+    const open = await owner.begin();
+    await open.send([{ topic, key: 'k', value: 'from-the-owner' }]);
+
+    let asked = 0;
+    await expect(
+      kafka.createTransactionalProducer(transactionalId, {
+        mayFence: () => {
+          asked++;
+          return false;
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'KAFKA_FENCED', message: expect.stringMatching(/not fencing/) });
+    expect(asked).toBe(1);
+    await open.commit();
+    await owner.disconnect();
+
+    expect((await readAll(kafka, topic)).map((r) => r.value!.toString())).toEqual(['from-the-owner']);
+  });
 });
