@@ -134,7 +134,7 @@ export function mergeIntoLatest(
     machine: Record<string, unknown> & { updates?: unknown[] };
     results: BenchResult[];
   };
-  // a row belongs to the workload its label starts with ("failover, ...", "broker limit: ...")
+  // a row belongs to the workload its label starts with ("failover, ...", "ingest, broker limit: ...")
   const kept = latest.results.filter((row) => !workloads.some((name) => row.workload.startsWith(name)));
   const machine = {
     ...latest.machine,

@@ -283,7 +283,7 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
   };
   return [
     {
-      workload: 'broker limit: router vs kafka-producer-perf-test',
+      workload: 'ingest, broker limit: router vs kafka-producer-perf-test',
       unit: 'events/s',
       sluice: routerRate,
       peer: `kafka-producer-perf-test (acks=all, ${limit.recordSize} B)`,
