@@ -41,6 +41,13 @@ export interface HeldLease {
   state(): LeaseState;
   /** True while the holder may commit: held or degraded, and within TTL − heartbeat of the last confirmed renewal. */
   canCommit(): boolean;
+  /**
+   * The clock.now() before which a commit may start (what canCommit compares with), or -Infinity
+   * once the lease is lost or released: worker threads mirror it (processor/workers/lease-cells.ts).
+   */
+  commitDeadline(): number;
+  /** Called after every renewal and state change: the commit deadline may have moved. */
+  onChange(listener: () => void): void;
   /** Called once when the lease is lost (not when it is released). */
   onLost(listener: (reason: string) => void): void;
   /** Stops renewing and gives the lease up, so a standby takes over at once (clean hand-over). */
@@ -72,10 +79,15 @@ export function holdLease(options: {
   let expiryLogged = false;
   let renewing = false;
   const lostListeners: ((reason: string) => void)[] = [];
+  const changeListeners: (() => void)[] = [];
+  const changed = () => {
+    for (const listener of changeListeners) listener();
+  };
 
   const become = (next: LeaseState, reason: string) => {
     const from = machine.to(next);
     log.info({ from, to: next, reason }, `lease ${next}`);
+    changed();
   };
   const isOver = () => machine.state === 'lost' || machine.state === 'released';
   const withinTtl = () => clock.now() - confirmedAt < settings.ttlMs - settings.heartbeatIntervalMs;
@@ -94,6 +106,7 @@ export function holdLease(options: {
       confirmedAt = sentAt;
       expiryLogged = false;
       if (machine.state === 'degraded') become('held', 'renewed again');
+      else changed();
     } catch (error) {
       if (isOver()) return;
       if (machine.state === 'held') {
@@ -123,6 +136,9 @@ export function holdLease(options: {
     epoch,
     state: () => machine.state,
     canCommit: () => !isOver() && withinTtl(),
+    commitDeadline: () =>
+      isOver() ? Number.NEGATIVE_INFINITY : confirmedAt + settings.ttlMs - settings.heartbeatIntervalMs,
+    onChange: (listener) => void changeListeners.push(listener),
     onLost: (listener) => void lostListeners.push(listener),
     async release() {
       if (isOver()) return;

@@ -81,6 +81,8 @@ export async function startSlotInstance(
     postgres: pg.ClientConfig;
     onFatalError: (error: unknown) => void;
     clock?: Clock;
+    /** Starts the active side: on this thread by default, or over worker threads (processor/workers/). */
+    startActive?: typeof startAssignedProcessing;
   },
 ): Promise<SlotInstance> {
   const { address, pool } = options;
@@ -217,7 +219,7 @@ export async function startSlotInstance(
   };
 
   const ensureActive = async () => {
-    active ??= await startAssignedProcessing(runtime, {
+    active ??= await (options.startActive ?? startAssignedProcessing)(runtime, {
       clock,
       onFatalError: options.onFatalError,
       onFirstCommit: (partition, ms) => log.info({ partition, ms }, 'takeover step: first commit'),
@@ -287,7 +289,12 @@ export async function startSlotInstance(
       if (lease.state() === 'lost') throw new Error('the lease was lost during the takeover');
       processing.own(
         entry.partitions,
-        { epoch: () => lease.epoch, canCommit: () => lease.canCommit() },
+        {
+          epoch: () => lease.epoch,
+          canCommit: () => lease.canCommit(),
+          commitDeadline: () => lease.commitDeadline(),
+          onChange: (listener) => lease.onChange(listener),
+        },
         fenced!,
       );
       fenced = undefined;
