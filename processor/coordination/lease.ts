@@ -18,6 +18,7 @@
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';
 import { createStateMachine, type Transitions } from '../../common/state-machine.ts';
+import type { PartitionLease } from '../task/task-starter.ts';
 import type { LeaseRepository } from './lease-repository.ts';
 
 export interface LeaseSettings {
@@ -52,6 +53,16 @@ export interface HeldLease {
   onLost(listener: (reason: string) => void): void;
   /** Stops renewing and gives the lease up, so a standby takes over at once (clean hand-over). */
   release(): Promise<void>;
+}
+
+/** The right to commit that tasks (on this thread or in workers) get from a held lease. */
+export function partitionLeaseOf(lease: HeldLease): PartitionLease {
+  return {
+    epoch: () => lease.epoch,
+    canCommit: () => lease.canCommit(),
+    commitDeadline: () => lease.commitDeadline(),
+    onChange: (listener) => lease.onChange(listener),
+  };
 }
 
 /** A renewal must answer well within one heartbeat, so a slow database cannot delay the next. */

@@ -22,7 +22,13 @@ import { type ChangelogTailer, startChangelogTailers } from '../standby/changelo
 import { startTableTailer } from '../standby/table-tailer.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { transactionalId } from '../topics.ts';
-import { type HeldLease, holdLease, type LeaseSettings, leaseQueryTimeoutMs } from './lease.ts';
+import {
+  type HeldLease,
+  holdLease,
+  type LeaseSettings,
+  leaseQueryTimeoutMs,
+  partitionLeaseOf,
+} from './lease.ts';
 import { createLeaseRepository, type LeaseRepository, type MemberRow } from './lease-repository.ts';
 import { migrate } from './migrator.ts';
 import { createProgressWatch, type ProgressWatch } from './progress-watch.ts';
@@ -287,16 +293,7 @@ export async function startSlotInstance(
         if (outcome.status === 'rejected') throw outcome.reason;
       const processing = (starting as PromiseFulfilledResult<ActiveProcessing>).value;
       if (lease.state() === 'lost') throw new Error('the lease was lost during the takeover');
-      processing.own(
-        entry.partitions,
-        {
-          epoch: () => lease.epoch,
-          canCommit: () => lease.canCommit(),
-          commitDeadline: () => lease.commitDeadline(),
-          onChange: (listener) => lease.onChange(listener),
-        },
-        fenced!,
-      );
+      processing.own(entry.partitions, partitionLeaseOf(lease), fenced!);
       fenced = undefined;
       step('tasks started (restoring, then reading from the committed offsets)');
       reportWhenRunning(entry, acquiredAt);
