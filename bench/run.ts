@@ -34,6 +34,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     // sluice's worker threads, and the Kafka Streams peers' stream threads (the same number)
     workers: { type: 'string', default: String(availableParallelism()) },
+    'without-dsl': { type: 'boolean', default: false },
     only: { type: 'string' },
     // the share of all cores other work may use when a timed run starts (idle dev services: ~5 %)
     'max-busy': { type: 'string', default: '0.25' },
@@ -71,6 +72,7 @@ const context: BenchContext = {
   services,
   quick: values.quick ?? false,
   workers,
+  withoutDsl: values['without-dsl'] ?? false,
   log,
   gate: (what) =>
     waitForQuietMachine(what, { maxBusy, giveUpAfterMs: busyWaitSeconds * 1000, sampleMs: 2000, log }),

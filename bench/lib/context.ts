@@ -14,6 +14,8 @@ export interface BenchContext {
    * the Kafka Streams peers. @default the cores available
    */
   workers: number;
+  /** Leave out the Kafka Streams DSL peer (aggregation): a shorter run when the bench lock is scarce. */
+  withoutDsl: boolean;
   log(message: string): void;
   /**
    * Waits for a quiet machine before a timed run and returns the load it starts at (recorded
