@@ -20,4 +20,3 @@ export function scriptedRepository(initial: Answer = 'renewed') {
   } as unknown as LeaseRepository;
   return { state, repository };
 }
-
