@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --only ingest,aggregation] [-- --max-busy 0.25]`: runs the
+ * `npm run bench [-- --quick] [-- --only ingest,aggregation] [-- --max-busy 0.25] [-- --workers 2]`: runs the
  * workloads against the dev services, prints one table and writes bench/results/latest.json.
  * Never part of `npm test`. The method is in bench/README.md.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './lib/context.ts';
 import { benchServices } from './lib/env.ts';
@@ -31,6 +32,9 @@ const workloads: Record<string, (context: BenchContext) => Promise<BenchResult[]
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    // sluice's worker threads, and the Kafka Streams peers' stream threads (the same number)
+    workers: { type: 'string', default: String(availableParallelism()) },
+    'without-dsl': { type: 'boolean', default: false },
     only: { type: 'string' },
     // the share of all cores other work may use when a timed run starts (idle dev services: ~5 %)
     'max-busy': { type: 'string', default: '0.25' },
@@ -39,6 +43,11 @@ const { values } = parseArgs({
   },
 });
 const maxBusy = Number(values['max-busy']);
+const workers = Number(values.workers);
+if (!(Number.isInteger(workers) && workers > 0)) {
+  process.stderr.write('--workers must be a positive whole number\n');
+  process.exit(2);
+}
 const busyWaitSeconds = Number(values['busy-wait-s']);
 if (!(maxBusy > 0 && maxBusy <= 1) || !(busyWaitSeconds >= 0)) {
   process.stderr.write(
@@ -62,6 +71,8 @@ const log = (message: string) =>
 const context: BenchContext = {
   services,
   quick: values.quick ?? false,
+  workers,
+  withoutDsl: values['without-dsl'] ?? false,
   log,
   gate: (what) =>
     waitForQuietMachine(what, { maxBusy, giveUpAfterMs: busyWaitSeconds * 1000, sampleMs: 2000, log }),
@@ -79,6 +90,7 @@ printResults(results, context.quick);
 const facts = {
   ...machineFacts(services.kafkaVersion),
   quick: context.quick,
+  workers,
   maxBusy,
   seconds: Math.round((Date.now() - started) / 1000),
 };

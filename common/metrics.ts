@@ -4,9 +4,13 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
-export function createMetricsRegistry(labels: Record<string, string> = {}): Registry {
+export function createMetricsRegistry(
+  labels: Record<string, string> = {},
+  /** Node's process metrics; off in worker threads, whose registries the main thread's joins. */
+  options: { defaultMetrics?: boolean } = {},
+): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sluice_' });
   return registry;
 }

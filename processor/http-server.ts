@@ -4,11 +4,12 @@
  * Built, not listening, so tests can inject.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 import { type ProcessorAuthOptions, registerProcessorAuth } from './http-auth.ts';
+import type { MetricsSource } from './workers/pool-metrics.ts';
 
 export interface ProcessorHttpOptions {
-  metrics: Registry;
+  /** A prom-client Registry, or the main thread's and workers' metrics joined (workers/pool-metrics.ts). */
+  metrics: MetricsSource;
   /** Why the instance is not ready, or undefined when it is. */
   notReadyReason(): string | undefined;
   /** Adds more routes (state queries, status). */

@@ -3,7 +3,7 @@
  * (health, metrics, state queries, status), and either plain group membership or, with
  * `cluster.enabled`, a slot's active/standby role. `sluice processor` calls `startProcessor`.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { createKeyStore } from '../common/auth/key-store.ts';
@@ -18,6 +18,9 @@ import { registerQueryRoutes } from './query/query-routes.ts';
 import { type ProcessorRuntime, prepareRuntime } from './runtime.ts';
 import { statusPage } from './status/status-page.ts';
 import { buildStatusReport } from './status/status-report.ts';
+import { pooledMetrics, pooledRegistry } from './workers/pool-metrics.ts';
+import { startPooledProcessing } from './workers/pooled-processing.ts';
+import { startWorkerPool, type WorkerPool } from './workers/worker-pool.ts';
 
 export interface RunningProcessor {
   /** Commits, closes the stores, leaves the group (and releases the lease). */
@@ -31,13 +34,19 @@ async function instanceStatus(
   address: string,
   instance: SlotInstance | undefined,
   processing: ActiveProcessing | undefined,
+  pool: WorkerPool | undefined,
 ) {
-  const sumOf = async (metric: {
-    get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }>;
-  }) => (await metric.get()).values;
-  const recordsIn = (await sumOf(runtime.metrics.recordsIn)).reduce((sum, entry) => sum + entry.value, 0);
+  // with worker threads the tasks count in the workers' registries
+  const recordsMetric = pool
+    ? (await pooledRegistry(runtime.metricsRegistry, pool)).getSingleMetric(
+        'sluice_processor_records_in_total',
+      )
+    : runtime.metrics.recordsIn;
+  const values = (await recordsMetric?.get())?.values ?? [];
+  const recordsIn = values.reduce((sum, entry) => sum + entry.value, 0);
   return {
     address,
+    workers: pool?.workers.length ?? 1,
     role: instance?.role() ?? 'active',
     slot: instance?.slot,
     epoch: instance?.epoch(),
@@ -65,13 +74,30 @@ export async function startProcessor(
 ): Promise<RunningProcessor> {
   const runtime = await prepareRuntime(loaded, logger);
   const { config } = runtime;
+  const workerCount = config.processor.workers ?? availableParallelism();
+  let pool: WorkerPool | undefined;
+  try {
+    pool =
+      workerCount > 1
+        ? await startWorkerPool({
+            count: workerCount,
+            loaded,
+            logLevel: config.log.level,
+            logger: runtime.logger,
+            onFatalError: options.onFatalError,
+          })
+        : undefined;
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
   let active: ActiveProcessing | undefined;
   let instance: SlotInstance | undefined;
   let advertised = '';
   const processing = () => (instance ? instance.active() : active);
   const postgres = postgresPoolConfig(loaded, { max: 4, connectionTimeoutMillis: 2000 });
-  const pool = config.cluster.enabled ? new pg.Pool(postgres) : undefined;
-  pool?.on('error', (error) => runtime.logger.warn({ err: error }, 'Postgres connection error'));
+  const postgresPool = config.cluster.enabled ? new pg.Pool(postgres) : undefined;
+  postgresPool?.on('error', (error) => runtime.logger.warn({ err: error }, 'Postgres connection error'));
 
   const auth = config.processor.http.auth;
   const keysFile = auth.keysFile ?? config.router.auth.keysFile ?? 'api-keys.yaml';
@@ -81,7 +107,7 @@ export async function startProcessor(
   const http = buildProcessorHttp({
     auth: keys ? { keys, openProbes: auth.openProbes } : undefined,
     https: loaded.secrets.processorHttps,
-    metrics: runtime.metricsRegistry,
+    metrics: pool ? pooledMetrics(runtime.metricsRegistry, pool) : runtime.metricsRegistry,
     notReadyReason: () => {
       if (instance && instance.role() !== 'active')
         return instance.role() === 'standby' ? undefined : instance.role();
@@ -117,10 +143,10 @@ export async function startProcessor(
           appId: runtime.appId,
           inputTopic: runtime.compiled.source.topic,
           admin: runtime.admin,
-          pool,
+          pool: postgresPool,
           schema: config.database.schema,
         }),
-        instance: await instanceStatus(runtime, advertised, instance, processing()),
+        instance: await instanceStatus(runtime, advertised, instance, processing(), pool),
       }));
     },
   });
@@ -133,20 +159,24 @@ export async function startProcessor(
     `${loaded.secrets.processorHttps ? 'https' : 'http'}://${hostname()}:${new URL(httpAddress).port}`;
 
   try {
-    if (pool) {
+    if (postgresPool) {
       instance = await startSlotInstance(runtime, {
         address: advertised,
-        pool,
+        pool: postgresPool,
         postgres,
         onFatalError: options.onFatalError,
+        startActive: pool && ((_runtime, started) => startPooledProcessing(pool!, 'assigned', started)),
       });
     } else {
-      active = await startGroupProcessing(runtime, { onFatalError: options.onFatalError });
+      active = pool
+        ? await startPooledProcessing(pool, 'group', { onFatalError: options.onFatalError })
+        : await startGroupProcessing(runtime, { onFatalError: options.onFatalError });
     }
   } catch (error) {
+    await pool?.close();
     keys?.close();
     await http.close();
-    await pool?.end();
+    await postgresPool?.end();
     await runtime.close();
     throw error;
   }
@@ -156,6 +186,7 @@ export async function startProcessor(
       commitIntervalMs: runtime.commitIntervalMs,
       http: httpAddress,
       address: advertised,
+      workers: workerCount,
       stateDir: config.processor.stateDir,
       slot: instance?.slot,
       role: instance?.role(),
@@ -172,7 +203,8 @@ export async function startProcessor(
       runtime.logger.info('stopping: finishing the current batches and committing');
       await instance?.stop();
       await active?.stop({ commit: true });
-      await pool?.end();
+      await pool?.close();
+      await postgresPool?.end();
       await runtime.close();
       await http.close();
       keys?.close();

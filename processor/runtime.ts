@@ -66,7 +66,12 @@ export async function loadApp(modulePath: string): Promise<App> {
   return app as App;
 }
 
-export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Promise<ProcessorRuntime> {
+export async function prepareRuntime(
+  loaded: LoadedConfig,
+  logger: Logger,
+  /** In a worker thread: the main thread has set up the topics and reports the process metrics. */
+  options: { inWorker?: boolean } = {},
+): Promise<ProcessorRuntime> {
   const { config } = loaded;
   const settings = config.processor;
   if (!settings.app)
@@ -79,7 +84,7 @@ export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Prom
   const kafka = createKafkaClient(kafkaConnectionOf(loaded, `${config.kafka.clientId}-${appId}`), log);
   const admin = await kafka.connectAdmin();
   try {
-    await ensureAppTopics(admin, compiled, config.kafka.replicationFactor);
+    if (!options.inWorker) await ensureAppTopics(admin, compiled, config.kafka.replicationFactor);
     const registry = createSchemaRegistryClient(config.registry.url, loaded.secrets.registryAuthorization);
     const serde = createSerde(config.registry.url, { authorization: loaded.secrets.registryAuthorization });
     const encoders = new Map<string, (value: unknown) => Buffer>();
@@ -87,7 +92,7 @@ export async function prepareRuntime(loaded: LoadedConfig, logger: Logger): Prom
       const schemaId = await registry.register(sink.subject, sink.schema);
       encoders.set(sink.name, serde.encoderFor(schemaId, sink.type));
     }
-    const metricsRegistry = createMetricsRegistry({ app: appId });
+    const metricsRegistry = createMetricsRegistry({ app: appId }, { defaultMetrics: !options.inWorker });
     const metrics = createProcessorMetrics(metricsRegistry);
     const sourcePartitions = (await admin.partitionCount(compiled.source.topic))!;
     // last: nothing after it can fail and leave the tables' readers running

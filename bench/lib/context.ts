@@ -9,6 +9,13 @@ export interface BenchContext {
    * that size start-up and warm-up weigh too much for a comparison to mean anything).
    */
   quick: boolean;
+  /**
+   * Worker threads of a sluice processor (processor.workers) and, like for like, stream threads of
+   * the Kafka Streams peers. @default the cores available
+   */
+  workers: number;
+  /** Leave out the Kafka Streams DSL peer (aggregation): a shorter run when the bench lock is scarce. */
+  withoutDsl: boolean;
   log(message: string): void;
   /**
    * Waits for a quiet machine before a timed run and returns the load it starts at (recorded

@@ -125,7 +125,15 @@ export function spawnProcess(
 
 export function spawnSluiceProcessor(
   deployment: BenchDeployment,
-  options: { stateDir: string; guarantee?: string; commitIntervalMs?: number; slot?: number; port?: number },
+  options: {
+    stateDir: string;
+    guarantee?: string;
+    commitIntervalMs?: number;
+    slot?: number;
+    port?: number;
+    /** processor.workers; the processor's default (the cores available) when not given */
+    workers?: number;
+  },
 ): RunningProcess {
   const args = [
     join(repo, 'bin', 'sluice.js'),
@@ -142,6 +150,7 @@ export function spawnSluiceProcessor(
     ...(options.commitIntervalMs ? ['--commit-interval-ms', String(options.commitIntervalMs)] : []),
     ...(options.slot === undefined ? [] : ['--slot', String(options.slot)]),
     ...(options.port === undefined ? [] : ['--port', String(options.port)]),
+    ...(options.workers === undefined ? [] : ['--workers', String(options.workers)]),
   ];
   return spawnProcess(
     process.execPath,

@@ -1,9 +1,11 @@
 /**
  * W3: api-analytics over a pre-filled topic (1 M events, 1 000 tenants x 20 APIs, seeded; event
  * time spans 10 minutes) under exactly-once and at-least-once, against Kafka Streams doing the
- * same windowed aggregation (same guarantee, same commit interval, RocksDB, one stream thread)
- * twice: with the Processor API inside the tenant's partition, as sluice does (the like-for-like
- * peer), and as a DSL user writes it (groupBy repartitions through an internal topic).
+ * same windowed aggregation (same guarantee, same commit interval, RocksDB, as many stream threads
+ * as sluice has worker threads: `--workers`, the cores available by default) twice: with the
+ * Processor API inside the tenant's partition, as sluice does (the like-for-like peer), and as a
+ * DSL user writes it (groupBy repartitions through an internal topic). sluice also runs with one
+ * worker (every task on the main thread), to show what the worker threads bring.
  *
  * Method (bench/README.md): every system is timed by the same committed-offset observer, from the
  * group's first commit to the commit of the whole input; 3 runs each, the order alternated; the
@@ -38,12 +40,16 @@ import { median, summary } from '../lib/stats.ts';
 const partitions = 6;
 
 type Guarantee = 'exactly_once' | 'at_least_once';
-type System = 'sluice' | 'aggregate-local' | 'aggregate';
-const systems: System[] = ['sluice', 'aggregate-local', 'aggregate'];
-const systemNames: Record<System, string> = {
-  sluice: 'sluice',
-  'aggregate-local': 'Kafka Streams 4.3.1 (Processor API, no repartition)',
-  aggregate: 'Kafka Streams 4.3.1 (DSL, repartition)',
+type System = 'sluice' | 'sluice-1-worker' | 'aggregate-local' | 'aggregate';
+const systems: System[] = ['sluice', 'sluice-1-worker', 'aggregate-local', 'aggregate'];
+const systemNamesFor = (workers: number): Record<System, string> => {
+  const threads = `${workers} stream thread${workers === 1 ? '' : 's'}`;
+  return {
+    sluice: `sluice (${workers} worker${workers === 1 ? '' : 's'})`,
+    'sluice-1-worker': 'sluice (1 worker)',
+    'aggregate-local': `Kafka Streams 4.3.1 (Processor API, no repartition, ${threads})`,
+    aggregate: `Kafka Streams 4.3.1 (DSL, repartition, ${threads})`,
+  };
 };
 const commitInterval: Record<Guarantee, number> = { exactly_once: 100, at_least_once: 1000 };
 
@@ -58,6 +64,8 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
   const { services } = context;
   const count = context.quick ? 100_000 : 1_000_000;
   const runs = context.quick ? 1 : 3;
+  const systemNames = systemNamesFor(context.workers);
+  const timed = systems.filter((system) => !(context.withoutDsl && system === 'aggregate'));
   const kafka = createKafkaClient(
     { brokers: services.brokers.split(','), clientId: 'bench-aggregation' },
     silentLogger(),
@@ -119,7 +127,7 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
     guarantee: Guarantee,
     id: string,
   ): { process: RunningProcess; dir: string } => {
-    if (system === 'sluice') {
+    if (system === 'sluice' || system === 'sluice-1-worker') {
       const deployment = benchDeployment(services, {
         app: apps.apiAnalytics,
         appId: id,
@@ -131,6 +139,7 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
         stateDir: `${deployment.dir}/state`,
         guarantee,
         commitIntervalMs: commitInterval[guarantee],
+        workers: system === 'sluice' ? context.workers : 1,
       });
       return { process, dir: deployment.dir };
     }
@@ -144,6 +153,7 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
       guarantee: guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once',
       'commit-interval-ms': commitInterval[guarantee],
       'schema-id': statsSchemaId,
+      threads: context.workers,
     });
     return { process, dir };
   };
@@ -177,7 +187,7 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
 
   for (let run = 0; run < runs; run++) {
     // the order alternates: whoever runs first in one round runs last in the next
-    const order = run % 2 === 0 ? systems : [...systems].reverse();
+    const order = run % 2 === 0 ? timed : [...timed].reverse();
     for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
       for (const system of order) await runOnce(system, guarantee, run);
     }
@@ -191,6 +201,7 @@ function aggregationResults(
   figures: ReadonlyMap<string, Run[]>,
   facts: { count: number; runs: number },
 ): BenchResult[] {
+  const systemNames = systemNamesFor(context.workers);
   const of = (system: System, guarantee: Guarantee) => figures.get(`${system} ${guarantee}`) ?? [];
   const med = (system: System, guarantee: Guarantee, field: keyof ObservedRun) =>
     median(of(system, guarantee).map((run) => run[field]));
@@ -220,7 +231,8 @@ function aggregationResults(
   const results: BenchResult[] = [];
   for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
     const ours = med('sluice', guarantee, 'recordsPerSecond');
-    for (const peer of ['aggregate-local', 'aggregate'] as const) {
+    for (const peer of ['aggregate-local', 'aggregate', 'sluice-1-worker'] as const) {
+      if (of(peer, guarantee).length === 0) continue; // left out of this run
       const theirs = med(peer, guarantee, 'recordsPerSecond');
       const { ratio, withheld, caution } = comparableRatio(ours / theirs, {
         quick: context.quick,
@@ -231,7 +243,8 @@ function aggregationResults(
         })),
       });
       const sluice = describe('sluice', guarantee);
-      const kafkaStreams = describe(peer, guarantee);
+      /** The peer's figures: Kafka Streams, or sluice on one worker. */
+      const other = describe(peer, guarantee);
       const spread = (figure: ReturnType<typeof describe>) =>
         `${figure.recordsPerSecond.median.toLocaleString('en')} records/s (${figure.recordsPerSecond.min.toLocaleString('en')}–${figure.recordsPerSecond.max.toLocaleString('en')}), ${figure.cpuSecondsPerMillion} CPU-s per M records, peak RSS ${figure.peakRssMb} MB`;
       results.push({
@@ -244,8 +257,8 @@ function aggregationResults(
         resources: {
           sluice: { peakRssMb: sluice.peakRssMb, cpuSecondsPerMillion: sluice.cpuSecondsPerMillion },
           peer: {
-            peakRssMb: kafkaStreams.peakRssMb,
-            cpuSecondsPerMillion: kafkaStreams.cpuSecondsPerMillion,
+            peakRssMb: other.peakRssMb,
+            cpuSecondsPerMillion: other.cpuSecondsPerMillion,
           },
         },
         details: {
@@ -253,9 +266,9 @@ function aggregationResults(
           runs: facts.runs,
           commitIntervalMs: commitInterval[guarantee],
           sluice,
-          kafkaStreams,
-          cpuPerRecordRatio: sluice.cpuSecondsPerMillion / kafkaStreams.cpuSecondsPerMillion,
-          rssRatio: sluice.peakRssMb / kafkaStreams.peakRssMb,
+          peer: other,
+          cpuPerRecordRatio: sluice.cpuSecondsPerMillion / other.cpuSecondsPerMillion,
+          rssRatio: sluice.peakRssMb / other.peakRssMb,
           exactlyOnceOverAtLeastOnce:
             guarantee === 'exactly_once'
               ? med('sluice', 'exactly_once', 'recordsPerSecond') /
@@ -267,7 +280,7 @@ function aggregationResults(
         notes: [
           // sluice's figures once per guarantee, each peer's on its own row
           ...(peer === 'aggregate-local' ? [`aggregation ${guarantee}, sluice: ${spread(sluice)}`] : []),
-          `aggregation ${guarantee}, ${systemNames[peer]}: ${spread(kafkaStreams)}`,
+          `aggregation ${guarantee}, ${systemNames[peer]}: ${spread(other)}`,
           ...[withheld, caution].flatMap((text) =>
             text ? [`aggregation ${guarantee} vs ${systemNames[peer]}: ${text}`] : [],
           ),

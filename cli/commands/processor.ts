@@ -18,6 +18,7 @@ interface ProcessorFlags {
   database?: string;
   slot?: string;
   slots?: string;
+  workers?: string;
 }
 
 export function processorCommand(): Command {
@@ -39,6 +40,7 @@ export function processorCommand(): Command {
       'run as an active/standby of this slot (enables the cluster); auto: host name ordinal',
     )
     .option('--slots <n>', 'number of slots (cluster.slots)')
+    .option('--workers <n>', 'worker threads for the tasks (processor.workers; 1: all on the main thread)')
     .option('--database <url>', 'PostgreSQL URL for leases (cluster mode)')
     .action(async (flags: ProcessorFlags) => {
       const overrides: ConfigOverride[] = [
@@ -55,6 +57,7 @@ export function processorCommand(): Command {
         { path: ['registry', 'url'], value: flags.registry },
         { path: ['database', 'url'], value: flags.database },
         { path: ['cluster', 'slots'], value: flags.slots && Number(flags.slots) },
+        { path: ['processor', 'workers'], value: flags.workers && Number(flags.workers) },
         {
           path: ['cluster', 'slot'],
           value: flags.slot && (flags.slot === 'auto' ? 'auto' : Number(flags.slot)),

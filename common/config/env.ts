@@ -33,6 +33,7 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'SLUICE_ROUTER_KEYS_FILE', path: ['router', 'auth', 'keysFile'], parse: text },
   { name: 'SLUICE_STATE_DIR', path: ['processor', 'stateDir'], parse: text },
   { name: 'SLUICE_GUARANTEE', path: ['processor', 'guarantee'], parse: text },
+  { name: 'SLUICE_PROCESSOR_WORKERS', path: ['processor', 'workers'], parse: number },
   { name: 'SLUICE_OFFSET_RESET', path: ['processor', 'offsetReset'], parse: text },
   { name: 'SLUICE_PROCESSOR_PORT', path: ['processor', 'http', 'port'], parse: number },
   { name: 'SLUICE_PROCESSOR_AUTH', path: ['processor', 'http', 'auth', 'enabled'], parse: boolean },

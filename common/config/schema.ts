@@ -165,6 +165,12 @@ export const processorSection = z
     offsetReset: z.enum(['earliest', 'fail']).default('earliest'),
     /** How many partitions' batches are processed at once. */
     partitionsInParallel: positiveInt.default(6),
+    /**
+     * Worker threads the instance spreads its tasks over, each with its own Kafka clients and
+     * stores (the main thread keeps the lease, the HTTP port and Postgres); 1 runs every task on
+     * the main thread. @default the cores available (os.availableParallelism())
+     */
+    workers: positiveInt.optional(),
     /** Aggregates kept in memory per partition before clean ones are evicted. */
     cacheMaxEntries: positiveInt.default(200_000),
     /** Without a cluster only: the consumer group's session timeout, how long a dead instance keeps its partitions (6 s is Kafka's minimum by default). */

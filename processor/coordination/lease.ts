@@ -18,6 +18,7 @@
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';
 import { createStateMachine, type Transitions } from '../../common/state-machine.ts';
+import type { PartitionLease } from '../task/task-starter.ts';
 import type { LeaseRepository } from './lease-repository.ts';
 
 export interface LeaseSettings {
@@ -41,10 +42,27 @@ export interface HeldLease {
   state(): LeaseState;
   /** True while the holder may commit: held or degraded, and within TTL − heartbeat of the last confirmed renewal. */
   canCommit(): boolean;
+  /**
+   * The clock.now() before which a commit may start (what canCommit compares with), or -Infinity
+   * once the lease is lost or released: worker threads mirror it (processor/workers/lease-cells.ts).
+   */
+  commitDeadline(): number;
+  /** Called after every renewal and state change: the commit deadline may have moved. */
+  onChange(listener: () => void): void;
   /** Called once when the lease is lost (not when it is released). */
   onLost(listener: (reason: string) => void): void;
   /** Stops renewing and gives the lease up, so a standby takes over at once (clean hand-over). */
   release(): Promise<void>;
+}
+
+/** The right to commit that tasks (on this thread or in workers) get from a held lease. */
+export function partitionLeaseOf(lease: HeldLease): PartitionLease {
+  return {
+    epoch: () => lease.epoch,
+    canCommit: () => lease.canCommit(),
+    commitDeadline: () => lease.commitDeadline(),
+    onChange: (listener) => lease.onChange(listener),
+  };
 }
 
 /** A renewal must answer well within one heartbeat, so a slow database cannot delay the next. */
@@ -72,10 +90,15 @@ export function holdLease(options: {
   let expiryLogged = false;
   let renewing = false;
   const lostListeners: ((reason: string) => void)[] = [];
+  const changeListeners: (() => void)[] = [];
+  const changed = () => {
+    for (const listener of changeListeners) listener();
+  };
 
   const become = (next: LeaseState, reason: string) => {
     const from = machine.to(next);
     log.info({ from, to: next, reason }, `lease ${next}`);
+    changed();
   };
   const isOver = () => machine.state === 'lost' || machine.state === 'released';
   const withinTtl = () => clock.now() - confirmedAt < settings.ttlMs - settings.heartbeatIntervalMs;
@@ -94,6 +117,7 @@ export function holdLease(options: {
       confirmedAt = sentAt;
       expiryLogged = false;
       if (machine.state === 'degraded') become('held', 'renewed again');
+      else changed();
     } catch (error) {
       if (isOver()) return;
       if (machine.state === 'held') {
@@ -123,6 +147,9 @@ export function holdLease(options: {
     epoch,
     state: () => machine.state,
     canCommit: () => !isOver() && withinTtl(),
+    commitDeadline: () =>
+      isOver() ? Number.NEGATIVE_INFINITY : confirmedAt + settings.ttlMs - settings.heartbeatIntervalMs,
+    onChange: (listener) => void changeListeners.push(listener),
     onLost: (listener) => void lostListeners.push(listener),
     async release() {
       if (isOver()) return;

@@ -22,7 +22,13 @@ import { type ChangelogTailer, startChangelogTailers } from '../standby/changelo
 import { startTableTailer } from '../standby/table-tailer.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { transactionalId } from '../topics.ts';
-import { type HeldLease, holdLease, type LeaseSettings, leaseQueryTimeoutMs } from './lease.ts';
+import {
+  type HeldLease,
+  holdLease,
+  type LeaseSettings,
+  leaseQueryTimeoutMs,
+  partitionLeaseOf,
+} from './lease.ts';
 import { createLeaseRepository, type LeaseRepository, type MemberRow } from './lease-repository.ts';
 import { migrate } from './migrator.ts';
 import { createProgressWatch, type ProgressWatch } from './progress-watch.ts';
@@ -81,6 +87,8 @@ export async function startSlotInstance(
     postgres: pg.ClientConfig;
     onFatalError: (error: unknown) => void;
     clock?: Clock;
+    /** Starts the active side: on this thread by default, or over worker threads (processor/workers/). */
+    startActive?: typeof startAssignedProcessing;
   },
 ): Promise<SlotInstance> {
   const { address, pool } = options;
@@ -217,7 +225,7 @@ export async function startSlotInstance(
   };
 
   const ensureActive = async () => {
-    active ??= await startAssignedProcessing(runtime, {
+    active ??= await (options.startActive ?? startAssignedProcessing)(runtime, {
       clock,
       onFatalError: options.onFatalError,
       onFirstCommit: (partition, ms) => log.info({ partition, ms }, 'takeover step: first commit'),
@@ -285,11 +293,7 @@ export async function startSlotInstance(
         if (outcome.status === 'rejected') throw outcome.reason;
       const processing = (starting as PromiseFulfilledResult<ActiveProcessing>).value;
       if (lease.state() === 'lost') throw new Error('the lease was lost during the takeover');
-      processing.own(
-        entry.partitions,
-        { epoch: () => lease.epoch, canCommit: () => lease.canCommit() },
-        fenced!,
-      );
+      processing.own(entry.partitions, partitionLeaseOf(lease), fenced!);
       fenced = undefined;
       step('tasks started (restoring, then reading from the committed offsets)');
       reportWhenRunning(entry, acquiredAt);

@@ -39,6 +39,9 @@ export interface PartitionLease {
   epoch(): number;
   /** False while this instance may not commit (its lease is lost or unconfirmed): work waits. */
   canCommit(): boolean;
+  /** A lease with a deadline (HeldLease's): what a worker thread needs to answer canCommit itself. */
+  commitDeadline?(): number;
+  onChange?(listener: () => void): void;
 }
 
 export interface TaskStarterOptions {

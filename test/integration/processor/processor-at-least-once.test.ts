@@ -18,7 +18,8 @@ describe('api-analytics at least once', () => {
       30_000,
     );
     await fixture.produce(input);
-    const args = ['--guarantee', 'at_least_once', '--commit-interval-ms', '200'];
+    // two worker threads whatever the machine's cores: each worker a group member, its own producer
+    const args = ['--guarantee', 'at_least_once', '--commit-interval-ms', '200', '--workers', '2'];
     for (let kill = 0; kill < 3; kill++) {
       const victim = await fixture.startProcessor({ name: `victim-${kill}`, args });
       await waitFor(

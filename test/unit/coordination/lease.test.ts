@@ -1,28 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/log.ts';
 import { holdLease, type LeaseSettings } from '../../../processor/coordination/lease.ts';
-import type { LeaseRepository } from '../../../processor/coordination/lease-repository.ts';
 import { createFakeClock } from '../../env/fake-clock.ts';
-
-type Answer = 'renewed' | 'taken' | 'unreachable';
-
-/** A repository whose renewals answer as the test says, recording how many were made. */
-function scriptedRepository(initial: Answer = 'renewed') {
-  const state = { answer: initial, renewals: 0, releases: 0 };
-  const repository = {
-    async renew(_app: string, _slot: number, _holder: string, epoch: number) {
-      state.renewals++;
-      if (state.answer === 'unreachable')
-        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-      return state.answer === 'renewed' ? epoch : undefined;
-    },
-    async release() {
-      state.releases++;
-      return true;
-    },
-  } as unknown as LeaseRepository;
-  return { state, repository };
-}
+import { type Answer, scriptedRepository } from '../../env/scripted-lease-repository.ts';
 
 const settings: LeaseSettings = { heartbeatIntervalMs: 500, ttlMs: 2000 };
 
