@@ -102,12 +102,14 @@ export async function startProcessor(
         compiled: runtime.compiled,
         partitions: runtime.sourcePartitions,
         selfAddress: () => advertised,
-        localStore(partition, allowStale) {
-          const store = processing()?.manager.storeFor(partition);
+        localStore(partition, name, allowStale) {
+          const store = processing()?.manager.storeFor(partition, name);
           if (store) return { store, role: 'active' };
-          const standby = allowStale ? instance?.standbyStore(partition) : undefined;
+          const standby = allowStale ? instance?.standbyStore(partition, name) : undefined;
           return standby ? { store: standby, role: 'standby', lag: () => instance!.lag() } : undefined;
         },
+        localTable: (partition, table) => processing()?.manager.tableFor(partition, table),
+        globalTables: runtime.tables,
         ownerAddress: async (partition) => instance?.ownerAddress(partition),
         identityOf,
       });

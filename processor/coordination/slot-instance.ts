@@ -42,7 +42,7 @@ export interface SlotInstance {
   /** The HTTP address of the instance owning a partition (its slot's lease holder). */
   ownerAddress(partition: number): Promise<string | undefined>;
   /** A standby's store for one of its slot's partitions (state queries with allowStale). */
-  standbyStore(partition: number): KeyValueStore | undefined;
+  standbyStore(partition: number, store: string): KeyValueStore | undefined;
   /** Standby: changelog records behind; active: 0. */
   lag(): Promise<number | undefined>;
   /** Clean stop: an active commits and releases its leases (notifying standbys at once). */
@@ -510,7 +510,8 @@ export async function startSlotInstance(
       const leases = await repository.leases(appId).catch(() => []);
       return leases.find((lease) => lease.slot === partition % slots)?.holderAddress ?? undefined;
     },
-    standbyStore: (partition) => (role.current() === 'standby' ? tailer?.storeFor(partition) : undefined),
+    standbyStore: (partition, store) =>
+      role.current() === 'standby' ? tailer?.storeFor(partition, store) : undefined,
     lag: async () => (role.current() === 'standby' ? tailer?.lag() : 0),
     stop: () =>
       serially('stopping', async () => {

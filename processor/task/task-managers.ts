@@ -30,8 +30,11 @@ export function combineTaskManagers(managers: readonly TaskManager[]): TaskManag
     paused: () => union((manager) => manager.paused()),
     statuses: () => managers.flatMap((manager) => manager.statuses()),
     skipGoneInput: () => false,
-    storeFor: (partition) =>
-      managers.map((manager) => manager.storeFor(partition)).find((store) => store !== undefined),
+    // store and table names are unique in an app: the first manager that has one answers
+    storeFor: (partition, store) =>
+      managers.map((manager) => manager.storeFor(partition, store)).find((found) => found !== undefined),
+    tableFor: (partition, table) =>
+      managers.map((manager) => manager.tableFor(partition, table)).find((found) => found !== undefined),
     failingSince() {
       const since = managers.map((manager) => manager.failingSince()).filter((time) => time !== undefined);
       return since.length === 0 ? undefined : Math.min(...since);
