@@ -45,6 +45,7 @@ async function instanceStatus(
     leases: instance?.heldSlots() ?? [],
     recordsIn,
     tasks: (processing?.manager.statuses() ?? []).map((task) => ({
+      task: task.task,
       partition: task.partition,
       state: task.state,
       reason: task.reason ?? null,
@@ -90,9 +91,7 @@ export async function startProcessor(
       const waiting = current.manager.statuses().filter((task) => task.state !== 'running');
       return waiting.length > 0
         ? waiting
-            .map(
-              (task) => `partition ${task.partition} ${task.state}${task.reason ? ` (${task.reason})` : ''}`,
-            )
+            .map((task) => `task ${task.task} ${task.state}${task.reason ? ` (${task.reason})` : ''}`)
             .join('; ')
         : undefined;
     },
@@ -118,6 +117,7 @@ export async function startProcessor(
         report: await buildStatusReport({
           appId: runtime.appId,
           inputTopic: runtime.compiled.source.topic,
+          topics: runtime.compiled.topology.repartitions.map((each) => each.topic),
           admin: runtime.admin,
           pool,
           schema: config.database.schema,

@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../../common/clock.ts';
 import { describeError, kindOf } from '../../common/errors.ts';
 import type { ConsumedBatch, TransactionalProducer } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
-import { taskMetricLabel } from '../app/topology.ts';
+import { taskId, taskMetricLabel } from '../app/topology.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { PartitionedTable } from '../tables/partitioned-table.ts';
@@ -354,7 +354,10 @@ export function createTaskManager(
     paused: () => [...pausedNow].sort((a, b) => a - b),
     statuses: () =>
       [...entries.values()]
-        .map(({ lifecycle }) => lifecycle.status())
+        .map(({ lifecycle }) => ({
+          ...lifecycle.status(),
+          task: taskId(options.plan.id, lifecycle.partition),
+        }))
         .sort((a, b) => a.partition - b.partition),
     skipGoneInput(partition, requested, logStart) {
       const task = runningTasks.get(partition);
