@@ -100,6 +100,7 @@ export async function startProcessor(
         appId: runtime.appId,
         compiled: runtime.compiled,
         partitions: runtime.sourcePartitions,
+        topicPartitions: (topic) => runtime.partitions.topics.get(topic) ?? runtime.sourcePartitions,
         selfAddress: () => advertised,
         localStore(partition, name, allowStale) {
           const store = processing()?.manager.storeFor(partition, name);

@@ -17,6 +17,7 @@ import type pg from 'pg';
 import { type Clock, systemClock, type Timer } from '../../common/clock.ts';
 import type { TransactionalProducer } from '../../common/kafka/index.ts';
 import { type ActiveProcessing, startAssignedProcessing } from '../active.ts';
+import { slotPartitions } from '../app-partitions.ts';
 import type { ProcessorRuntime } from '../runtime.ts';
 import { type ChangelogTailer, startChangelogTailers } from '../standby/changelog-tailer.ts';
 import { startTableTailer } from '../standby/table-tailer.ts';
@@ -103,8 +104,8 @@ export async function startSlotInstance(
     leaseQueryTimeoutMs(settings),
   );
   await repository.ensureSlots(appId, slots);
-  const partitionsOf = (of: number) =>
-    Array.from({ length: runtime.sourcePartitions }, (_, p) => p).filter((p) => p % slots === of);
+  // every sub-topology's partition numbers: they may outnumber the input's (app-partitions.ts)
+  const partitionsOf = (of: number) => slotPartitions(runtime.partitions.max, slots, of);
   const stores = compiled.stores;
   /** Partitioned tables are followed like changelogs (their topic is their changelog). */
   const tables = compiled.topology.tables.filter((table) => table.kind === 'partitioned');
@@ -147,7 +148,10 @@ export async function startSlotInstance(
             kafka,
             admin,
             appId,
-            stores,
+            stores: stores.map((store) => ({
+              ...store,
+              partitions: runtime.partitions.subtopologies[store.subtopology]!,
+            })),
             partitions: partitionsOf(slot),
             stateDir: config.processor.stateDir,
             logger: log,
@@ -156,7 +160,8 @@ export async function startSlotInstance(
                 ? () =>
                     startTableTailer({
                       tables,
-                      partitions: partitionsOf(slot),
+                      // co-partitioned with the input
+                      partitions: partitionsOf(slot).filter((p) => p < runtime.partitions.source),
                       appId,
                       stateDir: config.processor.stateDir,
                       kafka,
@@ -197,17 +202,20 @@ export async function startSlotInstance(
     if (config.processor.guarantee !== 'exactly_once') return fenced;
     try {
       await Promise.all(
-        partitions.map(async (partition) => {
-          fenced.set(
-            partition,
-            await kafka.createTransactionalProducer(
-              transactionalId(appId, compiled.source.topic, partition),
-              {
-                mayFence: () => lease.state() !== 'lost',
-              },
-            ),
-          );
-        }),
+        // the first sub-topology's transactional ids: its partitions are the input's
+        partitions
+          .filter((partition) => partition < runtime.partitions.source)
+          .map(async (partition) => {
+            fenced.set(
+              partition,
+              await kafka.createTransactionalProducer(
+                transactionalId(appId, compiled.source.topic, partition),
+                {
+                  mayFence: () => lease.state() !== 'lost',
+                },
+              ),
+            );
+          }),
       );
       return fenced;
     } catch (error) {

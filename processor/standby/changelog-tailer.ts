@@ -105,7 +105,8 @@ function changelogEntry(record: { key: Buffer | null; value: Buffer | null }): {
  */
 export async function startChangelogTailers(
   options: Omit<Parameters<typeof startChangelogTailer>[0], 'store' | 'changelogTopic'> & {
-    stores: readonly { name: string; changelogTopic: string }[];
+    /** Each store with its sub-topology's partition count: only partitions below it are followed. */
+    stores: readonly { name: string; changelogTopic: string; partitions?: number }[];
     more?: () => Promise<ChangelogTailer>;
   },
 ): Promise<ChangelogTailer> {
@@ -113,7 +114,12 @@ export async function startChangelogTailers(
   try {
     for (const store of options.stores) {
       tailers.push(
-        await startChangelogTailer({ ...options, store: store.name, changelogTopic: store.changelogTopic }),
+        await startChangelogTailer({
+          ...options,
+          store: store.name,
+          changelogTopic: store.changelogTopic,
+          partitions: options.partitions.filter((partition) => partition < (store.partitions ?? Infinity)),
+        }),
       );
     }
     if (options.more) tailers.push(await options.more());

@@ -1,13 +1,17 @@
 /**
  * `sluice status` and the processors' /v1/status for an app with a repartition: the lag of every
  * topic the app's group reads (input and repartition topic), exact while the processors are
- * down, and each holder's tasks by task id (`0_p`, `1_p`), in cluster mode with two slots.
+ * down, and each holder's tasks by task id (`0_p`, `1_p`), in cluster mode with two slots. The
+ * repartition topic has 6 partitions for the input's 4 (processor.repartitionPartitions): a slot
+ * owns partition p of each sub-topology with p mod 2 = its slot, and a start that would need
+ * another count than the existing topic's is refused, saying what to do.
  */
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeRequests } from '../../../schemas/request-generator.ts';
 import { slotCluster } from '../../e2e/slot-cluster.ts';
-import { runSluice } from '../../env/sluice-process.ts';
+import { freePort, runSluice } from '../../env/sluice-process.ts';
 import { waitFor } from '../../env/wait.ts';
 import { type AnalyticsFixture, createAnalyticsFixture, type ProcessorProcess } from './fixture.ts';
 
@@ -26,6 +30,7 @@ describe('status of an app with a repartition', () => {
       app: join(repo, 'test', 'integration', 'processor', 'apps', 'store-kinds-app.ts'),
       slots: 2,
       partitions,
+      processor: { repartitionPartitions: { 'per-api': 6 } },
       extraStreams: {
         TenantCounts: { schema: 'schemas/TenantCount.avsc', partitionKey: 'userTenantDomain' },
       },
@@ -51,10 +56,13 @@ describe('status of an app with a repartition', () => {
       // exactly once: the last commit marker stays behind the committed offset
       { topic: repartition, kind: 'repartition', lag: expect.any(Number) },
     ]);
-    expect(report.topics[1].lag).toBeLessThanOrEqual(partitions);
+    expect(report.topics[1].lag).toBeLessThanOrEqual(6);
     expect(
       report.partitions.map((p: { topic: string; partition: number }) => `${p.topic}/${p.partition}`),
-    ).toEqual([fixture.inputTopic, repartition].flatMap((topic) => [0, 1, 2, 3].map((p) => `${topic}/${p}`)));
+    ).toEqual([
+      ...[0, 1, 2, 3].map((p) => `${fixture.inputTopic}/${p}`),
+      ...[0, 1, 2, 3, 4, 5].map((p) => `${repartition}/${p}`),
+    ]);
     // a slot owns partition p of every sub-topology with p mod 2 = slot
     const tasksBySlot = Object.fromEntries(
       report.holders.map((holder: { slot: number; tasks: { task: string; state: string }[] }) => [
@@ -63,8 +71,8 @@ describe('status of an app with a repartition', () => {
       ]),
     );
     expect(tasksBySlot).toEqual({
-      0: ['0_0 running', '0_2 running', '1_0 running', '1_2 running'],
-      1: ['0_1 running', '0_3 running', '1_1 running', '1_3 running'],
+      0: ['0_0 running', '0_2 running', '1_0 running', '1_2 running', '1_4 running'],
+      1: ['0_1 running', '0_3 running', '1_1 running', '1_3 running', '1_5 running'],
     });
     // the processors' own status API says the same (the status page renders it)
     // biome-ignore lint/suspicious/noExplicitAny: checked by the assertions
@@ -78,12 +86,13 @@ describe('status of an app with a repartition', () => {
       '0_2',
       '1_0',
       '1_2',
+      '1_4',
     ]);
 
     const text = await status('--tasks');
     expect(text).toContain(`input ${fixture.inputTopic}, lag 0`);
     expect(text).toContain(`repartition ${repartition}, lag`);
-    expect(text).toMatch(/tasks of slot 1's holder .*\n( {2}\S+ +running\n){4}/);
+    expect(text).toMatch(/tasks of slot 1's holder .*\n( {2}\S+ +running\n){5}/);
   });
 
   it('counts the input lag exactly while no processor runs, and says a holder is unreachable', async () => {
@@ -97,5 +106,30 @@ describe('status of an app with a repartition', () => {
     expect(report.totalLag).toBe(300 + report.topics[1].lag);
     // the leases still name the killed holders until they expire
     for (const holder of report.holders) expect(holder.error).toEqual(expect.any(String));
+  });
+
+  it('refuses to start with another count than the existing repartition topic, saying what to do', async () => {
+    const config = JSON.parse(readFileSync(fixture.configFile, 'utf8'));
+    const changed = join(dirname(fixture.configFile), 'eight.yaml');
+    const processor = { ...config.processor, repartitionPartitions: { 'per-api': 8 } };
+    writeFileSync(changed, JSON.stringify({ ...config, processor }));
+    const app = join(repo, 'test', 'integration', 'processor', 'apps', 'store-kinds-app.ts');
+    const port = String(await freePort());
+    const run = await runSluice([
+      'processor',
+      '--app',
+      app,
+      '--app-id',
+      fixture.appId,
+      '--config',
+      changed,
+      '--port',
+      port,
+    ]);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain(
+      `${repartition} has 6 partitions but the app asks 8 for repartition "per-api" (repartition partitions in the app or processor.repartitionPartitions). ` +
+        "Keep the topic's count (processor.repartitionPartitions.per-api: <its count>), or run sluice reset to delete it and the changelogs behind it, then start again with 8.",
+    );
   });
 });

@@ -99,6 +99,8 @@ describe('state queries of every store', () => {
     fixture = await createAnalyticsFixture({
       app: join(repo, 'test', 'integration', 'processor', 'apps', 'store-kinds-app.ts'),
       slots: 2,
+      // the repartition topic has its own partition count: the route finds task 1_p among 6
+      processor: { repartitionPartitions: { 'per-api': 6 } },
       extraStreams: {
         TenantCounts: { schema: 'schemas/TenantCount.avsc', partitionKey: 'userTenantDomain' },
       },
