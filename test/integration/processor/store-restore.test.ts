@@ -160,24 +160,30 @@ describe('restore after SIGKILL, every store kind', () => {
       { seed: 40 + storeKinds.indexOf(kind), tenants, apis, startTime: start, stepMs: 20 },
       6000,
     );
-    const feeder = f.feed(events, 1000);
-    const killWhenSent = async (
-      process: Awaited<ReturnType<AnalyticsFixture['startProcessor']>>,
-      sent: number,
-    ) => {
-      await waitFor(`${sent} events sent`, async () => feeder.sent() >= sent, { timeoutMs: 60_000 });
+    const feeder = f.feed(events, 400);
+    const committed = async () =>
+      (await f.admin.committedOffsets(f.appId, f.inputTopic)).reduce(
+        (sum, { offset }) => sum + Math.max(0, Number(offset)),
+        0,
+      );
+    /** SIGKILL once the process has committed some input of its own, while the load goes on. */
+    const killAfterProgress = async (process: Awaited<ReturnType<AnalyticsFixture['startProcessor']>>) => {
+      const before = await committed();
+      await waitFor('the processor to commit more input', async () => (await committed()) >= before + 300, {
+        timeoutMs: 60_000,
+      });
       process.signal('SIGKILL');
       await process.exited;
     };
 
-    const first = await f.startProcessor({ name: 'first', env });
-    await killWhenSent(first, 2000);
-    const second = await f.startProcessor({ name: 'same-disk', env });
-    await killWhenSent(second, 4000);
+    await killAfterProgress(await f.startProcessor({ name: 'first', env }));
+    await killAfterProgress(await f.startProcessor({ name: 'same-disk', env }));
+    const killedAt = feeder.sent();
     // an empty state directory: every store is rebuilt from its changelog
     const emptyDisk = mkdtempSync(join(tmpdir(), 'sluice-restore-'));
     const third = await f.startProcessor({ name: 'empty-disk', env, args: ['--state-dir', emptyDisk] });
     await feeder.done;
+    expect(killedAt).toBeLessThan(events.length); // both kills came during the load
     // one record per tenant far ahead closes every window of the load in every partition
     const end = start + events.length * 20 + 3_600_000;
     await f.produce(
@@ -194,6 +200,8 @@ describe('restore after SIGKILL, every store kind', () => {
     expect(restored.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     const partitions = byPartition(await f.inputRecords());
     const output = await f.outputStats();
+    // updates are emitted per key and commit; windows once each when they close
+    expect(output.length).toBeGreaterThan(kind === 'running' || kind === 'custom' ? tenants * apis : 100);
     if (kind === 'running' || kind === 'custom') checkUpdates(partitions, output);
     else expect(output.sort(order)).toEqual(closedWindows(kind, partitions));
     expect(await f.deadLetters()).toEqual([]);
