@@ -93,6 +93,7 @@ function expectedState(events: readonly RequestEvent[]) {
 describe('state queries of every store', () => {
   let fixture: AnalyticsFixture;
   let processors: ProcessorProcess[];
+  let standbys: ProcessorProcess[];
   let events: RequestEvent[];
 
   beforeAll(async () => {
@@ -105,7 +106,9 @@ describe('state queries of every store', () => {
         TenantCounts: { schema: 'schemas/TenantCount.avsc', partitionKey: 'userTenantDomain' },
       },
     });
-    processors = (await slotCluster(fixture, 2, 4).deploy(0)).actives;
+    const deployed = await slotCluster(fixture, 2, 4).deploy(1);
+    processors = deployed.actives;
+    standbys = deployed.standbys.flat();
     events = takeRequests(
       { seed: 11, tenants: 8, apis: 5, startTime: Date.UTC(2026, 0, 1), stepMs: 40, jitterMs: 3000 },
       5000,
@@ -177,6 +180,30 @@ describe('state queries of every store', () => {
     const from = all[1]!.start;
     const ranged = await query('tumbling', [tenant, api], `/windows?from=${from}&to=${from + tumblingMs}`);
     expect(ranged.body.windows).toEqual([all[1]]);
+  });
+
+  it('lets a standby answer for any store with ?allowStale=true, a store behind the repartition too', async () => {
+    const want = expectedState(events);
+    const [api, requests] = [...want.perApi][0]!;
+    const tenant = [...want.running.keys()][0]!;
+    for (const [store, key, expected] of [
+      ['per-api', [api], { value: { requests } }],
+      ['running', [tenant], { value: want.running.get(tenant) }],
+    ] as const) {
+      const path = `/v1/apps/${fixture.appId}/stores/${store}/keys/${encodeURIComponent(JSON.stringify(key))}?allowStale=true`;
+      // the standby of the key's slot answers from its own copy (the other forwards to the owner)
+      await waitFor(`a standby to answer for ${store} as the active does`, async () => {
+        const answers = await Promise.all(
+          standbys.map(async (p) => body(await fetch(`${p.address}${path}`))),
+        );
+        const own = answers.find((answer) => answer.servedBy?.role === 'standby');
+        return (
+          own !== undefined &&
+          own.value !== undefined &&
+          JSON.stringify(own.value) === JSON.stringify(expected.value)
+        );
+      });
+    }
   });
 
   it('refuses an unknown store, a malformed key, and says when a key holds nothing', async () => {
