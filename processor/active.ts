@@ -10,6 +10,7 @@
 import { type Clock, systemClock } from '../common/clock.ts';
 import type { KafkaProducer, PartitionReader, TopicPartitionOffset } from '../common/kafka/index.ts';
 import type { SubtopologyPlan } from './app/compile.ts';
+import { groupPartitions } from './app-partitions.ts';
 import type { ProcessorRuntime } from './runtime.ts';
 import { createTaskManager, type TaskInput, type TaskManager } from './task/task-manager.ts';
 import { combineTaskManagers } from './task/task-managers.ts';
@@ -82,7 +83,12 @@ export async function startAssignedProcessing(
       options,
     ),
   );
-  const manager = combineTaskManagers(parts.map((part) => part.manager));
+  const manager = combineTaskManagers(
+    parts.map((part, index) => ({
+      manager: part.manager,
+      partitions: runtime.partitions.subtopologies[index]!,
+    })),
+  );
   let stopped = false;
   return {
     manager,
@@ -195,12 +201,19 @@ export async function startGroupProcessing(
       options,
     ),
   );
-  const manager = combineTaskManagers([firstManager, ...downstream.map((part) => part.manager)]);
+  const manager = combineTaskManagers(
+    [firstManager, ...downstream.map((part) => part.manager)].map((each, index) => ({
+      manager: each,
+      partitions: runtime.partitions.subtopologies[index]!,
+    })),
+  );
   // the group is the only authority here: no lease, epoch 0
   const unleased = { epoch: () => 0, canCommit: () => true };
   let lastBatchAt: number | undefined;
   await consumer.start({
-    onAssignment(partitions) {
+    onAssignment(assigned) {
+      // the input's partitions the group gave, and the numbers of larger sub-topologies with them
+      const partitions = groupPartitions(runtime.partitions, assigned);
       const wanted = new Set(partitions);
       const lost = manager.owned().filter((partition) => !wanted.has(partition));
       void (async () => {

@@ -54,6 +54,7 @@ async function instanceStatus(
     leases: instance?.heldSlots() ?? [],
     recordsIn,
     tasks: (processing?.manager.statuses() ?? []).map((task) => ({
+      task: task.task,
       partition: task.partition,
       state: task.state,
       reason: task.reason ?? null,
@@ -116,9 +117,7 @@ export async function startProcessor(
       const waiting = current.manager.statuses().filter((task) => task.state !== 'running');
       return waiting.length > 0
         ? waiting
-            .map(
-              (task) => `partition ${task.partition} ${task.state}${task.reason ? ` (${task.reason})` : ''}`,
-            )
+            .map((task) => `task ${task.task} ${task.state}${task.reason ? ` (${task.reason})` : ''}`)
             .join('; ')
         : undefined;
     },
@@ -127,13 +126,16 @@ export async function startProcessor(
         appId: runtime.appId,
         compiled: runtime.compiled,
         partitions: runtime.sourcePartitions,
+        topicPartitions: (topic) => runtime.partitions.topics.get(topic) ?? runtime.sourcePartitions,
         selfAddress: () => advertised,
-        localStore(partition, allowStale) {
-          const store = processing()?.manager.storeFor(partition);
+        localStore(partition, name, allowStale) {
+          const store = processing()?.manager.storeFor(partition, name);
           if (store) return { store, role: 'active' };
-          const standby = allowStale ? instance?.standbyStore(partition) : undefined;
+          const standby = allowStale ? instance?.standbyStore(partition, name) : undefined;
           return standby ? { store: standby, role: 'standby', lag: () => instance!.lag() } : undefined;
         },
+        localTable: (partition, table) => processing()?.manager.tableFor(partition, table),
+        globalTables: runtime.tables,
         ownerAddress: async (partition) => instance?.ownerAddress(partition),
         identityOf,
       });
@@ -142,6 +144,7 @@ export async function startProcessor(
         report: await buildStatusReport({
           appId: runtime.appId,
           inputTopic: runtime.compiled.source.topic,
+          topics: runtime.compiled.topology.repartitions.map((each) => each.topic),
           admin: runtime.admin,
           pool: postgresPool,
           schema: config.database.schema,

@@ -17,6 +17,7 @@ import { createSerde, type Serde } from '../schemas/serde.ts';
 import { loadStreams } from '../schemas/streams.ts';
 import { type CompiledApp, compileApp } from './app/compile.ts';
 import type { App } from './app/define.ts';
+import { type AppPartitions, appPartitions } from './app-partitions.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { type GlobalTables, startGlobalTables } from './tables/global-tables.ts';
 import { ensureAppTopics } from './topic-setup.ts';
@@ -37,6 +38,8 @@ export interface ProcessorRuntime {
   tables: GlobalTables;
   commitIntervalMs: number;
   sourcePartitions: number;
+  /** The partition count of each sub-topology and repartition topic. */
+  partitions: AppPartitions;
   close(): Promise<void>;
 }
 
@@ -78,13 +81,18 @@ export async function prepareRuntime(
     throw new SluiceError('CONFIG_INVALID', 'no app to run: pass --app <module> (or processor.app)');
   const loadedApp = await loadApp(settings.app);
   const appId = settings.appId ?? config.cluster.groupId ?? loadedApp.id;
-  const compiled = compileApp({ ...loadedApp, id: appId }, loadStreams(config.streams, loaded.baseDir));
+  const compiled = compileApp({ ...loadedApp, id: appId }, loadStreams(config.streams, loaded.baseDir), {
+    repartitionPartitions: config.processor.repartitionPartitions,
+  });
   const log = logger.child({ app: appId });
 
   const kafka = createKafkaClient(kafkaConnectionOf(loaded, `${config.kafka.clientId}-${appId}`), log);
   const admin = await kafka.connectAdmin();
   try {
-    if (!options.inWorker) await ensureAppTopics(admin, compiled, config.kafka.replicationFactor);
+    // a worker thread's topics were made (and checked) by the main thread
+    const partitions = options.inWorker
+      ? appPartitions(compiled, (await admin.partitionCount(compiled.source.topic))!)
+      : await ensureAppTopics(admin, compiled, config.kafka.replicationFactor);
     const registry = createSchemaRegistryClient(config.registry.url, loaded.secrets.registryAuthorization);
     const serde = createSerde(config.registry.url, { authorization: loaded.secrets.registryAuthorization });
     const encoders = new Map<string, (value: unknown) => Buffer>();
@@ -94,7 +102,6 @@ export async function prepareRuntime(
     }
     const metricsRegistry = createMetricsRegistry({ app: appId }, { defaultMetrics: !options.inWorker });
     const metrics = createProcessorMetrics(metricsRegistry);
-    const sourcePartitions = (await admin.partitionCount(compiled.source.topic))!;
     // last: nothing after it can fail and leave the tables' readers running
     const tables = await startGlobalTables({
       tables: compiled.topology.tables,
@@ -117,7 +124,8 @@ export async function prepareRuntime(
       metrics,
       tables,
       commitIntervalMs: settings.commitIntervalMs ?? (settings.guarantee === 'exactly_once' ? 100 : 1000),
-      sourcePartitions,
+      sourcePartitions: partitions.source,
+      partitions,
       async close() {
         await tables.stop();
         await admin.disconnect();

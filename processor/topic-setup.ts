@@ -1,13 +1,15 @@
 /**
  * The topics an app needs, created at start when missing: the source, sinks and tables (from their
- * stream definitions; a table's topic compacted), the changelog of each store (same partition count as the source, compacted; a
- * windowed store also deletes after window + grace + a day), its repartition topics (same
- * partition count, no retention limit: consumed records are purged) and the dead-letter topic.
- * A changelog whose partition count differs from the source stops start-up.
+ * stream definitions; a table's topic compacted), the changelog of each store (as many partitions as its sub-topology, compacted; a
+ * windowed store also deletes after window + grace + a day), its repartition topics (the app's
+ * or the configuration's count, the input's by default; no retention limit: consumed records are
+ * purged) and the dead-letter topic. An existing internal topic with another count stops
+ * start-up, saying what to do (app-partitions.ts has the counts).
  */
 import { SluiceError } from '../common/errors.ts';
 import type { KafkaAdmin, TopicSpec } from '../common/kafka/index.ts';
 import type { CompiledApp } from './app/compile.ts';
+import { type AppPartitions, appPartitions } from './app-partitions.ts';
 import { deadLetterTopic } from './topics.ts';
 import type { WindowSpec } from './windows/windows.ts';
 
@@ -23,7 +25,7 @@ export async function ensureAppTopics(
   admin: KafkaAdmin,
   compiled: CompiledApp,
   replicationFactor: number,
-): Promise<void> {
+): Promise<AppPartitions> {
   const { source, sinks, stores, topology, app } = compiled;
   const withReplication = (spec: TopicSpec): TopicSpec => ({ ...spec, replicationFactor });
   await admin.ensureTopics([
@@ -40,29 +42,48 @@ export async function ensureAppTopics(
         }),
       ),
   ]);
-  const sourcePartitions = (await admin.partitionCount(source.topic))!;
-  const internal: TopicSpec[] = [
-    withReplication({ topic: deadLetterTopic(app.id), partitions: sourcePartitions }),
-  ];
+  const partitions = appPartitions(compiled, (await admin.partitionCount(source.topic))!);
+  const sourcePartitions = partitions.source;
+  /** Why each internal topic must have its count, for the refusal. */
+  const expected = new Map<string, { partitions: number; why: string; fix: string }>();
+  const internal: TopicSpec[] = [];
+  const add = (spec: TopicSpec, why: string, fix: string) => {
+    internal.push(withReplication(spec));
+    expected.set(spec.topic, { partitions: spec.partitions!, why, fix });
+  };
+  const recreate = (topic: string, count: number) =>
+    `Delete ${topic} (sluice reset) or recreate it with ${count} partitions.`;
+  // a downstream task's records go to its own partition number, which may exceed the source's
+  add(
+    { topic: deadLetterTopic(app.id), partitions: partitions.max },
+    `the app's largest sub-topology has ${partitions.max}`,
+    recreate(deadLetterTopic(app.id), partitions.max),
+  );
   for (const store of stores) {
-    internal.push(
-      withReplication({
+    const count = partitions.subtopologies[store.subtopology]!;
+    add(
+      {
         topic: store.changelogTopic,
-        partitions: sourcePartitions,
+        partitions: count,
         config: store.window
           ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(windowRetentionMs(store.window)) }
           : { 'cleanup.policy': 'compact' },
-      }),
+      },
+      `its store's sub-topology ${store.subtopology} reads ${compiled.subtopologies[store.subtopology]!.input.topic} with ${count}: partition p of one must match partition p of the other`,
+      recreate(store.changelogTopic, count),
     );
   }
   for (const repartition of topology.repartitions) {
+    const count = partitions.topics.get(repartition.topic)!;
     // kept until consumed: the downstream tasks delete what they committed (task.ts purge)
-    internal.push(
-      withReplication({
+    add(
+      {
         topic: repartition.topic,
-        partitions: sourcePartitions,
+        partitions: count,
         config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
-      }),
+      },
+      `the app asks ${count} for repartition "${repartition.name}" (${repartition.partitions === undefined ? "the input's count" : 'repartition partitions in the app or processor.repartitionPartitions'})`,
+      `Keep the topic's count (processor.repartitionPartitions.${repartition.name}: <its count>), or run sluice reset to delete it and the changelogs behind it, then start again with ${count}.`,
     );
   }
   await admin.ensureTopics(internal);
@@ -77,15 +98,15 @@ export async function ensureAppTopics(
       );
     }
   }
-  for (const spec of internal) {
-    const partitions = await admin.partitionCount(spec.topic);
-    if (partitions !== sourcePartitions) {
-      throw new SluiceError(
-        'KAFKA_TOPIC_MISMATCH',
-        `${spec.topic} has ${partitions} partitions but the source ${source.topic} has ${sourcePartitions}: ` +
-          `partition p of one must match partition p of the other. Delete ${spec.topic} (sluice reset) or ` +
-          `recreate it with ${sourcePartitions} partitions.`,
-      );
+  // every mismatch at once, the repartition topics' first: a changed count there is the cause
+  const mismatches: string[] = [];
+  for (const spec of [...internal].reverse()) {
+    const actual = await admin.partitionCount(spec.topic);
+    const want = expected.get(spec.topic)!;
+    if (actual !== want.partitions) {
+      mismatches.push(`${spec.topic} has ${actual} partitions but ${want.why}. ${want.fix}`);
     }
   }
+  if (mismatches.length > 0) throw new SluiceError('KAFKA_TOPIC_MISMATCH', mismatches.join('\n'));
+  return partitions;
 }

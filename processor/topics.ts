@@ -9,6 +9,11 @@ export function repartitionTopic(appId: string, name: string): string {
   return `${appId}-${name}-repartition`;
 }
 
+/** Whether a topic is one of the app's repartition topics (as repartitionTopic names them). */
+export function isRepartitionTopic(appId: string, topic: string): boolean {
+  return topic.startsWith(`${appId}-`) && topic.endsWith('-repartition');
+}
+
 export function deadLetterTopic(appId: string): string {
   return `${appId}-dlq`;
 }

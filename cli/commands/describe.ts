@@ -25,6 +25,7 @@ export function describeCommand(): Command {
       const topology = compileTopology(
         { ...app, id: flags.appId ?? app.id },
         loadStreams(loaded.config.streams, loaded.baseDir),
+        { repartitionPartitions: loaded.config.processor.repartitionPartitions },
       );
       process.stdout.write(describeTopology(topology, flags.format));
     });

@@ -171,6 +171,12 @@ export const processorSection = z
      * the main thread. @default the cores available (os.availableParallelism())
      */
     workers: positiveInt.optional(),
+    /**
+     * Partition counts of repartition topics by repartition name (an aggregation's store name, or
+     * `repartition({ name })`), overriding the app's; a repartition not named keeps the app's
+     * count, or the input's. Checked at start against an existing topic.
+     */
+    repartitionPartitions: z.record(z.string(), positiveInt).default({}),
     /** Aggregates kept in memory per partition before clean ones are evicted. */
     cacheMaxEntries: positiveInt.default(200_000),
     /** Without a cluster only: the consumer group's session timeout, how long a dead instance keeps its partitions (6 s is Kafka's minimum by default). */

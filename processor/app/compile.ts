@@ -14,6 +14,7 @@ import {
   type StorePlan,
   type SubtopologyInput,
   type Topology,
+  type TopologyOverrides,
 } from './topology.ts';
 
 export { UserCodeError };
@@ -69,8 +70,12 @@ export function eventTimeOf(stream: Stream, event: unknown): number {
   return time;
 }
 
-export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): CompiledApp {
-  const topology = compileTopology(app, streams);
+export function compileApp(
+  app: App,
+  streams: ReadonlyMap<string, Stream>,
+  overrides: TopologyOverrides = {},
+): CompiledApp {
+  const topology = compileTopology(app, streams, overrides);
   refuseUnsupported(topology);
   const subtopologies = topology.subtopologies.map((part): SubtopologyPlan => {
     const input = part.inputs[0]!;

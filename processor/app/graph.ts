@@ -32,6 +32,8 @@ export interface AggregateNode {
   emit: EmitMode;
   /** Names the store, its changelog and (when it repartitions) the repartition topic. */
   store: string | undefined;
+  /** The repartition topic's partition count, when this aggregation repartitions. @default the input's */
+  partitions?: number;
 }
 
 /** How a table is held: by every task whole (`global`), or per task, co-partitioned with the stream. */
@@ -63,7 +65,7 @@ export type NodeBody =
   /** One output of a branch: its input is the branch node. */
   | { kind: 'arm'; index: number; name: string }
   | { kind: 'merge' }
-  | { kind: 'repartition'; name: string; key: KeySpec }
+  | { kind: 'repartition'; name: string; key: KeySpec; partitions?: number }
   | AggregateNode
   | JoinNode
   | { kind: 'sink'; stream: string };

@@ -218,11 +218,17 @@ export class EventStream<T> {
    * Moves every event to the partition of its `by` fields, through the topic
    * `<app>-<name>-repartition` (one more write and read of every event).
    */
-  repartition<K extends KeyField<T>>(options: { name: string; by: [K, ...K[]] }): EventStream<T> {
+  repartition<K extends KeyField<T>>(options: {
+    name: string;
+    by: [K, ...K[]];
+    /** The topic's partition count (the processor's `repartitionPartitions` overrides it). @default the input's */
+    partitions?: number;
+  }): EventStream<T> {
     return this.append({
       kind: 'repartition',
       name: options.name,
       key: { kind: 'fields', fields: options.by },
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
     });
   }
 
@@ -298,7 +304,15 @@ export class EventStream<T> {
 /** What aggregations emit: a stream like any other (Kafka Streams' `table.toStream()`). */
 export type ResultStream<T> = EventStream<T>;
 
-type AggregateOptions = { store?: string };
+type AggregateOptions = {
+  store?: string;
+  /**
+   * When the grouping repartitions: the repartition topic's partition count (the processor's
+   * `repartitionPartitions` overrides it); refused on a grouping that does not repartition.
+   * @default the input's partition count
+   */
+  partitions?: number;
+};
 
 export class GroupedStream<T, K> {
   protected readonly graph: Graph;
@@ -330,6 +344,7 @@ export class GroupedStream<T, K> {
       aggregation: aggregation as AggregateNode['aggregation'],
       emit: options.emit ?? (window ? 'onWindowClose' : 'onUpdate'),
       store: options.store,
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
     };
     return new EventStream<R>(this.graph, this.graph.add(node, [this.input]));
   }

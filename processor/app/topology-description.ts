@@ -7,6 +7,11 @@ import type { Topology } from './topology.ts';
 
 export type DescriptionFormat = 'text' | 'dot' | 'mermaid';
 
+const partitionsOf = (repartition: Topology['repartitions'][number]) =>
+  repartition.partitions === undefined
+    ? "the input's partition count"
+    : `${repartition.partitions} partitions`;
+
 /** What a node adds to its label: the topics and stores it touches. */
 function details(topology: Topology, node: GraphNode): string[] {
   const lines: string[] = [];
@@ -19,7 +24,7 @@ function details(topology: Topology, node: GraphNode): string[] {
     if (stream) lines.push(`topic ${stream.topic}`);
   }
   const repartition = topology.repartitions.find((each) => each.reader === node.id);
-  if (repartition) lines.push(`reads ${repartition.topic}`);
+  if (repartition) lines.push(`reads ${repartition.topic}, ${partitionsOf(repartition)}`);
   if (node.kind === 'join') {
     const table = topology.tables.find((each) => each.name === node.table);
     if (table) {

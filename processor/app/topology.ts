@@ -52,6 +52,8 @@ export interface RepartitionPlan {
   key: KeySpec;
   /** The node that reads it: an aggregation or an explicit repartition. */
   reader: NodeId;
+  /** Its partition count as the app asks (config may override). @default the input's */
+  partitions?: number;
 }
 
 /** A table the app joins with: read from its compacted topic, held globally or per task. */
@@ -155,7 +157,16 @@ const samePartitioning = (a: PartitionedBy, b: PartitionedBy) =>
 const describePartitioning = (by: PartitionedBy) =>
   by.kind === 'field' ? `the partition key '${by.field}'` : `the repartition topic ${by.topic}`;
 
-export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>): Topology {
+export interface TopologyOverrides {
+  /** Partition counts of repartition topics by repartition name (processor.repartitionPartitions). */
+  repartitionPartitions?: Readonly<Record<string, number>>;
+}
+
+export function compileTopology(
+  app: App,
+  streams: ReadonlyMap<string, Stream>,
+  overrides: TopologyOverrides = {},
+): Topology {
   const nodes = app.graph.nodes;
   const problems: string[] = [];
   const known = [...streams.keys()].join(', ') || 'none';
@@ -176,7 +187,12 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
   const tables: TablePlan[] = [];
   const fieldsAt = new Map<NodeId, ReadonlySet<string> | undefined>();
   const partitioning = new Map<NodeId, PartitionedBy>();
-  const repartitionAt = new Map<NodeId, { name: string; key: KeySpec }>();
+  const repartitionAt = new Map<NodeId, { name: string; key: KeySpec; partitions?: number }>();
+  const checkPartitions = (node: GraphNode, partitions: number | undefined) => {
+    if (partitions !== undefined && !(Number.isSafeInteger(partitions) && partitions > 0)) {
+      problems.push(`${where(node)}: partitions must be a positive integer, not ${partitions}`);
+    }
+  };
   const groupings = new Map<NodeId, GroupingPlan>();
   const storeNodes = new Map<string, NodeId[]>();
 
@@ -229,7 +245,8 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
       }
       case 'repartition': {
         checkFields(node.key);
-        repartitionAt.set(id, { name: node.name, key: node.key });
+        checkPartitions(node, node.partitions);
+        repartitionAt.set(id, { name: node.name, key: node.key, partitions: node.partitions });
         partitioning.set(id, { kind: 'key', key: node.key, topic: repartitionTopic(app.id, node.name) });
         fieldsAt.set(id, inputFields);
         continue;
@@ -259,8 +276,14 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
         } else {
           repartitions = node.partitioning === 'repartition';
         }
+        checkPartitions(node, node.partitions);
+        if (!repartitions && node.partitions !== undefined) {
+          problems.push(
+            `${where(node)}: partitions (${node.partitions}) is the count of a repartition topic, but this grouping keeps the partitioning and does not repartition`,
+          );
+        }
         if (repartitions) {
-          repartitionAt.set(id, { name: store, key: node.key });
+          repartitionAt.set(id, { name: store, key: node.key, partitions: node.partitions });
           partitioning.set(id, { kind: 'key', key: node.key, topic: repartitionTopic(app.id, store) });
         } else if (inputPartitioning) {
           partitioning.set(id, inputPartitioning);
@@ -342,6 +365,13 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
       );
     }
   }
+  for (const name of Object.keys(overrides.repartitionPartitions ?? {})) {
+    if (!repartitionNames.includes(name)) {
+      problems.push(
+        `processor.repartitionPartitions names "${name}", which is not a repartition of the app (its repartitions: ${repartitionNames.join(', ') || 'none'})`,
+      );
+    }
+  }
   if (!nodes.some((node) => node.kind === 'sink')) {
     problems.push('the app writes nowhere: end at least one chain with .to(stream(...))');
   }
@@ -350,6 +380,10 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
       'CONFIG_INVALID',
       `app ${app.id} cannot run:\n${problems.map((problem) => `  ${problem}`).join('\n')}`,
     );
+  }
+  for (const [id, repartition] of repartitionAt) {
+    const override = overrides.repartitionPartitions?.[repartition.name];
+    if (override !== undefined) repartitionAt.set(id, { ...repartition, partitions: override });
   }
   return cut(app, order, { sources, sinks, tables, partitioning, repartitionAt, groupings, streams });
 }
@@ -363,7 +397,7 @@ function cut(
     sinks: Stream[];
     tables: TablePlan[];
     partitioning: Map<NodeId, PartitionedBy>;
-    repartitionAt: Map<NodeId, { name: string; key: KeySpec }>;
+    repartitionAt: Map<NodeId, { name: string; key: KeySpec; partitions?: number }>;
     groupings: Map<NodeId, GroupingPlan>;
     streams: ReadonlyMap<string, Stream>;
   },
@@ -420,6 +454,7 @@ function cut(
         to: part.id,
         key: repartition.key,
         reader: id,
+        ...(repartition.partitions === undefined ? {} : { partitions: repartition.partitions }),
       });
       part.inputs.push({ kind: 'repartition', name: repartition.name, topic, node: id });
       const writer = subtopologies[from]!;

@@ -17,6 +17,7 @@ import type pg from 'pg';
 import { type Clock, systemClock, type Timer } from '../../common/clock.ts';
 import type { TransactionalProducer } from '../../common/kafka/index.ts';
 import { type ActiveProcessing, startAssignedProcessing } from '../active.ts';
+import { slotPartitions } from '../app-partitions.ts';
 import type { ProcessorRuntime } from '../runtime.ts';
 import { type ChangelogTailer, startChangelogTailers } from '../standby/changelog-tailer.ts';
 import { startTableTailer } from '../standby/table-tailer.ts';
@@ -48,7 +49,7 @@ export interface SlotInstance {
   /** The HTTP address of the instance owning a partition (its slot's lease holder). */
   ownerAddress(partition: number): Promise<string | undefined>;
   /** A standby's store for one of its slot's partitions (state queries with allowStale). */
-  standbyStore(partition: number): KeyValueStore | undefined;
+  standbyStore(partition: number, store: string): KeyValueStore | undefined;
   /** Standby: changelog records behind; active: 0. */
   lag(): Promise<number | undefined>;
   /** Clean stop: an active commits and releases its leases (notifying standbys at once). */
@@ -111,8 +112,8 @@ export async function startSlotInstance(
     leaseQueryTimeoutMs(settings),
   );
   await repository.ensureSlots(appId, slots);
-  const partitionsOf = (of: number) =>
-    Array.from({ length: runtime.sourcePartitions }, (_, p) => p).filter((p) => p % slots === of);
+  // every sub-topology's partition numbers: they may outnumber the input's (app-partitions.ts)
+  const partitionsOf = (of: number) => slotPartitions(runtime.partitions.max, slots, of);
   const stores = compiled.stores;
   /** Partitioned tables are followed like changelogs (their topic is their changelog). */
   const tables = compiled.topology.tables.filter((table) => table.kind === 'partitioned');
@@ -155,7 +156,10 @@ export async function startSlotInstance(
             kafka,
             admin,
             appId,
-            stores,
+            stores: stores.map((store) => ({
+              ...store,
+              partitions: runtime.partitions.subtopologies[store.subtopology]!,
+            })),
             partitions: partitionsOf(slot),
             stateDir: config.processor.stateDir,
             logger: log,
@@ -164,7 +168,8 @@ export async function startSlotInstance(
                 ? () =>
                     startTableTailer({
                       tables,
-                      partitions: partitionsOf(slot),
+                      // co-partitioned with the input
+                      partitions: partitionsOf(slot).filter((p) => p < runtime.partitions.source),
                       appId,
                       stateDir: config.processor.stateDir,
                       kafka,
@@ -205,17 +210,20 @@ export async function startSlotInstance(
     if (config.processor.guarantee !== 'exactly_once') return fenced;
     try {
       await Promise.all(
-        partitions.map(async (partition) => {
-          fenced.set(
-            partition,
-            await kafka.createTransactionalProducer(
-              transactionalId(appId, compiled.source.topic, partition),
-              {
-                mayFence: () => lease.state() !== 'lost',
-              },
-            ),
-          );
-        }),
+        // the first sub-topology's transactional ids: its partitions are the input's
+        partitions
+          .filter((partition) => partition < runtime.partitions.source)
+          .map(async (partition) => {
+            fenced.set(
+              partition,
+              await kafka.createTransactionalProducer(
+                transactionalId(appId, compiled.source.topic, partition),
+                {
+                  mayFence: () => lease.state() !== 'lost',
+                },
+              ),
+            );
+          }),
       );
       return fenced;
     } catch (error) {
@@ -514,7 +522,8 @@ export async function startSlotInstance(
       const leases = await repository.leases(appId).catch(() => []);
       return leases.find((lease) => lease.slot === partition % slots)?.holderAddress ?? undefined;
     },
-    standbyStore: (partition) => (role.current() === 'standby' ? tailer?.storeFor(partition) : undefined),
+    standbyStore: (partition, store) =>
+      role.current() === 'standby' ? tailer?.storeFor(partition, store) : undefined,
     lag: async () => (role.current() === 'standby' ? tailer?.lag() : 0),
     stop: () =>
       serially('stopping', async () => {

@@ -13,8 +13,8 @@ import { toStoreChanges } from '../state/store.ts';
 import { openCheckedStore, storePath } from '../state/store-opener.ts';
 
 export interface ChangelogTailer {
-  /** The store a standby keeps for one of its partitions. */
-  storeFor(partition: number): KeyValueStore | undefined;
+  /** The store (by name) a standby keeps for one of its partitions. */
+  storeFor(partition: number, store: string): KeyValueStore | undefined;
   /** Changelog records (offsets) not yet applied, summed over the slot's partitions. */
   lag(): Promise<number>;
   /** When (performance.now()) Kafka last answered the tailer: this standby can reach it. */
@@ -69,7 +69,7 @@ export async function startChangelogTailer(options: {
 
   let stopping: Promise<void> | undefined;
   return {
-    storeFor: (partition) => (stopping ? undefined : stores.get(partition)),
+    storeFor: (partition, store) => (stopping || store !== options.store ? undefined : stores.get(partition)),
     async lag() {
       const ends = await admin.topicOffsets(changelogTopic);
       let lag = 0n;
@@ -100,12 +100,13 @@ function changelogEntry(record: { key: Buffer | null; value: Buffer | null }): {
 
 /**
  * A standby of an app with several stores (one per stateful sub-topology) follows every
- * changelog: one tailer per store, seen as one. `storeFor` answers with the first store.
+ * changelog: one tailer per store, seen as one. `storeFor` asks each for the named store.
  * `more` starts further tailers to be seen as part of it (the partitioned tables' followers).
  */
 export async function startChangelogTailers(
   options: Omit<Parameters<typeof startChangelogTailer>[0], 'store' | 'changelogTopic'> & {
-    stores: readonly { name: string; changelogTopic: string }[];
+    /** Each store with its sub-topology's partition count: only partitions below it are followed. */
+    stores: readonly { name: string; changelogTopic: string; partitions?: number }[];
     more?: () => Promise<ChangelogTailer>;
   },
 ): Promise<ChangelogTailer> {
@@ -113,7 +114,12 @@ export async function startChangelogTailers(
   try {
     for (const store of options.stores) {
       tailers.push(
-        await startChangelogTailer({ ...options, store: store.name, changelogTopic: store.changelogTopic }),
+        await startChangelogTailer({
+          ...options,
+          store: store.name,
+          changelogTopic: store.changelogTopic,
+          partitions: options.partitions.filter((partition) => partition < (store.partitions ?? Infinity)),
+        }),
       );
     }
     if (options.more) tailers.push(await options.more());
@@ -123,7 +129,8 @@ export async function startChangelogTailers(
   }
   if (tailers.length === 1) return tailers[0]!;
   return {
-    storeFor: (partition) => tailers[0]?.storeFor(partition),
+    storeFor: (partition, store) =>
+      tailers.map((tailer) => tailer.storeFor(partition, store)).find((found) => found !== undefined),
     lag: async () => (await Promise.all(tailers.map((tailer) => tailer.lag()))).reduce((a, b) => a + b, 0),
     lastFetchAt() {
       // reachable only if every changelog was fetched: the oldest answer counts

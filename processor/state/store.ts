@@ -8,11 +8,22 @@ export interface StoreChanges {
   deletes: readonly Buffer[];
 }
 
-/** Key/value changes (a null value deletes, like a changelog tombstone) as puts and deletes. */
+/**
+ * Key/value changes in changelog order (a null value deletes, like a tombstone) as puts and
+ * deletes of distinct keys: the last change of a key wins. A store applies puts and deletes in
+ * no particular order, so a key deleted and set again within one batch (a session store's key
+ * when its sessions close and a new one opens) must not reach it as both, or the delete may win.
+ */
 export function toStoreChanges(changes: Iterable<{ key: Buffer; value: Buffer | null }>): StoreChanges {
+  const last = new Map<string, { key: Buffer; value: Buffer | null }>();
+  for (const change of changes) {
+    const id = change.key.toString('latin1');
+    last.delete(id); // re-inserted: the map keeps changelog order of each key's last change
+    last.set(id, change);
+  }
   const puts: [Buffer, Buffer][] = [];
   const deletes: Buffer[] = [];
-  for (const { key, value } of changes) {
+  for (const { key, value } of last.values()) {
     if (value === null) deletes.push(key);
     else puts.push([key, value]);
   }

@@ -1,6 +1,6 @@
 /**
  * The processor's status page (GET /): a small HTML page that polls /v1/status every second and
- * shows slots, holders, epochs, lag, this instance's throughput, and its tasks: how many in each
+ * shows slots, holders, epochs, the lag of every topic the app reads, this instance's throughput, and its tasks (`<sub-topology>_<partition>`): how many in each
  * state, each one's state, why it is suspended or corrupted, and its restore progress.
  */
 export const statusPage = `<!doctype html>
@@ -36,13 +36,13 @@ async function refresh() {
           (x.borrowedBySlot === null ? '' : ' (borrowed by slot ' + x.borrowedBySlot + ')'),
         x.leaseAgeMs === null ? null : (x.leaseAgeMs / 1000).toFixed(1) + ' s',
         x.standbys.map((b) => b.instanceId + ' (' + (b.changelogLag ?? '?') + ')').join(', ')]));
-    document.getElementById('partitions').innerHTML = rows(['partition', 'committed', 'end', 'lag'],
-      s.report.partitions.map((p) => [p.partition, p.committed, p.end, p.lag]));
+    document.getElementById('partitions').innerHTML = rows(['topic', 'partition', 'committed', 'end', 'lag'],
+      s.report.partitions.map((p) => [p.topic, p.partition, p.committed, p.end, p.lag]));
     const counts = {};
     for (const t of s.instance.tasks) counts[t.state] = (counts[t.state] ?? 0) + 1;
     document.getElementById('task-states').textContent = Object.entries(counts).map(([k, n]) => n + ' ' + k).join(' · ') || 'no tasks';
-    document.getElementById('tasks').innerHTML = rows(['partition', 'task', 'why', 'restored', 'to restore'],
-      s.instance.tasks.map((t) => [t.partition, t.state, t.reason ?? (t.inputReset ? 'input reset from ' + t.inputReset.from +
+    document.getElementById('tasks').innerHTML = rows(['task', 'state', 'why', 'restored', 'to restore'],
+      s.instance.tasks.map((t) => [t.task, t.state, t.reason ?? (t.inputReset ? 'input reset from ' + t.inputReset.from +
         ' to the log start ' + t.inputReset.to + ' (' + t.inputReset.skipped + ' records removed by retention)' : null), t.restoreDone, t.restoreTotal]));
   } catch (error) {
     document.getElementById('instance').innerHTML = '<span class="bad">cannot reach /v1/status: ' + esc(error) + '</span>';

@@ -1,11 +1,13 @@
 /**
- * The state of an app's deployment, from PostgreSQL (leases, members) and Kafka (consumer lag):
- * what `sluice status` prints and the processors' status page shows.
+ * The state of an app's deployment, from PostgreSQL (leases, members), Kafka (the lag of every
+ * topic the app's group reads: its input and its repartition topics) and, when asked, the tasks
+ * each lease holder reports (`/v1/status`, task ids as `<sub-topology>_<partition>`): what
+ * `sluice status` prints and the processors' status page shows.
  */
 import type pg from 'pg';
 import type { KafkaAdmin } from '../../common/kafka/index.ts';
 import { createLeaseRepository } from '../coordination/lease-repository.ts';
-import { consumerGroup } from '../topics.ts';
+import { consumerGroup, isRepartitionTopic } from '../topics.ts';
 
 export interface StatusReport {
   app: string;
@@ -28,36 +30,80 @@ export interface StatusReport {
       seenAgoMs: number;
     }[];
   }[];
-  partitions: { partition: number; committed: string | null; end: string; lag: number | null }[];
+  /** Every topic the group reads, the input first, with its summed lag. */
+  topics: { topic: string; kind: 'input' | 'repartition'; lag: number }[];
+  /** Each partition of each of those topics. */
+  partitions: {
+    topic: string;
+    partition: number;
+    committed: string | null;
+    end: string;
+    lag: number | null;
+  }[];
   totalLag: number;
+  /** The tasks of each lease holder, as it reports them (`sluice status --tasks`). */
+  holders?: HolderTasks[];
 }
 
-export async function buildStatusReport(options: {
-  appId: string;
-  /** Known by processors; `sluice status` finds it from the group's committed offsets. */
-  inputTopic?: string;
-  admin: KafkaAdmin;
-  pool: pg.Pool | undefined;
-  schema: string;
-}): Promise<StatusReport> {
-  const { appId, admin } = options;
-  const inputTopic = options.inputTopic ?? (await admin.committedTopics(consumerGroup(appId)))[0];
-  const [ends, committed] = inputTopic
-    ? await Promise.all([
-        admin.topicOffsets(inputTopic),
-        admin.committedOffsets(consumerGroup(appId), inputTopic),
-      ])
-    : [[], []];
-  const partitions = ends.map(({ partition, high }) => {
+export interface TaskLine {
+  /** `<sub-topology>_<partition>`, as Kafka Streams names tasks. */
+  task: string;
+  partition: number;
+  state: string;
+  reason: string | null;
+}
+
+export interface HolderTasks {
+  slot: number;
+  address: string;
+  /** undefined when the holder did not answer (with why). */
+  tasks?: TaskLine[];
+  error?: string;
+}
+
+async function topicLags(admin: KafkaAdmin, group: string, topic: string) {
+  const [ends, committed] = await Promise.all([
+    admin.topicOffsets(topic),
+    admin.committedOffsets(group, topic),
+  ]);
+  return ends.map(({ partition, high }) => {
     const offset = committed.find((entry) => entry.partition === partition)?.offset;
     const has = offset !== undefined && BigInt(offset) >= 0n;
     return {
+      topic,
       partition,
       committed: has ? offset : null,
       end: high,
       lag: has ? Number(BigInt(high) - BigInt(offset)) : null,
     };
   });
+}
+
+export async function buildStatusReport(options: {
+  appId: string;
+  /** Known by processors; `sluice status` finds it from the group's committed offsets. */
+  inputTopic?: string;
+  /** The app's repartition topics (known by processors; else found like the input). */
+  topics?: readonly string[];
+  admin: KafkaAdmin;
+  pool: pg.Pool | undefined;
+  schema: string;
+}): Promise<StatusReport> {
+  const { appId, admin } = options;
+  const group = consumerGroup(appId);
+  // processors know their topics; `sluice status` finds them from the group's committed offsets
+  const committedTopics = options.topics && options.inputTopic ? [] : await admin.committedTopics(group);
+  const inputTopic = options.inputTopic ?? committedTopics.find((topic) => !isRepartitionTopic(appId, topic));
+  const repartitions = options.topics ?? committedTopics.filter((topic) => isRepartitionTopic(appId, topic));
+  const read = [...(inputTopic ? [inputTopic] : []), ...repartitions.filter((topic) => topic !== inputTopic)];
+  const partitions = (await Promise.all(read.map((topic) => topicLags(admin, group, topic)))).flat();
+  const lagOf = (topic: string) =>
+    partitions.filter((entry) => entry.topic === topic).reduce((sum, entry) => sum + (entry.lag ?? 0), 0);
+  const topics = read.map((topic) => ({
+    topic,
+    kind: topic === inputTopic ? ('input' as const) : ('repartition' as const),
+    lag: lagOf(topic),
+  }));
 
   let slots: StatusReport['slots'] = [];
   if (options.pool) {
@@ -88,15 +134,42 @@ export async function buildStatusReport(options: {
     app: appId,
     inputTopic,
     slots,
+    topics,
     partitions,
-    totalLag: partitions.reduce((sum, entry) => sum + (entry.lag ?? 0), 0),
+    totalLag: topics.reduce((sum, entry) => sum + entry.lag, 0),
   };
+}
+
+/**
+ * Asks each lease holder for its tasks (`GET /v1/status`, with the operator key when given); a
+ * holder that does not answer within 3 s is listed with the reason, not waited for.
+ */
+export async function holderTasks(report: StatusReport, apiKey?: string): Promise<HolderTasks[]> {
+  const holders = report.slots.filter((slot) => slot.holderAddress !== null);
+  return Promise.all(
+    holders.map(async ({ slot, holderAddress }): Promise<HolderTasks> => {
+      const address = holderAddress!;
+      try {
+        const response = await fetch(new URL('/v1/status', address), {
+          headers: apiKey ? { 'x-api-key': apiKey } : {},
+          signal: AbortSignal.timeout(3000),
+        });
+        if (!response.ok) return { slot, address, error: `HTTP ${response.status}` };
+        const body = (await response.json()) as { instance: { tasks: TaskLine[] } };
+        return { slot, address, tasks: body.instance.tasks };
+      } catch (error) {
+        return { slot, address, error: error instanceof Error ? error.message : String(error) };
+      }
+    }),
+  );
 }
 
 /** The report as aligned text for a terminal. */
 export function renderStatus(report: StatusReport): string {
   const input = report.inputTopic ?? 'unknown: nothing committed yet';
-  const lines = [`app ${report.app} (input ${input}), total lag ${report.totalLag}`];
+  const lines = [
+    `app ${report.app} (input ${input}), total lag ${report.totalLag} over ${report.topics.length} topic(s)`,
+  ];
   if (report.slots.length > 0) {
     lines.push('', 'slot  epoch  lease age  holder');
     for (const slot of report.slots) {
@@ -113,11 +186,20 @@ export function renderStatus(report: StatusReport): string {
       }
     }
   }
-  lines.push('', 'partition  committed  end        lag');
-  for (const entry of report.partitions) {
-    lines.push(
-      `${String(entry.partition).padEnd(11)}${(entry.committed ?? '-').padEnd(11)}${entry.end.padEnd(11)}${entry.lag ?? '-'}`,
-    );
+  for (const topic of report.topics) {
+    lines.push('', `${topic.kind} ${topic.topic}, lag ${topic.lag}`, 'partition  committed  end        lag');
+    for (const entry of report.partitions.filter((each) => each.topic === topic.topic)) {
+      lines.push(
+        `${String(entry.partition).padEnd(11)}${(entry.committed ?? '-').padEnd(11)}${entry.end.padEnd(11)}${entry.lag ?? '-'}`,
+      );
+    }
+  }
+  for (const holder of report.holders ?? []) {
+    lines.push('', `tasks of slot ${holder.slot}'s holder ${holder.address}`);
+    if (!holder.tasks) lines.push(`  unreachable: ${holder.error}`);
+    for (const task of holder.tasks ?? []) {
+      lines.push(`  ${task.task.padEnd(8)}${task.state}${task.reason ? ` (${task.reason})` : ''}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

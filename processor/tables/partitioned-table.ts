@@ -32,6 +32,9 @@ export interface PartitionedTable {
   stop(): Promise<void>;
 }
 
+/** What state queries read of a task's table partition (also answered from a worker thread). */
+export type TableRows = Pick<PartitionedTable, 'rowsAsOf'>;
+
 /** The store of a partitioned table (named apart from aggregation stores). */
 export const tableStoreName = (table: string) => `table-${table}`;
 

@@ -35,6 +35,8 @@ const transitions: Transitions<TaskState> = {
 
 export interface TaskStatus {
   partition: number;
+  /** `<sub-topology>_<partition>` (set by the task manager, which knows the sub-topology). */
+  task?: string;
   state: TaskState;
   /** Why the task is suspended or corrupted (the error, described). */
   reason?: string;

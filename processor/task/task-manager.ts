@@ -11,9 +11,10 @@ import { type Clock, systemClock } from '../../common/clock.ts';
 import { describeError, kindOf } from '../../common/errors.ts';
 import type { ConsumedBatch, TransactionalProducer } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
-import { taskMetricLabel } from '../app/topology.ts';
+import { taskId, taskMetricLabel } from '../app/topology.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { KeyValueStore } from '../state/store.ts';
+import type { TableRows } from '../tables/partitioned-table.ts';
 import { decideRecovery, type RecoveryDecision } from './recovery-policy.ts';
 import type { Task } from './task.ts';
 import { TaskLifecycle, type TaskStatus, taskStates } from './task-lifecycle.ts';
@@ -54,8 +55,10 @@ export interface TaskManager {
    * from `logStart`. Returns false when no running task was waiting for that offset.
    */
   skipGoneInput(partition: number, requested: string, logStart: string): boolean;
-  /** The committed store of a running task. */
-  storeFor(partition: number): KeyValueStore | undefined;
+  /** The committed store of a running task, by store name. */
+  storeFor(partition: number, store: string): KeyValueStore | undefined;
+  /** A running task's partition of a partitioned table, by table name. */
+  tableFor(partition: number, table: string): TableRows | undefined;
   /** Since when (clock.now()) some owned partition keeps failing to start or run; undefined when none does. */
   failingSince(): number | undefined;
   /** True while some owned partition's task is starting (restoring) and has not failed. */
@@ -351,7 +354,10 @@ export function createTaskManager(
     paused: () => [...pausedNow].sort((a, b) => a - b),
     statuses: () =>
       [...entries.values()]
-        .map(({ lifecycle }) => lifecycle.status())
+        .map(({ lifecycle }) => ({
+          ...lifecycle.status(),
+          task: taskId(options.plan.id, lifecycle.partition),
+        }))
         .sort((a, b) => a.partition - b.partition),
     skipGoneInput(partition, requested, logStart) {
       const task = runningTasks.get(partition);
@@ -366,7 +372,8 @@ export function createTaskManager(
       });
       return true;
     },
-    storeFor: (partition) => runningTasks.get(partition)?.store,
+    storeFor: (partition, store) => runningTasks.get(partition)?.storeNamed(store),
+    tableFor: (partition, table) => runningTasks.get(partition)?.partitionedTable(table),
     failingSince: () => (failing.size === 0 ? undefined : Math.min(...failing.values())),
     restoring: () =>
       [...entries.keys()].some((partition) => !runningTasks.has(partition) && !failing.has(partition)),

@@ -148,14 +148,17 @@ export class Task {
     return this.position;
   }
 
-  /** The committed state (RocksDB), for state queries; uncommitted changes are not visible. */
-  get store(): KeyValueStore | undefined {
-    return this.state === 'running' ? this.stores[0]?.store : undefined;
-  }
-
-  /** The committed state of one of the task's stores, by name (as `store`). */
+  /**
+   * The committed state (RocksDB) of one of the task's stores, by name, for state queries;
+   * uncommitted changes are not visible.
+   */
   storeNamed(name: string): KeyValueStore | undefined {
     return this.state === 'running' ? this.stores.find((each) => each.plan.name === name)?.store : undefined;
+  }
+
+  /** The task's partition of a partitioned table, for state queries. */
+  partitionedTable(name: string): PartitionedTable | undefined {
+    return this.state === 'running' ? this.options.partitionedTables?.get(name) : undefined;
   }
 
   private get state(): TaskState {

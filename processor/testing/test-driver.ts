@@ -24,6 +24,7 @@ import { createSerde } from '../../schemas/serde.ts';
 import { loadStreams } from '../../schemas/streams.ts';
 import { compileApp, type SubtopologyPlan } from '../app/compile.ts';
 import type { App } from '../app/define.ts';
+import { appPartitions } from '../app-partitions.ts';
 import { createProcessorMetrics } from '../metrics.ts';
 import { lookupGroup, type StateAnswer } from '../query/state-lookup.ts';
 import { dataKeyRange, decodeKey } from '../state/key-codec.ts';
@@ -104,7 +105,9 @@ function manualClock(): Clock & { advance(ms: number): void } {
 
 export async function createTestDriver(app: App, options: TestDriverOptions = {}): Promise<TestDriver> {
   const loaded = loadConfig({ file: options.config });
-  const compiled = compileApp(app, loadStreams(loaded.config.streams, loaded.baseDir));
+  const compiled = compileApp(app, loadStreams(loaded.config.streams, loaded.baseDir), {
+    repartitionPartitions: loaded.config.processor.repartitionPartitions,
+  });
   const { source, sinks } = compiled;
   // the real serde, with the app's schemas known under ids of its own (no registry), read as the
   // processor reads them: a long beyond ±(2^53−1) makes a dead letter
@@ -121,8 +124,12 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
     appStreams.map((stream, index) => [stream.name, serde.encoderFor(index + 1, stream.type)]),
   );
   const encodeSource = encoders.get(source.name)!;
-  // repartition topics have the input's partition count, as the processor creates them
-  const partitionCounts = new Map(appStreams.map((stream) => [stream.topic, stream.partitions]));
+  // repartition topics have the app's count (the input's by default), as the processor creates them
+  const repartitionCounts = appPartitions(compiled, source.partitions).topics;
+  const partitionCounts = new Map([
+    ...appStreams.map((stream) => [stream.topic, stream.partitions] as const),
+    ...repartitionCounts,
+  ]);
   const topics = createMemoryTopics((topic) => partitionCounts.get(topic) ?? source.partitions);
   const clock = manualClock();
   const metrics = createProcessorMetrics(new Registry());
@@ -206,7 +213,8 @@ export async function createTestDriver(app: App, options: TestDriverOptions = {}
   const forwardRepartitioned = async (): Promise<boolean> => {
     let any = false;
     for (const plan of downstream) {
-      for (let partition = 0; partition < source.partitions; partition++) {
+      const count = repartitionCounts.get(plan.input.topic) ?? source.partitions;
+      for (let partition = 0; partition < count; partition++) {
         const from = fed.get(`${plan.id}_${partition}`) ?? 0;
         const records = topics.readPartition(plan.input.topic, partition, from).map(
           (record): IncomingRecord => ({

@@ -29,8 +29,10 @@ export type WorkerRequest =
   /** Stop the active side: commit and close (clean stop), or close without committing (lease lost). */
   | { type: 'stop'; commit: boolean }
   /** State queries on a running task's committed store. */
-  | { type: 'store-get'; partition: number; keys: Uint8Array[] }
-  | { type: 'store-range'; partition: number; gte?: Uint8Array; lt?: Uint8Array }
+  | { type: 'store-get'; partition: number; store: string; keys: Uint8Array[] }
+  | { type: 'store-range'; partition: number; store: string; gte?: Uint8Array; lt?: Uint8Array }
+  /** State queries on a running task's partition of a partitioned table (rows as of times). */
+  | { type: 'table-rows'; partition: number; table: string; lookups: { key: string; timestamp: number }[] }
   /** The worker's Prometheus metrics, to be aggregated with the others'. */
   | { type: 'metrics' }
   /** Stop everything and close the runtime; the thread then ends. */

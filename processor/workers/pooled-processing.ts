@@ -15,7 +15,7 @@ import type { ActiveProcessing } from '../active.ts';
 import type { TaskStatus } from '../task/task-lifecycle.ts';
 import type { TaskManager } from '../task/task-manager.ts';
 import type { PartitionLease } from '../task/task-starter.ts';
-import { remoteStore } from './remote-store.ts';
+import { remoteStore, remoteTable } from './remote-store.ts';
 import type { PooledWorker, ReceivedSnapshot, WorkerPool } from './worker-pool.ts';
 
 interface Assignment {
@@ -135,6 +135,12 @@ export async function startPooledProcessing(
     freeUnusedLeases(leases);
   };
 
+  /** The worker whose task for the partition runs (so has committed stores to read). */
+  const runningOn = (partition: number) => {
+    const owner = owners().find((candidate) => candidate.partition === partition);
+    return owner?.seen?.snapshot.running.includes(partition) ? owner.worker : undefined;
+  };
+
   const manager: TaskManager = {
     own,
     disown,
@@ -144,10 +150,13 @@ export async function startPooledProcessing(
     paused: () => where((seen) => seen.snapshot.paused),
     statuses,
     skipGoneInput: () => false,
-    storeFor(partition) {
-      const owner = owners().find((candidate) => candidate.partition === partition);
-      if (!owner?.seen?.snapshot.running.includes(partition)) return undefined;
-      return remoteStore(owner.worker, partition);
+    storeFor(partition, store) {
+      const worker = runningOn(partition);
+      return worker && remoteStore(worker, partition, store);
+    },
+    tableFor(partition, table) {
+      const worker = runningOn(partition);
+      return worker && remoteTable(worker, partition, table);
     },
     failingSince() {
       const since = seenSnapshots().flatMap(({ snapshot, at }) =>

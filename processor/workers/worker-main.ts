@@ -58,9 +58,11 @@ const pushTimer = clock.every(50, () => {
   if (active) send({ type: 'snapshot', snapshot: snapshot(active) });
 });
 
-const storeOf = (partition: number) => {
-  const store = active?.manager.storeFor(partition);
-  if (!store) throw new Error(`partition ${partition} has no running task in worker ${init.workerId}`);
+const noTask = (partition: number, name: string) =>
+  new Error(`partition ${partition} has no running task with ${name} in worker ${init.workerId}`);
+const storeOf = (partition: number, name: string) => {
+  const store = active?.manager.storeFor(partition, name);
+  if (!store) throw noTask(partition, `store ${name}`);
   return store;
 };
 
@@ -90,16 +92,24 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return undefined;
     }
     case 'store-get':
-      return storeOf(request.partition).getMany(request.keys.map(toBuffer));
+      return storeOf(request.partition, request.store).getMany(request.keys.map(toBuffer));
     case 'store-range': {
       const entries: [Buffer, Buffer][] = [];
       const { gte, lt } = request;
-      for await (const entry of storeOf(request.partition).range({
+      for await (const entry of storeOf(request.partition, request.store).range({
         gte: gte && toBuffer(gte),
         lt: lt && toBuffer(lt),
       }))
         entries.push(entry);
       return entries;
+    }
+    case 'table-rows': {
+      const table = active?.manager.tableFor(request.partition, request.table);
+      if (!table) throw noTask(request.partition, `table ${request.table}`);
+      // an undecodable version is an Error: sent as its message, made an Error again by remoteTable
+      return (await table.rowsAsOf(request.lookups)).map((row) =>
+        row instanceof Error ? { undecodable: row.message } : { row },
+      );
     }
     case 'metrics':
       return runtime.metricsRegistry.getMetricsAsJSON();

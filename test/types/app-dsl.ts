@@ -58,6 +58,11 @@ export const wrongGraphs = () =>
       rest.groupBy((e) => ({ api: [e.apiName] }), { repartition: true });
       // @ts-expect-error: repartition by a field the events do not have
       rest.repartition({ name: 'x', by: ['tenant'] });
+      // a repartition topic's own partition count, on repartition() or the aggregation that repartitions
+      rest.repartition({ name: 'y', by: ['apiName'], partitions: 8 });
+      rest.groupBy('apiName').aggregate((agg) => ({ n: agg.count() }), { store: 'z', partitions: 8 });
+      // @ts-expect-error: a partition count is a number
+      rest.repartition({ name: 'y', by: ['apiName'], partitions: '8' });
       const custom = rest
         .groupBy((e) => ({ api: e.apiName }), { repartition: true })
         .aggregate({

@@ -94,6 +94,8 @@ export interface FixtureOptions {
   kafkaBrokers?: string;
   databaseUrl?: string;
   registryUrl?: string;
+  /** More processor settings for the config file (e.g. repartitionPartitions). */
+  processor?: Record<string, unknown>;
   /** Another app module than apps/api-analytics.ts (reading Request, writing ApiStats). */
   app?: string;
   /** More streams the app writes to, each on topic `<name lower-case>-<app id>`. */
@@ -148,7 +150,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
         ),
       },
       // a killed instance's partitions move within seconds
-      processor: { stateDir, sessionTimeoutMs: options.slots ? 6000 : 4000 },
+      processor: { stateDir, sessionTimeoutMs: options.slots ? 6000 : 4000, ...options.processor },
       database: { url: services.databaseUrl },
       ...(options.slots ? { cluster: { enabled: true, slots: options.slots, ...options.cluster } } : {}),
     }),

@@ -10,7 +10,7 @@ import { freePort, runSluice } from '../../env/sluice-process.ts';
 import { waitFor } from '../../env/wait.ts';
 import type { JoinedRequest } from './apps/join-app.ts';
 import type { AnalyticsFixture } from './fixture.ts';
-import { createJoinFixture, type PlanTableWriter, requestAt } from './tables.ts';
+import { createJoinFixture, type PlanTableWriter, queryTable, requestAt } from './tables.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -73,6 +73,31 @@ describe('stream–table joins with a partitioned table (rows as of event time)'
       left.sort(byTenantAndTime),
     );
     expect(await fixture.deadLetters()).toEqual([]);
+
+    // state queries: the row as of a time (the same versions the joins read), or the latest
+    const row = (key: string, at?: number | string) =>
+      queryTable(second.address, fixture.appId, 'TenantPlan', key, at);
+    expect((await row('a')).body).toMatchObject({
+      kind: 'partitioned',
+      key: 'a',
+      row: { tenant: 'a', ...plan('bronze') },
+    });
+    expect((await row('a', 1500)).body.row).toEqual({ tenant: 'a', ...plan('gold') });
+    expect((await row('a', 2000)).body.row).toEqual({ tenant: 'a', ...plan('platinum') });
+    expect((await row('a', new Date(2999).toISOString())).body.row).toEqual({
+      tenant: 'a',
+      ...plan('platinum'),
+    });
+    expect((await row('b', 2900)).body.row).toEqual({ tenant: 'b', ...plan('silver') });
+    expect((await row('ghost')).body.row).toEqual({ tenant: 'ghost', ...plan('gold') });
+    expect(await row('a', 500)).toMatchObject({ status: 404, body: { title: 'No row' } });
+    expect(await row('b')).toMatchObject({ status: 404, body: { title: 'No row' } }); // the tombstone
+    expect(await row('nobody')).toMatchObject({ status: 404, body: { title: 'No row' } });
+    expect(await row('a', 'yesterday-ish')).toMatchObject({ status: 400, body: { title: 'Bad time' } });
+    expect(await queryTable(second.address, fixture.appId, 'Nope', 'a')).toMatchObject({
+      status: 404,
+      body: { title: 'Unknown table' },
+    });
   });
 });
 

@@ -25,13 +25,19 @@ describe.each([
   { mode: 'cluster mode (one slot)', slots: 1, args: [] },
   { mode: 'consumer-group mode', slots: undefined, args: [] },
   { mode: 'consumer-group mode, at least once', slots: undefined, args: ['--guarantee', 'at_least_once'] },
-])('api-usage: a groupBy that repartitions, $mode', ({ slots, args }) => {
+  // more partitions than the input: the group member owning input partition i also owns
+  // repartition partitions p with p mod 4 = i (app-partitions.ts)
+  { mode: 'group mode, 7-partition repartition', slots: undefined, args: [], byApi: 7 },
+  // fewer: one slot still owns the numbers of both sub-topologies
+  { mode: 'one slot, 3-partition repartition', slots: 1, args: [], byApi: 3 },
+])('api-usage: a groupBy that repartitions, $mode', ({ slots, args, byApi }) => {
   let fixture: AnalyticsFixture;
 
   beforeAll(async () => {
     fixture = await createAnalyticsFixture({
       app: join(repo, 'test', 'integration', 'processor', 'apps', 'api-usage-long-grace.ts'),
       slots,
+      ...(byApi ? { processor: { repartitionPartitions: { 'by-api': byApi } } } : {}),
       extraStreams: {
         ApiUsage: { schema: 'schemas/ApiUsage.avsc', partitionKey: 'apiName', eventTime: 'windowStart' },
         ThrottleAlerts: {
@@ -85,6 +91,8 @@ describe.each([
     expect(alerts.sort(byAlertKey)).toEqual(wantAlerts);
     // consumed repartition records were deleted (the first commit of each task purges)
     const ends = await fixture.admin.topicOffsets(repartitionTopic);
+    expect(ends.length).toBe(byApi ?? 4);
+    expect((await fixture.admin.topicOffsets(`${fixture.appId}-by-api-changelog`)).length).toBe(byApi ?? 4);
     expect(ends.filter((end) => end.high !== '0').every((end) => BigInt(end.low) > 0n)).toBe(true);
 
     // sluice/testing, given the same input, gives exactly what the processor gave on both sinks

@@ -11,6 +11,7 @@ import type { AnalyticsFixture } from './fixture.ts';
 import {
   createJoinFixture,
   type PlanTableWriter,
+  queryTable,
   requestAt,
   tableRows,
   tableUndecodable,
@@ -82,6 +83,19 @@ describe('stream–table joins with a global table', () => {
     ]);
     await fixture.waitCaughtUp();
     expect(await tableRows(second.address, 'TenantPlan')).toBe(4); // a, b, c, ghost
+    // state queries: a global table answers its latest row from any instance
+    const row = (key: string, at?: number) =>
+      queryTable(second.address, fixture.appId, 'TenantPlan', key, at);
+    expect((await row('a')).body).toMatchObject({
+      kind: 'global',
+      key: 'a',
+      row: { tenant: 'a', ...plan('platinum', 2) },
+    });
+    expect((await row('b')).body.row).toEqual({ tenant: 'b', ...plan('gold', 3) });
+    expect((await row('ghost')).body.row).toEqual({ tenant: 'ghost', ...plan('gold', 1) });
+    expect(await row('nobody')).toMatchObject({ status: 404, body: { title: 'No row' } });
+    // a global table holds no versions: asking for one is refused, not answered with the latest
+    expect(await row('a', 1500)).toMatchObject({ status: 400, body: { title: 'Bad time' } });
 
     const joined: JoinedRequest[] = [
       { userTenantDomain: 'a', requestTimestamp: 1000, plan: 'gold' },

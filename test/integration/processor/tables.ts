@@ -121,3 +121,19 @@ export async function createJoinFixture(
   });
   return { fixture, plans: await planTableWriter(fixture, options.tablePartitions ?? partitions) };
 }
+
+/** A table query's status and body: GET /v1/apps/{app}/tables/{table}/keys/{key}[?at=]. */
+export async function queryTable(
+  address: string,
+  appId: string,
+  table: string,
+  key: string,
+  at?: number | string,
+  // biome-ignore lint/suspicious/noExplicitAny: bodies are checked by the assertions
+): Promise<{ status: number; body: any }> {
+  const query = at === undefined ? '' : `?at=${encodeURIComponent(String(at))}`;
+  const response = await fetch(
+    `${address}/v1/apps/${appId}/tables/${table}/keys/${encodeURIComponent(key)}${query}`,
+  );
+  return { status: response.status, body: await response.json() };
+}

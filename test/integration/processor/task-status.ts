@@ -2,6 +2,8 @@
 import { type RequestEvent, takeRequests } from '../../../schemas/request-generator.ts';
 
 export interface TaskLine {
+  /** `<sub-topology>_<partition>` */
+  task: string;
   partition: number;
   state: string;
   reason: string | null;

@@ -33,7 +33,6 @@ function fakeTask(behaviour: Partial<FakeTask> = {}): FakeTask & { task: Task } 
     get inputPosition() {
       return position;
     },
-    store: undefined,
     refetch: () => '10',
     skipTo: () => 0n,
     async processBatch(batch: ConsumedBatch) {
@@ -71,6 +70,7 @@ function setup(starts: (FakeTask & { task: Task })[] | unknown[]) {
   };
   const manager = createTaskManager({
     ...({} as Parameters<typeof createTaskManager>[0]),
+    plan: { id: 0, stores: [] } as unknown as Parameters<typeof createTaskManager>[0]['plan'],
     input: { seek: (partition, offset) => seeks.push([partition, offset]) },
     logger: silentLogger(),
     metrics,
@@ -113,7 +113,9 @@ describe('task manager recovery', () => {
     const { clock, manager, seeks, begun, lease, batch, gauge } = setup([first]);
     manager.own([0], lease);
     await settle();
-    expect(manager.statuses()).toMatchObject([{ state: 'running', restoreDone: 5, restoreTotal: 10 }]);
+    expect(manager.statuses()).toMatchObject([
+      { task: '0_0', state: 'running', restoreDone: 5, restoreTotal: 10 },
+    ]);
     expect(seeks).toEqual([[0, '10']]);
 
     const delivered = manager.onBatch(batch);

@@ -272,7 +272,7 @@ describe('graph compilation', () => {
         '',
         'sub-topology 1 (tasks 1_<partition>)',
         '  inputs: per-api-by-api-repartition',
-        '  5: groupBy(apiName) tumbling window aggregate ← 3  [reads per-api-by-api-repartition; store by-api, changelog per-api-by-api-changelog]',
+        "  5: groupBy(apiName) tumbling window aggregate ← 3  [reads per-api-by-api-repartition, the input's partition count; store by-api, changelog per-api-by-api-changelog]",
         '  6: map ← 5',
         '  7: to Out ← 6  [topic out]',
         '  stores: by-api',
