@@ -14,7 +14,7 @@ import { waitFor } from '../../env/wait.ts';
 import { createRouterFixture, type RouterFixture } from './router-fixture.ts';
 
 type Router = SluiceProcess & { url: string };
-type Outcome = { status: number } | { failed: string };
+type Outcome = { status: number; body: string } | { failed: string };
 
 /** One POST on a connection of its own; a refused or cut connection is an outcome, not a throw. */
 function post(url: string, body: unknown): Promise<Outcome> {
@@ -28,12 +28,17 @@ function post(url: string, body: unknown): Promise<Outcome> {
         headers: { 'content-type': 'application/json', 'content-length': payload.length },
       },
       (response) => {
-        response.resume();
-        response.on('end', () => resolve({ status: response.statusCode! }));
+        let body = '';
+        response.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        response.on('end', () => resolve({ status: response.statusCode!, body }));
         response.on('error', (error) => resolve({ failed: error.message }));
       },
     );
     req.on('error', (error) => resolve({ failed: error.message }));
+    // an answer takes well under this even on a busy machine; the connection is then given up
+    req.setTimeout(20_000, () => req.destroy(new Error('no answer within 20 s')));
     req.end(payload);
   });
 }
@@ -64,7 +69,13 @@ function sendWhile(
 ) {
   const pool = events(options.seed, 100_000);
   let next = 0;
-  const progress = { accepted: [] as string[], unanswered: [] as string[], acceptedAt: [] as number[] };
+  const progress = {
+    accepted: [] as string[],
+    acceptedAt: [] as number[],
+    unanswered: [] as string[],
+    /** 503s, with their bodies: a worker closing refuses what reaches it after it stopped accepting. */
+    refused: [] as { ids: string[]; body: string }[],
+  };
   const done = Promise.all(
     Array.from({ length: options.senders }, async () => {
       while (!options.until() && next < pool.length) {
@@ -75,7 +86,9 @@ function sendWhile(
         if ('status' in outcome && outcome.status === 202) {
           progress.accepted.push(...ids);
           progress.acceptedAt.push(Date.now());
-        } else if ('status' in outcome) throw new Error(`router answered ${outcome.status}`);
+        } else if ('status' in outcome && outcome.status === 503)
+          progress.refused.push({ ids, body: outcome.body });
+        else if ('status' in outcome) throw new Error(`router answered ${outcome.status}: ${outcome.body}`);
         else {
           progress.unanswered.push(...ids);
           if (/ECONNREFUSED/.test(outcome.failed)) return;
@@ -84,6 +97,15 @@ function sendWhile(
     }),
   ).then(() => progress);
   return { progress, done };
+}
+
+/** A router whose workers all listen (its /readyz answers as soon as the first one does). */
+async function startAllWorkers(fixture: RouterFixture): Promise<Router> {
+  const router = await fixture.startRouter();
+  await waitFor('every worker listening', () =>
+    router.output().includes('"msg":"router workers all listening"'),
+  );
+  return router;
 }
 
 async function storedIds(fixture: RouterFixture): Promise<string[]> {
@@ -99,7 +121,7 @@ describe('a router with two workers', () => {
 
   it('stores every accepted event exactly once through both workers, and nothing of a rejected request', async () => {
     fixture = await createRouterFixture({ router: { workers: 2, rateLimit: { eventsPerSecond: 0 } } });
-    const router = await fixture.startRouter();
+    const router = await startAllWorkers(fixture);
     const workers = workerPids(router);
     expect(workers).toHaveLength(2);
     const cpuBefore = workers.map((pid) => processStats(pid)!.cpuSeconds);
@@ -116,7 +138,7 @@ describe('a router with two workers', () => {
           if (broken) batch[3] = { ...batch[3]!, responseTime: 'slow' as never };
           const outcome = await post(router.url, batch);
           const ids = batch.map((event) => event.eventId);
-          expect(outcome).toEqual({ status: broken ? 422 : 202 });
+          expect('status' in outcome && outcome.status).toBe(broken ? 422 : 202);
           for (const id of ids) (broken ? rejected : accepted).add(id);
         }),
       );
@@ -143,7 +165,7 @@ describe('a router with two workers', () => {
     fixture = await createRouterFixture({
       router: { workers: 2, rateLimit: { eventsPerSecond: 0.001, burst: 60 } },
     });
-    const router = await fixture.startRouter();
+    const router = await startAllWorkers(fixture);
     const all = events(11, 150, 1);
     const outcomes = await Promise.all(all.map((event) => post(router.url, [event])));
     const accepted = all.filter((_, index) => (outcomes[index] as { status: number }).status === 202);
@@ -154,7 +176,7 @@ describe('a router with two workers', () => {
 
   it('drains every worker on SIGTERM: each 202 is stored, and it exits 0', async () => {
     fixture = await createRouterFixture({ router: { workers: 2, rateLimit: { eventsPerSecond: 0 } } });
-    const router = await fixture.startRouter();
+    const router = await startAllWorkers(fixture);
     let signalledAt = Number.POSITIVE_INFINITY;
     const sending = sendWhile(router, { seed: 13, senders: 12, perRequest: 50, until: () => false });
     await waitFor('some events accepted', () => sending.progress.accepted.length > 2000, {
@@ -162,7 +184,7 @@ describe('a router with two workers', () => {
     });
     signalledAt = Date.now();
     router.signal('SIGTERM');
-    const { accepted, acceptedAt } = await sending.done;
+    const { accepted, acceptedAt, refused } = await sending.done;
     expect(await router.exited).toBe(0);
     // requests in flight at the signal were answered after it, once Kafka had them
     expect(acceptedAt.filter((at) => at > signalledAt).length).toBeGreaterThan(0);
@@ -170,11 +192,13 @@ describe('a router with two workers', () => {
     expect(stored.length).toBe(new Set(stored).size);
     const storedSet = new Set(stored);
     expect(accepted.filter((id) => !storedSet.has(id))).toEqual([]);
+    // a request reaching a worker after it stopped accepting is refused before it is read
+    expect(refused.flatMap((refusal) => refusal.ids).filter((id) => storedSet.has(id))).toEqual([]);
   });
 
-  it('replaces a SIGKILLed worker and keeps serving; every 202 is stored', async () => {
+  it('replaces a SIGKILLed worker and keeps serving; every 202 is stored', { timeout: 180_000 }, async () => {
     fixture = await createRouterFixture({ router: { workers: 2, rateLimit: { eventsPerSecond: 0 } } });
-    const router = await fixture.startRouter();
+    const router = await startAllWorkers(fixture);
     const [victim, survivor] = workerPids(router);
     let stop = false;
     const sending = sendWhile(router, { seed: 17, senders: 8, perRequest: 50, until: () => stop });
@@ -193,7 +217,8 @@ describe('a router with two workers', () => {
       timeoutMs: 60_000,
     });
     stop = true;
-    const { accepted, unanswered } = await sending.done;
+    const { accepted, unanswered, refused } = await sending.done;
+    expect(refused).toEqual([]);
 
     // the survivor and the replacement answer everything now
     const after = events(19, 40 * 10);
