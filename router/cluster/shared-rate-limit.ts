@@ -12,7 +12,11 @@ import type { PrimaryLink, PrimaryMessage } from './ipc.ts';
 type Refusal = Extract<PrimaryMessage, { sluice: 'answer' }>['refused'];
 
 /** The worker's limiter: the primary decides. */
-export function createSharedRateLimiter(primary: PrimaryLink): RateLimiter {
+export interface SharedRateLimiter extends RateLimiter {
+  take(perTenant: ReadonlyMap<string, number>): Promise<void>;
+}
+
+export function createSharedRateLimiter(primary: PrimaryLink): SharedRateLimiter {
   return {
     async take(perTenant) {
       const { refused } = await primary.ask({ sluice: 'rate-limit', perTenant: [...perTenant] });
