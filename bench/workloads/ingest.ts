@@ -37,6 +37,11 @@ interface RunFigures {
   p99Ms: number;
   /** CPU of the sending side during the run: the router's processes, or this process for the raw producer. */
   cpuSeconds: number;
+  /**
+   * The router runs only: CPU of the HTTP client (this process) in the run. It shares the cores with
+   * the router; the raw producer has no such client.
+   */
+  clientCpuSeconds?: number;
   /** The router's peak RSS, summed over its processes; undefined for the raw producer (it lives in the bench process). */
   peakRssMb?: number;
 }
@@ -162,6 +167,7 @@ async function routerRun(
   try {
     // the workers' CPU before the run: start-up is not part of it
     const before = treeStats(router.pid);
+    const clientCpu = process.cpuUsage();
     const { seconds, latencies } = await drive(bodies, async (body) => {
       const response = await fetch(`${router.url}/v1/streams/Request/events`, {
         method: 'POST',
@@ -172,6 +178,7 @@ async function routerRun(
       if (response.status !== 202) throw new Error(`router answered ${response.status}`);
     });
     const after = treeStats(router.pid);
+    const client = process.cpuUsage(clientCpu);
     const count = await topicCount(context.services.brokers, topic);
     if (count !== total) throw new Error(`router run: ${count} records in ${topic}, expected ${total}`);
     return {
@@ -180,6 +187,7 @@ async function routerRun(
       p99Ms: percentile(latencies, 99),
       cpuSeconds: after.cpuSeconds - before.cpuSeconds,
       peakRssMb: after.peakRssMb,
+      clientCpuSeconds: (client.user + client.system) / 1e6,
     };
   } finally {
     await router.stop();
@@ -289,6 +297,10 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
   const limit = await brokerLimit(context);
   const summary = (figures: RunFigures[]) => ({
     perRun: figures.map((r) => Math.round(r.eventsPerSecond)),
+    cpuSecondsPerMillion: figures.map((r) => Math.round((r.cpuSeconds / total) * 1e6)),
+    clientCpuSecondsPerMillion: figures.map((r) =>
+      r.clientCpuSeconds === undefined ? undefined : Math.round((r.clientCpuSeconds / total) * 1e6),
+    ),
     p50Ms: median(figures.map((r) => r.p50Ms)),
     p99Ms: median(figures.map((r) => r.p99Ms)),
   });
