@@ -6,6 +6,7 @@
 
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { systemClock } from '../common/clock.ts';
 import { kafkaConnectionOf } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
@@ -19,7 +20,7 @@ import { createAuthenticator } from './auth.ts';
 import type { StreamEncoding } from './event-records.ts';
 import { createRouterMetrics } from './metrics.ts';
 import { createPublisher } from './publisher.ts';
-import { createRateLimiter } from './rate-limit.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
 import { resolveSchemaIds, type SchemaIds } from './schema-ids.ts';
 import { buildRouterServer } from './server.ts';
 
@@ -36,6 +37,17 @@ export interface RouterOptions {
    * credentials): no retry fixes that, the instance should stop and say so.
    */
   onFatalError(error: unknown): void;
+  /** Set when this router is one worker of several (cluster/worker.ts): what the primary owns. */
+  worker?: WorkerHooks;
+}
+
+export interface WorkerHooks {
+  /** Rate limits held by the primary, exact across workers. */
+  rateLimiter: RateLimiter;
+  /** Makes this worker's metrics part of the primary's aggregate. */
+  shareMetrics(registry: Registry): void;
+  /** The text of /metrics: all workers' metrics, aggregated by the primary. */
+  metricsText(): Promise<string>;
 }
 
 export async function startRouter(
@@ -122,6 +134,7 @@ export async function startRouter(
     },
   });
   metrics = createRouterMetrics(metricsRegistry, () => publisher.inFlightBytes());
+  options.worker?.shareMetrics(metricsRegistry);
 
   let readiness: { at: number; reason: string | undefined } | undefined;
   const app = buildRouterServer({
@@ -130,9 +143,10 @@ export async function startRouter(
     publisher,
     authenticator,
     https: loaded.secrets.routerHttps,
-    rateLimiter: createRateLimiter(settings.rateLimit),
+    rateLimiter: options.worker?.rateLimiter ?? createRateLimiter(settings.rateLimit),
     metrics,
     metricsRegistry,
+    metricsText: options.worker?.metricsText,
     logger,
     async notReadyReason() {
       const waiting = schemaIds?.waitingReason();

@@ -1,7 +1,9 @@
 /**
- * Per-tenant limits on events, as token buckets held by this router instance (with N routers
- * behind a round-robin balancer a tenant gets about N times the rate in all). A request takes
- * all its tokens or none; a refusal says when enough tokens will be there.
+ * Per-tenant limits on events, as token buckets held by this router instance: with workers, by
+ * its primary process, asked over IPC (cluster/shared-rate-limit.ts), so the limit is exact for
+ * the instance however many workers it has; with N instances behind a round-robin balancer a
+ * tenant gets about N times the rate in all. A request takes all its tokens or none; a refusal
+ * says when enough tokens will be there.
  */
 import { RequestProblem } from './problems.ts';
 
@@ -12,14 +14,26 @@ export interface RateLimitSettings {
 }
 
 export interface RateLimiter {
-  /** Takes `count` events per tenant, or throws 429 with Retry-After; takes nothing then. */
+  /** Takes `count` events per tenant, or throws (rejects) 429 with Retry-After; takes nothing then. */
+  take(perTenant: ReadonlyMap<string, number>): void | Promise<void>;
+}
+
+/** The buckets themselves, answering at once. */
+export interface LocalRateLimiter extends RateLimiter {
   take(perTenant: ReadonlyMap<string, number>): void;
+}
+
+/** Whether any tenant has a limit at all (0 events/s turns a limit off). */
+export function hasRateLimits(settings: RateLimitSettings): boolean {
+  return (
+    settings.eventsPerSecond > 0 || Object.values(settings.tenants).some((limit) => limit.eventsPerSecond > 0)
+  );
 }
 
 export function createRateLimiter(
   settings: RateLimitSettings,
   now: () => number = () => performance.now(),
-): RateLimiter {
+): LocalRateLimiter {
   const buckets = new Map<string, { tokens: number; at: number }>();
   // a Map of own entries: a tenant named `constructor` or `__proto__` must not find Object's members
   const perTenant = new Map(Object.entries(settings.tenants));

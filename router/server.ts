@@ -25,6 +25,8 @@ export interface RouterDependencies {
   rateLimiter: RateLimiter;
   metrics: RouterMetrics;
   metricsRegistry: Registry;
+  /** The text of /metrics when it is not this registry's alone (a worker: all workers, aggregated). */
+  metricsText?: () => Promise<string>;
   /** Why the router is not ready (Kafka or registry unreachable), or undefined. */
   notReadyReason(): Promise<string | undefined>;
   logger: Logger;

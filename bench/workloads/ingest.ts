@@ -1,6 +1,6 @@
 /**
  * W-ingest: events/s and request latency through one router (HTTP → validate → Avro → Kafka,
- * acks=all) against a plain kafkajs producer sending the same events, already encoded, straight
+ * acks=all), as deployed (a worker process per core) and with one worker, against a plain kafkajs producer sending the same events, already encoded, straight
  * to the broker: same concurrency, same events per request. The plain producer runs twice: stock
  * kafkajs 2.2.4 (what a user has without sluice), and kafkajs with sluice's patches (what the
  * router itself sends with, so that ratio is the router's own overhead). Both counts are checked from topic
@@ -8,8 +8,8 @@
  * measures, for both engines alike.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import avro from 'avsc';
@@ -35,9 +35,14 @@ interface RunFigures {
   eventsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  /** CPU of the sending side during the run: the router process, or this process for the raw producer. */
+  /** CPU of the sending side during the run: the router's processes, or this process for the raw producer. */
   cpuSeconds: number;
-  /** The router process's peak RSS; undefined for the raw producer (it lives in the bench process). */
+  /**
+   * The router runs only: CPU of the HTTP client (this process) in the run. It shares the cores with
+   * the router; the raw producer has no such client.
+   */
+  clientCpuSeconds?: number;
+  /** The router's peak RSS, summed over its processes; undefined for the raw producer (it lives in the bench process). */
   peakRssMb?: number;
 }
 
@@ -72,7 +77,30 @@ async function drive<T>(
   return { seconds: (performance.now() - started) / 1000, latencies };
 }
 
-async function startRouterProcess(context: BenchContext, topic: string) {
+/** The router's processes: the primary and its descendants (workers; tsx's esbuild in a checkout). */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // gone
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** CPU of the whole tree; peak RSS summed over its processes (each one's own peak: an upper bound). */
+function treeStats(pid: number) {
+  const stats = processTree(pid).map(processStats);
+  return {
+    cpuSeconds: stats.reduce((sum, entry) => sum + (entry?.cpuSeconds ?? 0), 0),
+    peakRssMb: stats.reduce((sum, entry) => sum + (entry?.peakRssMb ?? 0), 0),
+  };
+}
+
+async function startRouterProcess(context: BenchContext, topic: string, workers: number) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-router-'));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const config = join(dir, 'sluice.yaml');
@@ -91,7 +119,13 @@ async function startRouterProcess(context: BenchContext, topic: string) {
           partitions: 6,
         },
       },
-      router: { host: '127.0.0.1', port, auth: { enabled: false }, rateLimit: { eventsPerSecond: 0 } },
+      router: {
+        host: '127.0.0.1',
+        port,
+        workers,
+        auth: { enabled: false },
+        rateLimit: { eventsPerSecond: 0 },
+      },
     }),
   );
   const child = spawn(process.execPath, [join(repo, 'bin', 'sluice.js'), 'router', '--config', config], {
@@ -127,10 +161,13 @@ async function routerRun(
   bodies: string[],
   total: number,
   topic: string,
+  workers: number,
 ): Promise<RunFigures> {
-  const router = await startRouterProcess(context, topic);
+  const router = await startRouterProcess(context, topic, workers);
   try {
-    const before = processStats(router.pid);
+    // the workers' CPU before the run: start-up is not part of it
+    const before = treeStats(router.pid);
+    const clientCpu = process.cpuUsage();
     const { seconds, latencies } = await drive(bodies, async (body) => {
       const response = await fetch(`${router.url}/v1/streams/Request/events`, {
         method: 'POST',
@@ -140,15 +177,17 @@ async function routerRun(
       await response.arrayBuffer();
       if (response.status !== 202) throw new Error(`router answered ${response.status}`);
     });
-    const after = processStats(router.pid);
+    const after = treeStats(router.pid);
+    const client = process.cpuUsage(clientCpu);
     const count = await topicCount(context.services.brokers, topic);
     if (count !== total) throw new Error(`router run: ${count} records in ${topic}, expected ${total}`);
     return {
       eventsPerSecond: total / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
-      cpuSeconds: (after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0),
-      peakRssMb: after?.peakRssMb,
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      peakRssMb: after.peakRssMb,
+      clientCpuSeconds: (client.user + client.system) / 1e6,
     };
   } finally {
     await router.stop();
@@ -221,22 +260,28 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
   }
 
   const stamp = Date.now().toString(36);
+  // the router as deployed (a worker per core), and with one worker: what it was before workers
+  const workers = availableParallelism();
+  const routers = { all: workers, one: 1 };
   context.log(`ingest: warm-up`);
-  await routerRun(context, bodies.slice(0, 50), 5000, `bench-ingest-warm-r-${stamp}`);
+  for (const [name, count] of Object.entries(routers))
+    await routerRun(context, bodies.slice(0, 50), 5000, `bench-ingest-warm-r${name}-${stamp}`, count);
   for (const [name, kafkajs] of Object.entries(peers))
     await rawRun(context, kafkajs, batches.slice(0, 50), 5000, `bench-ingest-warm-${name}-${stamp}`);
-  const router: RunFigures[] = [];
+  const routed: Record<keyof typeof routers, RunFigures[]> = { all: [], one: [] };
   const raw: Record<keyof typeof peers, RunFigures[]> = { stock: [], patched: [] };
   for (let run = 0; run < runs; run++) {
     context.log(
       `ingest: run ${run + 1}/${runs} (${total} events, ${concurrency} concurrent requests of ${eventsPerRequest})`,
     );
-    // the order alternates: the router first in one round, last in the next
+    // the order alternates: the routers first in one round, last in the next
     const steps: (() => Promise<void>)[] = [
-      async () => {
-        await context.gate(`ingest router run ${run + 1}`);
-        router.push(await routerRun(context, bodies, total, `bench-ingest-r-${stamp}-${run}`));
-      },
+      ...Object.entries(routers).map(([name, count]) => async () => {
+        await context.gate(`ingest router (${count} worker(s)) run ${run + 1}`);
+        routed[name as keyof typeof routers].push(
+          await routerRun(context, bodies, total, `bench-ingest-r${name}-${stamp}-${run}`, count),
+        );
+      }),
       ...Object.entries(peers).map(([name, kafkajs]) => async () => {
         await context.gate(`ingest ${name} kafkajs run ${run + 1}`);
         raw[name as keyof typeof peers].push(
@@ -246,11 +291,16 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
     ];
     for (const step of run % 2 === 0 ? steps : steps.reverse()) await step();
   }
+  const router = routed.all;
   const routerRate = median(router.map((r) => r.eventsPerSecond));
   const rawRate = median(raw.stock.map((r) => r.eventsPerSecond));
   const limit = await brokerLimit(context);
   const summary = (figures: RunFigures[]) => ({
     perRun: figures.map((r) => Math.round(r.eventsPerSecond)),
+    cpuSecondsPerMillion: figures.map((r) => Math.round((r.cpuSeconds / total) * 1e6)),
+    clientCpuSecondsPerMillion: figures.map((r) =>
+      r.clientCpuSeconds === undefined ? undefined : Math.round((r.clientCpuSeconds / total) * 1e6),
+    ),
     p50Ms: median(figures.map((r) => r.p50Ms)),
     p99Ms: median(figures.map((r) => r.p99Ms)),
   });
@@ -260,10 +310,15 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
       ? Math.round(median(figures.map((r) => r.peakRssMb!)))
       : undefined,
   });
-  const versus = (name: keyof typeof peers, peer: string) => {
+  const versus = (name: keyof typeof peers, peer: string, routerName: keyof typeof routers = 'all') => {
     const peerRate = median(raw[name].map((r) => r.eventsPerSecond));
+    const router = routed[routerName];
+    const routerRate = median(router.map((r) => r.eventsPerSecond));
     return {
-      workload: 'ingest: router vs raw kafkajs producer',
+      workload:
+        routerName === 'all'
+          ? `ingest: router (${workers} workers) vs raw kafkajs producer`
+          : 'ingest: router (1 worker) vs raw kafkajs producer',
       unit: 'events/s',
       sluice: routerRate,
       peer,
@@ -275,6 +330,7 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
         concurrency,
         eventsPerRequest,
         runs,
+        routerWorkers: routers[routerName],
         router: summary(router),
         raw: summary(raw[name]),
         verified: 'record counts from topic offsets equal the events sent, every run',
@@ -296,5 +352,6 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
     },
     versus('stock', 'kafkajs 2.2.4 producer (idempotent, acks=all)'),
     versus('patched', "kafkajs with sluice's patches (the router's own client)"),
+    versus('patched', "kafkajs with sluice's patches (the router's own client)", 'one'),
   ];
 }

@@ -1,8 +1,15 @@
-/** `sluice router`: runs one router instance (HTTP ingest to Kafka). */
+/**
+ * `sluice router`: runs one router instance (HTTP ingest to Kafka): in this process, or as the
+ * primary of `router.workers` worker processes (router/cluster/).
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
 import { createLogger } from '../../common/log.ts';
 import { onShutdownSignal } from '../../common/shutdown.ts';
+import { runRouterPrimary } from '../../router/cluster/supervisor.ts';
+import { runRouterWorker } from '../../router/cluster/worker.ts';
 import { startRouter } from '../../router/main.ts';
 
 interface RouterFlags {
@@ -36,6 +43,17 @@ export function routerCommand(): Command {
       ];
       const loaded = loadConfig({ file: flags.config, overrides });
       const logger = createLogger({ name: 'sluice-router', level: loaded.config.log.level });
+      const workers = loaded.config.router.workers ?? availableParallelism();
+      if (cluster.isWorker) return runRouterWorker(loaded, logger);
+      if (workers > 1) {
+        const primary = await runRouterPrimary(loaded, logger, workers, {
+          onFatalError(error) {
+            logger.fatal({ err: error }, 'router stopped');
+            process.exit(1);
+          },
+        });
+        return onShutdownSignal(() => primary.stop(), { logger });
+      }
       const router = await startRouter(loaded, logger, {
         onFatalError(error) {
           logger.fatal({ err: error }, 'the registry refused a stream schema: exiting');

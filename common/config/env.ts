@@ -29,6 +29,7 @@ export const environmentOverrides: readonly { name: string; path: string[]; pars
   { name: 'SLUICE_REGISTRY_TOKEN', path: ['registry', 'auth', 'token'], parse: text },
   { name: 'SLUICE_DATABASE_PASSWORD_FILE', path: ['database', 'passwordFile'], parse: text },
   { name: 'SLUICE_ROUTER_PORT', path: ['router', 'port'], parse: number },
+  { name: 'SLUICE_ROUTER_WORKERS', path: ['router', 'workers'], parse: number },
   { name: 'SLUICE_ROUTER_AUTH', path: ['router', 'auth', 'enabled'], parse: boolean },
   { name: 'SLUICE_ROUTER_KEYS_FILE', path: ['router', 'auth', 'keysFile'], parse: text },
   { name: 'SLUICE_STATE_DIR', path: ['processor', 'stateDir'], parse: text },

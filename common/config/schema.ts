@@ -99,7 +99,13 @@ export const routerSection = z
       })
       .strict()
       .prefault({}),
-    /** Producers sending batches side by side (each has one batch in flight). */
+    /**
+     * Worker processes serving the port side by side (node:cluster), each with its own producers;
+     * the primary restarts one that dies and holds the rate limits, so they stay exact. 1 serves
+     * in the one process. @default the cores available (os.availableParallelism())
+     */
+    workers: positiveInt.optional(),
+    /** Producers sending batches side by side, per worker (each has one batch in flight). */
     producers: positiveInt.default(1),
     /** Bytes accepted but not yet acknowledged by Kafka; past this, requests get 503. @default 64 MiB */
     maxInFlightBytes: positiveInt.default(64 * 1024 * 1024),

@@ -59,7 +59,7 @@ export function registerEventRoutes(app: FastifyInstance, dependencies: RouterDe
         tenant,
         eventIdHeader: eventIdFromHeader(request.headers['event-id']),
       });
-      rateLimiter.take(prepared.perTenant);
+      await rateLimiter.take(prepared.perTenant);
       const placements = await publisher.publish(prepared.records, prepared.bytes);
       metrics.requests.inc({ stream: streamLabel, status: 202 });
       metrics.events.inc({ stream: streamLabel, outcome: 'accepted' }, placements.length);

@@ -10,6 +10,8 @@ export function registerHealthRoutes(app: FastifyInstance, dependencies: RouterD
     return { status: 'ready' };
   });
   app.get('/metrics', async (_request, reply) =>
-    reply.type(dependencies.metricsRegistry.contentType).send(await dependencies.metricsRegistry.metrics()),
+    reply
+      .type(dependencies.metricsRegistry.contentType)
+      .send(await (dependencies.metricsText?.() ?? dependencies.metricsRegistry.metrics())),
   );
 }
