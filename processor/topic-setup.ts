@@ -3,7 +3,8 @@
  * stream definitions; a table's topic compacted), the changelog of each store (same partition count as the source, compacted; a
  * windowed store also deletes after window + grace + a day), its repartition topics (same
  * partition count, no retention limit: consumed records are purged) and the dead-letter topic.
- * A changelog whose partition count differs from the source stops start-up.
+ * A changelog, a further input stream or a partitioned table whose partition count differs from
+ * the source stops start-up: task p reads partition p of each.
  */
 import { SluiceError } from '../common/errors.ts';
 import type { KafkaAdmin, TopicSpec } from '../common/kafka/index.ts';
@@ -27,7 +28,7 @@ export async function ensureAppTopics(
   const { source, sinks, stores, topology, app } = compiled;
   const withReplication = (spec: TopicSpec): TopicSpec => ({ ...spec, replicationFactor });
   await admin.ensureTopics([
-    withReplication({ topic: source.topic, partitions: source.partitions }),
+    ...topology.sources.map((each) => withReplication({ topic: each.topic, partitions: each.partitions })),
     ...sinks.map((sink) => withReplication({ topic: sink.topic, partitions: sink.partitions })),
     // a table's topic is its changelog: compacted, so the latest record per key stays
     ...topology.tables
@@ -66,6 +67,17 @@ export async function ensureAppTopics(
     );
   }
   await admin.ensureTopics(internal);
+  // every input stream is co-partitioned with the source: a task reads partition p of each
+  for (const other of topology.sources.filter((each) => each.topic !== source.topic)) {
+    const partitions = await admin.partitionCount(other.topic);
+    if (partitions !== sourcePartitions) {
+      throw new SluiceError(
+        'KAFKA_TOPIC_MISMATCH',
+        `the input stream ${other.name} (topic ${other.topic}) has ${partitions} partitions but the source ${source.topic} has ${sourcePartitions}: ` +
+          `inputs read by the same task must be co-partitioned (keyed alike, same partition count). Give ${other.topic} ${sourcePartitions} partitions, or repartition one of them first.`,
+      );
+    }
+  }
   // a partitioned table is co-partitioned with the input: task p joins partition p of both
   for (const table of topology.tables.filter((each) => each.kind === 'partitioned')) {
     const partitions = await admin.partitionCount(table.topic);

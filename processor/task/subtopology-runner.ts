@@ -35,8 +35,11 @@ export interface SubtopologyRunnerOptions {
 export interface SubtopologyRunner {
   /** After the store is restored. */
   open(): Promise<void>;
-  /** Runs a non-empty batch of decoded input items; outputs and dead letters go to the context. */
-  run(inputs: Item[], streamTime: number): Promise<void>;
+  /**
+   * Runs a non-empty batch of decoded items of one input topic; outputs and dead letters go to
+   * the context. Operators that read other inputs get nothing this time but still see stream time.
+   */
+  run(topic: string, inputs: Item[], streamTime: number): Promise<void>;
 }
 
 function createOperator(
@@ -94,7 +97,6 @@ function createOperator(
 export function createSubtopologyRunner(options: SubtopologyRunnerOptions): SubtopologyRunner {
   const { topology } = options;
   const part = topology.subtopologies[options.subtopology]!;
-  const input = part.inputs[0]!;
   const operators = new Map<NodeId, { operator: Operator; cache?: WriteCache<StoredAggregate> }>();
   for (const id of part.nodes) {
     const created = createOperator(options, id);
@@ -107,25 +109,35 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
       inputs: topology.nodes[plan.reader]!.inputs,
       operator: createRepartitionWriter(plan, options.context),
     }));
-  /** Items of the node at `id`'s inputs; a repartition reader's are the task's input items. */
-  const inputsOf = (id: NodeId, produced: Map<NodeId, Item[]>, inputs: Item[]) =>
-    input.kind === 'repartition' && id === input.node
-      ? inputs
-      : topology.nodes[id]!.inputs.flatMap((each) => produced.get(each) ?? []);
+  /** The repartition readers among the nodes: their items are the task's input items of that topic. */
+  const repartitionReaders = new Map(
+    part.inputs.filter((input) => input.kind === 'repartition').map((input) => [input.node, input.topic]),
+  );
+  /** Items of the node at `id`'s inputs; a repartition reader's are the batch's items of its topic. */
+  const inputsOf = (id: NodeId, produced: Map<NodeId, Item[]>, topic: string, inputs: Item[]) => {
+    const reads = repartitionReaders.get(id);
+    if (reads !== undefined) return reads === topic ? inputs : [];
+    return topology.nodes[id]!.inputs.flatMap((each) => produced.get(each) ?? []);
+  };
 
   return {
     async open() {
       for (const { operator } of operators.values()) await operator.open?.();
     },
 
-    async run(inputs, streamTime) {
+    async run(topic, inputs, streamTime) {
       const batchEnd = inputs[inputs.length - 1]!;
-      const produced = new Map<NodeId, Item[]>(input.kind === 'stream' ? [[input.node, inputs]] : []);
+      // every source node of this topic gets the batch (one stream may be read by two source nodes)
+      const produced = new Map<NodeId, Item[]>(
+        part.inputs
+          .filter((input) => input.kind === 'stream' && input.topic === topic)
+          .map((input) => [input.node, inputs]),
+      );
       for (const id of part.nodes) {
         const created = operators.get(id);
         if (!created) continue;
         const { operator, cache } = created;
-        const items = inputsOf(id, produced, inputs);
+        const items = inputsOf(id, produced, topic, inputs);
         if (operator.keysFor && cache && items.length > 0) await cache.load(operator.keysFor(items));
         if (operator.load && items.length > 0) await operator.load(items);
         const out = items.length > 0 ? operator.process(items) : [];
