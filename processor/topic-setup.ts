@@ -52,7 +52,9 @@ export async function ensureAppTopics(
         partitions: sourcePartitions,
         config: store.window
           ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(windowRetentionMs(store.window)) }
-          : { 'cleanup.policy': 'compact' },
+          : store.retentionMs !== undefined
+            ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(store.retentionMs + day) }
+            : { 'cleanup.policy': 'compact' },
       }),
     );
   }

@@ -72,7 +72,8 @@ export function compileApp(app: App, streams: ReadonlyMap<string, Stream>): Comp
       stores: topology.stores.filter((each) => each.subtopology === part.id),
     };
   });
-  const first = topology.stores[0];
+  // state queries answer for aggregations (a join's stores hold buffered records)
+  const first = topology.stores.find((each) => topology.groupings.has(each.node));
   return {
     app,
     topology,

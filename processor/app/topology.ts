@@ -18,6 +18,7 @@ import {
   type GraphNode,
   type KeySpec,
   type NodeId,
+  streamJoinStores,
   type TableKind,
 } from './graph.ts';
 
@@ -41,6 +42,8 @@ export interface StorePlan {
   subtopology: number;
   node: NodeId;
   window?: WindowSpec;
+  /** How long a record stays in a stream join's store (within + grace): its changelog keeps at least that. */
+  retentionMs?: number;
 }
 
 export interface RepartitionPlan {
@@ -268,6 +271,44 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
         fieldsAt.set(id, undefined);
         continue;
       }
+      case 'streamJoin': {
+        const sides = [node.on.left, node.on.right] as const;
+        sides.forEach((field, side) => {
+          const fields = fieldsAt.get(node.inputs[side]!);
+          if (fields && !fields.has(field))
+            problems.push(
+              `${where(node)}: the ${side === 0 ? 'left' : 'right'} events have no field '${field}' to join on`,
+            );
+        });
+        if (node.withinMs === undefined || !Number.isSafeInteger(node.withinMs) || node.withinMs < 0) {
+          problems.push(
+            `${where(node)}: a stream join needs within: the largest time difference (ms) between two records that join, e.g. { within: minutes(5) }`,
+          );
+        }
+        if (!Number.isSafeInteger(node.graceMs) || node.graceMs < 0)
+          problems.push(`${where(node)}: grace must be a non-negative number of milliseconds`);
+        // records of one key must meet in one task: each side partitioned by its join key, alike
+        const by = node.inputs.map((each) => partitioning.get(each));
+        const partitionedByJoinKey = by.every((each, side) =>
+          each?.kind === 'field'
+            ? each.field === sides[side]
+            : each?.kind === 'key' &&
+              each.key.kind === 'fields' &&
+              each.key.fields.length === 1 &&
+              each.key.fields[0] === sides[side],
+        );
+        if (!partitionedByJoinKey || by[0]?.kind !== by[1]?.kind) {
+          problems.push(
+            `${where(node)}: its sides are not co-partitioned on the join key (${by.map((each) => (each ? describePartitioning(each) : 'unknown')).join(' / ')}); ` +
+              `join on each side's partition key, or repartition both sides by the join key first (.repartition({ name, by: ['<field>'] }))`,
+          );
+        }
+        for (const store of streamJoinStores(node))
+          storeNodes.set(store, [...(storeNodes.get(store) ?? []), id]);
+        if (inputPartitioning) partitioning.set(id, inputPartitioning);
+        fieldsAt.set(id, undefined);
+        continue;
+      }
       case 'join': {
         if (node.on.kind === 'field' && inputFields && !inputFields.has(node.on.field)) {
           problems.push(`${where(node)}: the events have no field '${node.on.field}' to join on`);
@@ -424,6 +465,18 @@ function cut(
       part.inputs.push({ kind: 'repartition', name: repartition.name, topic, node: id });
       const writer = subtopologies[from]!;
       if (!writer.writes.includes(topic)) writer.writes.push(topic);
+    }
+    if (node.kind === 'streamJoin') {
+      for (const name of streamJoinStores(node)) {
+        part.stores.push(name);
+        stores.push({
+          name,
+          changelogTopic: changelogTopic(app.id, name),
+          subtopology: part.id,
+          node: id,
+          retentionMs: (node.withinMs ?? 0) + node.graceMs,
+        });
+      }
     }
     const grouping = facts.groupings.get(id);
     if (grouping) {

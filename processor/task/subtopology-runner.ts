@@ -5,13 +5,14 @@
  * stream time, commits and dead letters; this file owns only the walk through the graph.
  */
 import type { Stream } from '../../schemas/streams.ts';
-import type { NodeId } from '../app/graph.ts';
+import { type NodeId, streamJoinStores } from '../app/graph.ts';
 import type { Topology } from '../app/topology.ts';
 import type { StoredAggregate } from '../operators/aggregate-operator.ts';
 import { createGroupedAggregate } from '../operators/grouped-aggregate.ts';
 import type { Item, Operator, OperatorContext } from '../operators/operator.ts';
 import { createRepartitionWriter } from '../operators/repartition-writer.ts';
 import { createSinkOperator, createStatelessOperator } from '../operators/stateless-operators.ts';
+import { type BufferedRecords, createStreamJoin, type JoinSideState } from '../operators/stream-join.ts';
 import { createTableJoin } from '../operators/table-join.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { WriteCache } from '../state/write-cache.ts';
@@ -86,6 +87,20 @@ function createOperator(
         operator: createTableJoin(node, { kind: 'global', rows: options.tables.table(node.table) }, context),
       };
     }
+    case 'streamJoin': {
+      const sides = streamJoinStores(node).map((name): JoinSideState => {
+        const state = options.stores.get(name);
+        if (!state) throw new Error(`node ${id} joins through store ${name}, which the task does not have`);
+        // the task's write caches hold JSON values; a join side's are its buffered records
+        return { store: state.store, cache: state.cache as unknown as WriteCache<BufferedRecords> };
+      });
+      const withinMs = node.withinMs;
+      if (withinMs === undefined)
+        throw new Error(`node ${id}: a stream join needs within (refused at compile time)`);
+      return {
+        operator: createStreamJoin({ ...node, withinMs }, [sides[0]!, sides[1]!], context),
+      };
+    }
     case 'repartition':
       // the downstream end: the records arrive already moved
       return { operator: { process: (items) => [...items] } };
@@ -117,7 +132,13 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
   const inputsOf = (id: NodeId, produced: Map<NodeId, Item[]>, topic: string, inputs: Item[]) => {
     const reads = repartitionReaders.get(id);
     if (reads !== undefined) return reads === topic ? inputs : [];
-    return topology.nodes[id]!.inputs.flatMap((each) => produced.get(each) ?? []);
+    const node = topology.nodes[id]!;
+    // a join tells its inputs apart (a self-join reads one node twice: each item once per side)
+    if (node.kind === 'streamJoin')
+      return node.inputs.flatMap((each, side) =>
+        (produced.get(each) ?? []).map((item) => ({ ...item, side })),
+      );
+    return node.inputs.flatMap((each) => produced.get(each) ?? []);
   };
 
   return {
@@ -143,6 +164,7 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
         const out = items.length > 0 ? operator.process(items) : [];
         if (operator.onStreamTime) {
           if (operator.dueKeys && cache) await cache.load(operator.dueKeys(streamTime));
+          if (operator.loadDue) await operator.loadDue(streamTime);
           out.push(...operator.onStreamTime(streamTime, batchEnd));
         }
         produced.set(id, out);
