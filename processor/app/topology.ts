@@ -21,6 +21,7 @@ import {
   streamJoinStores,
   type TableKind,
 } from './graph.ts';
+import { streamJoinProblems } from './stream-join-check.ts';
 
 /** How the records reaching a node are spread over partitions. */
 export type PartitionedBy =
@@ -155,7 +156,7 @@ function keepsPartitioning(key: KeySpec, by: PartitionedBy): boolean {
 const samePartitioning = (a: PartitionedBy, b: PartitionedBy) =>
   a.kind === 'field' ? b.kind === 'field' && a.field === b.field : b.kind === 'key' && a.topic === b.topic;
 
-const describePartitioning = (by: PartitionedBy) =>
+export const describePartitioning = (by: PartitionedBy) =>
   by.kind === 'field' ? `the partition key '${by.field}'` : `the repartition topic ${by.topic}`;
 
 export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>): Topology {
@@ -272,37 +273,12 @@ export function compileTopology(app: App, streams: ReadonlyMap<string, Stream>):
         continue;
       }
       case 'streamJoin': {
-        const sides = [node.on.left, node.on.right] as const;
-        sides.forEach((field, side) => {
-          const fields = fieldsAt.get(node.inputs[side]!);
-          if (fields && !fields.has(field))
-            problems.push(
-              `${where(node)}: the ${side === 0 ? 'left' : 'right'} events have no field '${field}' to join on`,
-            );
-        });
-        if (node.withinMs === undefined || !Number.isSafeInteger(node.withinMs) || node.withinMs < 0) {
-          problems.push(
-            `${where(node)}: a stream join needs within: the largest time difference (ms) between two records that join, e.g. { within: minutes(5) }`,
-          );
-        }
-        if (!Number.isSafeInteger(node.graceMs) || node.graceMs < 0)
-          problems.push(`${where(node)}: grace must be a non-negative number of milliseconds`);
-        // records of one key must meet in one task: each side partitioned by its join key, alike
-        const by = node.inputs.map((each) => partitioning.get(each));
-        const partitionedByJoinKey = by.every((each, side) =>
-          each?.kind === 'field'
-            ? each.field === sides[side]
-            : each?.kind === 'key' &&
-              each.key.kind === 'fields' &&
-              each.key.fields.length === 1 &&
-              each.key.fields[0] === sides[side],
+        problems.push(
+          ...streamJoinProblems(node, where(node), {
+            fields: node.inputs.map((each) => fieldsAt.get(each)),
+            partitioning: node.inputs.map((each) => partitioning.get(each)),
+          }),
         );
-        if (!partitionedByJoinKey || by[0]?.kind !== by[1]?.kind) {
-          problems.push(
-            `${where(node)}: its sides are not co-partitioned on the join key (${by.map((each) => (each ? describePartitioning(each) : 'unknown')).join(' / ')}); ` +
-              `join on each side's partition key, or repartition both sides by the join key first (.repartition({ name, by: ['<field>'] }))`,
-          );
-        }
         for (const store of streamJoinStores(node))
           storeNodes.set(store, [...(storeNodes.get(store) ?? []), id]);
         if (inputPartitioning) partitioning.set(id, inputPartitioning);
