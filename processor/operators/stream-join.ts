@@ -12,7 +12,8 @@
  *   records whose windows are still open at its stream time.
  * - left / outer: when the window of a left (outer: either side's) record that never matched
  *   closes, `joiner(left, null)` (`joiner(null, right)`) is passed on with the record's time — never
- *   earlier (no eager null results, as Kafka Streams 3.x+).
+ *   earlier (no eager null results, as Kafka Streams 3.x+). Such a result carries as its stream
+ *   time the moment its window closed (`time + within + grace + 1`), whatever batch found it.
  * - A record whose join key is missing or not a string, or a throwing joiner, is dead-lettered.
  *
  * Each side keeps an in-memory index of the (key, time) entries its store holds — which times a
@@ -226,7 +227,9 @@ export function createStreamJoin(
                 ...batchEnd,
                 value: record.v,
                 timestamp: time,
-                streamTime,
+                // the stream time at which the window closed, not the batch's end: what operators
+                // after the join see (a window's lateness) then does not depend on batch sizes
+                streamTime: closeTime,
                 partitionKey: key,
                 origin: { topic, partition, offset, key: Buffer.from(key), value: null, headers: {} },
                 derived: true,

@@ -150,6 +150,23 @@ describe('stream–stream join windows (within 100 ms, grace 50 ms)', () => {
     expect(await advanceTo(5000)).toEqual([]);
   });
 
+  it('a null result carries the stream time its window closed at, however far the batch moved it', async () => {
+    const { join, batch } = harness('left');
+    const placeholder = (await batch([0, click('lonely'), 1000])).length;
+    expect(placeholder).toBe(0);
+    await join.loadDue!(10_000);
+    const [late] = join.onStreamTime!(10_000, {
+      value: null,
+      timestamp: 10_000,
+      streamTime: 10_000,
+      partitionKey: undefined,
+      origin: { topic: 'clicks', partition: 0, offset: '9', key: null, value: null, headers: {} },
+      derived: false,
+    });
+    // 1000 + within + grace + 1: a window after the join sees it as it would record by record
+    expect(late).toMatchObject({ timestamp: 1000, streamTime: 1151, derived: true });
+  });
+
   it('an outer join passes on unmatched records of both sides, each when its own window closes', async () => {
     const { batch, advanceTo } = harness('outer');
     expect(await batch([1, view('alone'), 1000])).toEqual([]);
