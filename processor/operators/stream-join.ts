@@ -32,6 +32,8 @@ export interface Buffered {
   v: unknown;
   /** 1 once the record joined a record of the other side. */
   m?: 1;
+  /** The task's stream time when the record was seen. */
+  s: number;
   /** topic, partition, offset of the input record. */
   o: [string, number, string];
 }
@@ -100,6 +102,16 @@ export function createStreamJoin(
   const sideOf = (item: Item): Side => sides[item.side === 1 ? 1 : 0];
   const otherOf = (side: Side): Side => sides[side.index === 0 ? 1 : 0];
   const closeTimeOf = (time: number) => time + withinMs + graceMs + 1;
+  /**
+   * Whether two records within `within` of each other join: the one seen first (the smaller
+   * stream time; stream time only grows in input order) must still be open when the other is
+   * seen. Decided from the records alone, so it does not depend on the order a batch hands them
+   * over (a batch of one input feeding both sides gives the left items first).
+   */
+  const stillOpen = (a: { time: number; seenAt: number }, b: { time: number; seenAt: number }) => {
+    const [first, second] = a.seenAt <= b.seenAt ? [a, b] : [b, a];
+    return closeTimeOf(first.time) > second.seenAt;
+  };
   /** Each item's join key: undefined when it has none (dead-lettered). */
   let keys = new Map<Item, string | undefined>();
 
@@ -170,19 +182,20 @@ export function createStreamJoin(
         }
         let matched = false;
         for (const otherTime of other.timesBetween(key, time - withinMs, time + withinMs)) {
-          // a buffered record whose own window closed by now joins nothing more (it is emitted or dropped at batch end)
-          if (closeTimeOf(otherTime) <= item.streamTime) continue;
           const storeKey = joinedKey(key, otherTime);
           const buffered = other.state.cache.get(storeKey) ?? [];
-          for (const record of buffered) {
+          const partners = buffered.filter((record) =>
+            stillOpen({ time: otherTime, seenAt: record.s }, { time, seenAt: item.streamTime }),
+          );
+          for (const record of partners) {
             matched = true;
             const [left, right] = own.index === 0 ? [item.value, record.v] : [record.v, item.value];
             out.push(...join(left, right, item, Math.max(time, otherTime)));
           }
-          if (other.outer && buffered.some((record) => record.m !== 1)) {
+          if (other.outer && partners.some((record) => record.m !== 1)) {
             other.state.cache.set(
               storeKey,
-              buffered.map((record) => ({ ...record, m: 1 })),
+              buffered.map((record) => (partners.includes(record) ? { ...record, m: 1 } : record)),
             );
           }
         }
@@ -190,6 +203,7 @@ export function createStreamJoin(
         const { topic, partition, offset } = item.origin;
         const record: Buffered = {
           v: item.value,
+          s: item.streamTime,
           o: [topic, partition, offset],
           ...(matched ? { m: 1 } : {}),
         };

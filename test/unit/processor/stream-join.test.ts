@@ -75,8 +75,12 @@ function harness(
     };
   };
   /** One batch as the runner gives it: load, process, then what closes at the batch's stream time. */
-  const batch = async (...records: [0 | 1, Click | View, number][]) => {
-    const items = records.map(([side, value, timestamp]) => item(side, value, timestamp));
+  const batch = (...records: [0 | 1, Click | View, number][]) => run(records, false);
+  /** As a batch of one input feeding both sides reaches the join: all left items, then all right ones. */
+  const batchBySide = (...records: [0 | 1, Click | View, number][]) => run(records, true);
+  const run = async (records: [0 | 1, Click | View, number][], bySide: boolean) => {
+    const seen = records.map(([side, value, timestamp]) => item(side, value, timestamp));
+    const items = bySide ? [...seen].sort((a, b) => (a.side ?? 0) - (b.side ?? 0)) : seen;
     await join.load!(items);
     const out = join.process(items);
     await join.loadDue!(streamTime);
@@ -98,7 +102,7 @@ function harness(
   const commit = async () => {
     for (const side of sides) await side.cache.flush(side.cache.changes(), '1');
   };
-  return { join, batch, advanceTo, deadLetters, sides, stores, commit };
+  return { join, batch, batchBySide, advanceTo, deadLetters, sides, stores, commit };
 }
 
 const click = (id: string, user = 'u1'): Click => ({ user, id });
@@ -119,6 +123,22 @@ describe('stream–stream join windows (within 100 ms, grace 50 ms)', () => {
       { click: 'c2', view: 'twin-a', at: 1160 },
       { click: 'c2', view: 'twin-b', at: 1160 },
     ]);
+  });
+
+  it('decides a pair by the records, not by the order a batch hands them over', async () => {
+    for (const bySide of [false, true]) {
+      const { batch, batchBySide } = harness('inner');
+      const send = bySide ? batchBySide : batch;
+      // in input order: a view at 1000, stream time to 1200, then a click at 1100 (on time:
+      // 1100 + 150 ≥ 1200) — the view's window closed at 1150 < 1200, so no pair, however ordered
+      expect(await send([1, view('v'), 1000], [0, click('x', 'u2'), 1200], [0, click('c'), 1100])).toEqual(
+        [],
+      );
+      // and a pair whose first record is still open is found either way
+      expect(await send([1, view('w', 'u3'), 1300], [0, click('d', 'u3'), 1350])).toEqual([
+        { click: 'd', view: 'w', at: 1350 },
+      ]);
+    }
   });
 
   it('takes a record within grace, dead-letters one after grace as late; it joins nothing', async () => {
