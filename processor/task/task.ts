@@ -103,6 +103,7 @@ export class Task {
   private streamTime = -1;
   private committedStreamTime = -1;
   private readonly positions: InputPositions;
+  private readonly lagByInput = new Map<string, number>();
   private outputs: OutgoingRecord[] = [];
   private readonly clock: Clock;
   private lastCommitAt: number;
@@ -242,10 +243,14 @@ export class Task {
       this.positions.advance(topic, batch.nextOffset);
       this.options.metrics.recordsIn.inc({ partition: this.metricLabel }, records.length);
       this.options.metrics.processSeconds.observe((performance.now() - started) / 1000);
-      this.options.metrics.lag.set(
-        { partition: this.metricLabel },
+      // the task's lag is its inputs' together (each known from its last batch)
+      this.lagByInput.set(
+        topic,
         Number(BigInt(batch.highWatermark) - BigInt(this.positions.position(topic))),
       );
+      let lag = 0;
+      for (const each of this.lagByInput.values()) lag += each;
+      this.options.metrics.lag.set({ partition: this.metricLabel }, lag);
       if (this.clock.now() - this.lastCommitAt >= this.options.commitIntervalMs) await this.commitNow();
     });
   }
