@@ -5,10 +5,17 @@
  *   lease; this instance reads them itself (assigned reading, no consumer group) and commits
  *   offsets to the app's group id, which has no members;
  * - by consumer group (no cluster): Kafka's group protocol assigns partitions and moves them
- *   when members come and go.
+ *   when members come and go; it reads the app's source topic. Every other input (repartition
+ *   topics, further source streams of a task) is read by assignment, following the group's
+ *   assignment: a member owns partition p of every input of every sub-topology.
  */
 import { type Clock, systemClock } from '../common/clock.ts';
-import type { KafkaProducer, PartitionReader, TopicPartitionOffset } from '../common/kafka/index.ts';
+import type {
+  GroupConsumer,
+  KafkaProducer,
+  PartitionReader,
+  TopicPartitionOffset,
+} from '../common/kafka/index.ts';
 import type { SubtopologyPlan } from './app/compile.ts';
 import { groupPartitions } from './app-partitions.ts';
 import type { ProcessorRuntime } from './runtime.ts';
@@ -79,6 +86,7 @@ export async function startAssignedProcessing(
     readSubtopology(
       runtime,
       plan,
+      undefined,
       sharedProducer && { producer: sharedProducer, commitOffsets: commitAsAdmin },
       options,
     ),
@@ -94,9 +102,7 @@ export async function startAssignedProcessing(
     manager,
     own: (partitions, lease, fenced) => manager.own(partitions, lease, fenced),
     async disown(partitions, { commit }) {
-      await Promise.all(
-        parts.flatMap((part) => partitions.map((partition) => part.reader.remove(partition))),
-      );
+      await Promise.all(parts.map((part) => part.remove(partitions)));
       await manager.disown(partitions, { commit });
     },
     lastFetchAt: () => {
@@ -105,13 +111,15 @@ export async function startAssignedProcessing(
       // slot to a standby would not help: it would pause the same way)
       const owned = manager.owned();
       if (owned.length > 0 && manager.paused().length === owned.length) return clock.now();
-      const fetched = parts.map((part) => part.reader.lastFetchAt()).filter((time) => time !== undefined);
+      const fetched = parts
+        .flatMap((part) => part.readers.map((reader) => reader.lastFetchAt()))
+        .filter((time) => time !== undefined);
       return fetched.length === 0 ? undefined : Math.max(...fetched);
     },
     async stop({ commit }) {
       if (stopped) return;
       stopped = true;
-      await Promise.all(parts.map((part) => part.reader.stop()));
+      await Promise.all(parts.flatMap((part) => part.readers.map((reader) => reader.stop())));
       await manager.closeAll({ commit });
       await sharedProducer?.disconnect().catch(() => undefined);
     },
@@ -121,46 +129,75 @@ export async function startAssignedProcessing(
 /** Commits offsets of any topic to the app's group (at-least-once). */
 type TopicOffsetCommitter = (offsets: readonly TopicPartitionOffset[]) => Promise<void>;
 
-/** One sub-topology read by assignment: a reader of its input's owned partitions and their tasks. */
+/** A sub-topology's tasks with the readers of its inputs read by assignment. */
+interface ReadSubtopology {
+  manager: TaskManager;
+  readers: PartitionReader[];
+  /** Stops reading these partitions of every input read by assignment. */
+  remove(partitions: readonly number[]): Promise<void>;
+}
+
+/**
+ * One sub-topology: a reader per input topic read by assignment (all of them, or all but the
+ * group consumer's topic in group mode), and the tasks, which read partition p of each.
+ */
 function readSubtopology(
   runtime: ProcessorRuntime,
   plan: SubtopologyPlan,
+  group: { topic: string; consumer: GroupConsumer } | undefined,
   atLeastOnce: { producer: KafkaProducer; commitOffsets: TopicOffsetCommitter } | undefined,
   options: { onFatalError: (error: unknown) => void },
-): { reader: PartitionReader; manager: TaskManager } {
+): ReadSubtopology {
   const { kafka, config } = runtime;
-  const topic = plan.input.topic;
   let manager: TaskManager | undefined;
-  const reader = kafka.createPartitionReader({
-    topic,
-    isolation: 'read_committed',
-    onBatch: (batch) => manager!.onBatch(batch),
-    onOutOfRange: (partition, requested, logStart) => {
-      // fail: stop reading (the reader passes this to onFatalError) before anything past the
-      // gap is processed, so that an operator decides
-      if (config.processor.offsetReset === 'fail')
-        throw inputOutOfRange(topic, partition, requested, logStart);
-      runtime.logger.warn(
-        { partition, requested, logStart, skipped: (BigInt(logStart) - BigInt(requested)).toString() },
-        inputResetWarning,
-      );
-      manager?.skipGoneInput(partition, requested, logStart);
-      return logStart;
-    },
-    onFatalError: options.onFatalError,
-  });
-  manager = createManager(
-    runtime,
-    plan,
-    reader,
-    atLeastOnce && {
-      producer: atLeastOnce.producer,
-      commitOffsets: (offsets) =>
-        atLeastOnce.commitOffsets(offsets.map(({ partition, offset }) => ({ topic, partition, offset }))),
-    },
-    options,
+  const assigned = [...new Set(plan.inputs.map((input) => input.topic))].filter(
+    (topic) => topic !== group?.topic,
   );
-  return { reader, manager };
+  const readers = new Map(
+    assigned.map((topic) => [
+      topic,
+      kafka.createPartitionReader({
+        topic,
+        isolation: 'read_committed',
+        onBatch: (batch) => manager!.onBatch(batch),
+        onOutOfRange: (partition, requested, logStart) => {
+          // fail: stop reading (the reader passes this to onFatalError) before anything past the
+          // gap is processed, so that an operator decides
+          if (config.processor.offsetReset === 'fail')
+            throw inputOutOfRange(topic, partition, requested, logStart);
+          runtime.logger.warn(
+            {
+              topic,
+              partition,
+              requested,
+              logStart,
+              skipped: (BigInt(logStart) - BigInt(requested)).toString(),
+            },
+            inputResetWarning,
+          );
+          manager?.skipGoneInput(topic, partition, requested, logStart);
+          return logStart;
+        },
+        onFatalError: options.onFatalError,
+      }),
+    ]),
+  );
+  const input: TaskInput = {
+    seek(topic, partition, offset) {
+      if (topic === group?.topic) group.consumer.seek(partition, offset);
+      else readers.get(topic)!.seek(partition, offset);
+    },
+  };
+  manager = createManager(runtime, plan, input, atLeastOnce, options);
+  return {
+    manager,
+    readers: [...readers.values()],
+    remove: async (partitions) => {
+      await Promise.all(
+        [...readers.values()].flatMap((reader) => partitions.map((partition) => reader.remove(partition))),
+      );
+    },
+  };
 }
 
 /** Without a cluster: a consumer-group member; the group decides which partitions it owns. */
@@ -178,22 +215,14 @@ export async function startGroupProcessing(
     sessionTimeoutMs: settings.sessionTimeoutMs,
   });
   const sharedProducer = settings.guarantee === 'at_least_once' ? await kafka.createProducer() : undefined;
-  const [first, ...downstreamPlans] = compiled.subtopologies;
-  const firstManager = createManager(
-    runtime,
-    first!,
-    consumer,
-    sharedProducer
-      ? { producer: sharedProducer, commitOffsets: (offsets) => consumer.commitOffsets(offsets) }
-      : undefined,
-    { onFatalError: options.onFatalError },
-  );
-  // repartition topics are read by assignment, following the group's assignment of the input:
-  // a member owns partition p of every sub-topology; offsets go to the same group
-  const downstream = downstreamPlans.map((plan) =>
+  // the source topic (sub-topology 0's first input) comes through the group; every other input
+  // is read by assignment, following the group's assignment; offsets go to the same group
+  const group = { topic: compiled.source.topic, consumer };
+  const parts = compiled.subtopologies.map((plan) =>
     readSubtopology(
       runtime,
       plan,
+      group,
       sharedProducer && {
         producer: sharedProducer,
         commitOffsets: (offsets) => consumer.commitOffsets(offsets),
@@ -201,9 +230,10 @@ export async function startGroupProcessing(
       options,
     ),
   );
+  const firstManager = parts[0]!.manager;
   const manager = combineTaskManagers(
-    [firstManager, ...downstream.map((part) => part.manager)].map((each, index) => ({
-      manager: each,
+    parts.map((part, index) => ({
+      manager: part.manager,
       partitions: runtime.partitions.subtopologies[index]!,
     })),
   );
@@ -217,9 +247,7 @@ export async function startGroupProcessing(
       const wanted = new Set(partitions);
       const lost = manager.owned().filter((partition) => !wanted.has(partition));
       void (async () => {
-        await Promise.all(
-          downstream.flatMap((part) => lost.map((partition) => part.reader.remove(partition))),
-        );
+        await Promise.all(parts.map((part) => part.remove(lost)));
         await manager.disown(lost, { commit: false });
       })();
       manager.own(partitions, unleased);
@@ -241,7 +269,7 @@ export async function startGroupProcessing(
       if (stopped) return;
       stopped = true;
       await consumer.stop();
-      await Promise.all(downstream.map((part) => part.reader.stop()));
+      await Promise.all(parts.flatMap((part) => part.readers.map((reader) => reader.stop())));
       await manager.closeAll({ commit });
       await consumer.disconnect();
       await sharedProducer?.disconnect();

@@ -1,10 +1,12 @@
 /**
  * The topics an app needs, created at start when missing: the source, sinks and tables (from their
- * stream definitions; a table's topic compacted), the changelog of each store (as many partitions as its sub-topology, compacted; a
- * windowed store also deletes after window + grace + a day), its repartition topics (the app's
- * or the configuration's count, the input's by default; no retention limit: consumed records are
- * purged) and the dead-letter topic. An existing internal topic with another count stops
- * start-up, saying what to do (app-partitions.ts has the counts).
+ * stream definitions; a table's topic compacted), the changelog of each store (as many partitions
+ * as its sub-topology, compacted; a windowed store also deletes after window + grace + a day), its
+ * repartition topics (the app's or the configuration's count, the input's by default; no
+ * retention limit: consumed records are purged) and the dead-letter topic. An existing internal
+ * topic with another count, or a further input stream or partitioned table not co-partitioned
+ * with the source, stops start-up saying what to do: task p reads partition p of each of its
+ * inputs (app-partitions.ts has the counts).
  */
 import { SluiceError } from '../common/errors.ts';
 import type { KafkaAdmin, TopicSpec } from '../common/kafka/index.ts';
@@ -29,7 +31,7 @@ export async function ensureAppTopics(
   const { source, sinks, stores, topology, app } = compiled;
   const withReplication = (spec: TopicSpec): TopicSpec => ({ ...spec, replicationFactor });
   await admin.ensureTopics([
-    withReplication({ topic: source.topic, partitions: source.partitions }),
+    ...topology.sources.map((each) => withReplication({ topic: each.topic, partitions: each.partitions })),
     ...sinks.map((sink) => withReplication({ topic: sink.topic, partitions: sink.partitions })),
     // a table's topic is its changelog: compacted, so the latest record per key stays
     ...topology.tables
@@ -67,7 +69,9 @@ export async function ensureAppTopics(
         partitions: count,
         config: store.window
           ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(windowRetentionMs(store.window)) }
-          : { 'cleanup.policy': 'compact' },
+          : store.retentionMs !== undefined
+            ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String(store.retentionMs + day) }
+            : { 'cleanup.policy': 'compact' },
       },
       `its store's sub-topology ${store.subtopology} reads ${compiled.subtopologies[store.subtopology]!.input.topic} with ${count}: partition p of one must match partition p of the other`,
       recreate(store.changelogTopic, count),
@@ -87,6 +91,17 @@ export async function ensureAppTopics(
     );
   }
   await admin.ensureTopics(internal);
+  // every input stream is co-partitioned with the source: a task reads partition p of each
+  for (const other of topology.sources.filter((each) => each.topic !== source.topic)) {
+    const partitions = await admin.partitionCount(other.topic);
+    if (partitions !== sourcePartitions) {
+      throw new SluiceError(
+        'KAFKA_TOPIC_MISMATCH',
+        `the input stream ${other.name} (topic ${other.topic}) has ${partitions} partitions but the source ${source.topic} has ${sourcePartitions}: ` +
+          `inputs read by the same task must be co-partitioned (keyed alike, same partition count). Give ${other.topic} ${sourcePartitions} partitions, or repartition one of them first.`,
+      );
+    }
+  }
   // a partitioned table is co-partitioned with the input: task p joins partition p of both
   for (const table of topology.tables.filter((each) => each.kind === 'partitioned')) {
     const partitions = await admin.partitionCount(table.topic);

@@ -94,10 +94,13 @@ export function resetCommand(): Command {
           process.stdout.write(`${flags.dryRun ? 'would reset' : 'resetting'} app ${plan.app}\n`);
           if (!plan.inputTopic)
             process.stdout.write('  input: nothing committed yet, no offsets to rewind\n');
-          for (const entry of plan.offsets) {
-            process.stdout.write(
-              `  ${plan.inputTopic}[${entry.partition}]: ${entry.from ?? '(none)'} → ${entry.to}\n`,
-            );
+          const inputs = [{ topic: plan.inputTopic, offsets: plan.offsets }, ...plan.otherInputs];
+          for (const { topic, offsets } of inputs) {
+            for (const entry of offsets) {
+              process.stdout.write(
+                `  ${topic}[${entry.partition}]: ${entry.from ?? '(none)'} → ${entry.to}\n`,
+              );
+            }
           }
           for (const topic of plan.deleteTopics) process.stdout.write(`  delete topic ${topic}\n`);
           for (const directory of plan.deleteDirectories) process.stdout.write(`  delete ${directory}\n`);

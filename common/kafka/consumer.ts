@@ -12,6 +12,7 @@ import { toIncoming } from './incoming-record.ts';
 import type { IncomingRecord, Isolation } from './types.ts';
 
 export interface ConsumedBatch {
+  topic: string;
   partition: number;
   /** The offset this batch was fetched from. */
   fetchedOffset: string;
@@ -86,6 +87,7 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         if (payload.batchSize === 0 && payload.topic === topic) {
           void handlers.onBatch({
+            topic,
             partition: payload.partition,
             fetchedOffset: String(payload.firstOffset ?? payload.lastOffset),
             nextOffset: (BigInt(payload.lastOffset) + 1n).toString(),
@@ -105,6 +107,7 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
         partitionsConsumedConcurrently: options.partitionsInParallel,
         eachBatch: async ({ batch, heartbeat }) => {
           await handlers.onBatch({
+            topic: batch.topic,
             partition: batch.partition,
             // set by kafkajs on every Batch, though missing from its typings
             fetchedOffset: (batch as unknown as { fetchedOffset: string }).fetchedOffset,

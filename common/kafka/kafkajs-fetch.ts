@@ -117,6 +117,7 @@ export function toConsumedBatch(
   if (nextOffset === undefined || nextOffset <= BigInt(fetchedOffset)) return undefined;
   const visible = new Batch(topic, fetchedOffset, data).messages;
   return {
+    topic,
     partition: data.partition,
     fetchedOffset,
     nextOffset: nextOffset.toString(),

@@ -1,10 +1,9 @@
 /**
  * Turns an app into what the processor runs: its graph compiled against the configured streams
- * (topology.ts), one plan per sub-topology, checked against what tasks run today: each task
- * reads one input (a stream or a repartition topic). Other graphs compile (and `sluice describe`
- * shows them) but are refused here with the reason.
+ * (topology.ts), one plan per sub-topology. A task reads partition p of every input of its
+ * sub-topology (streams and repartition topics, co-partitioned: checked at start in
+ * topic-setup.ts).
  */
-import { SluiceError } from '../../common/errors.ts';
 import type { Stream } from '../../schemas/streams.ts';
 import { UserCodeError } from '../operators/operator.ts';
 import type { App } from './define.ts';
@@ -19,12 +18,19 @@ import {
 
 export { UserCodeError };
 
-/** What the tasks of one sub-topology run: task `<id>_<p>` reads partition p of `inputTopic`. */
+/** One input of a sub-topology, with its stream's definition when it is one. */
+export type PlanInput = SubtopologyInput & {
+  /** The source stream when the input is one (Avro, event time from a field); absent for a repartition topic. */
+  source?: Stream;
+};
+
+/** What the tasks of one sub-topology run: task `<id>_<p>` reads partition p of each of `inputs`. */
 export interface SubtopologyPlan {
   id: number;
-  input: SubtopologyInput;
-  /** The source stream when the input is one (Avro, event time from a field); absent for a repartition topic. */
-  stream?: Stream;
+  /** Every input topic of the sub-topology, in graph order; all are read and committed together. */
+  inputs: PlanInput[];
+  /** The first input: it names the task's transactional id (unchanged since tasks had one input). */
+  input: PlanInput;
   /** The task's stores, one per aggregation (none when stateless). */
   stores: StorePlan[];
 }
@@ -43,23 +49,6 @@ export interface CompiledApp {
   grouping?: GroupingPlan;
 }
 
-function refuseUnsupported(topology: Topology): void {
-  const reasons: string[] = [];
-  for (const part of topology.subtopologies) {
-    if (part.inputs.length > 1) {
-      reasons.push(
-        `sub-topology ${part.id} reads ${part.inputs.length} inputs (${part.inputs.map((input) => input.topic).join(', ')}); a task reads one so far (merge arms of the same input instead)`,
-      );
-    }
-  }
-  if (reasons.length > 0) {
-    throw new SluiceError(
-      'CONFIG_INVALID',
-      `app ${topology.appId} cannot run yet: ${reasons.join('; ')}. \`sluice describe\` shows its graph`,
-    );
-  }
-}
-
 /** The event's time from the stream's event-time field; throws when missing or invalid. */
 export function eventTimeOf(stream: Stream, event: unknown): number {
   const field = stream.eventTime!;
@@ -76,17 +65,20 @@ export function compileApp(
   overrides: TopologyOverrides = {},
 ): CompiledApp {
   const topology = compileTopology(app, streams, overrides);
-  refuseUnsupported(topology);
   const subtopologies = topology.subtopologies.map((part): SubtopologyPlan => {
-    const input = part.inputs[0]!;
+    const inputs = part.inputs.map(
+      (input): PlanInput =>
+        input.kind === 'stream' ? { ...input, source: streams.get(input.stream) } : input,
+    );
     return {
       id: part.id,
-      input,
-      stream: input.kind === 'stream' ? streams.get(input.stream) : undefined,
+      inputs,
+      input: inputs[0]!,
       stores: topology.stores.filter((each) => each.subtopology === part.id),
     };
   });
-  const first = topology.stores[0];
+  // state queries answer for aggregations (a join's stores hold buffered records)
+  const first = topology.stores.find((each) => topology.groupings.has(each.node));
   return {
     app,
     topology,

@@ -58,6 +58,8 @@ export type {
   Aggregator,
   KeyedResult,
   SinkHandle,
+  StreamJoinOn,
+  StreamJoinOptions,
   StreamRef,
   TableRef,
   WindowedResult,

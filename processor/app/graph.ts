@@ -54,6 +54,25 @@ export interface JoinNode {
   joiner: (event: unknown, row: unknown) => unknown;
 }
 
+/**
+ * A stream–stream windowed join (operators/stream-join.ts has the semantics): a record of one
+ * input joins every record of the other input with the same key and a time at most `withinMs`
+ * apart. Its inputs are [left, right].
+ */
+export interface StreamJoinNode {
+  kind: 'streamJoin';
+  /** `left`: a left record that never matched is passed on with null once its window closed; `outer`: either side's. */
+  type: 'inner' | 'left' | 'outer';
+  /** The field holding the join key on each side (it must partition that side: co-partitioned). */
+  on: { left: string; right: string };
+  /** Undefined when the app did not say (refused at compile time). */
+  withinMs: number | undefined;
+  graceMs: number;
+  /** Names its two stores `<name>-this` and `<name>-other` (default `join-<node id>`). */
+  name: string | undefined;
+  joiner: (left: unknown, right: unknown) => unknown;
+}
+
 export type NodeBody =
   | { kind: 'source'; stream: string }
   | { kind: 'filter'; fn: (event: unknown) => boolean }
@@ -68,6 +87,7 @@ export type NodeBody =
   | { kind: 'repartition'; name: string; key: KeySpec; partitions?: number }
   | AggregateNode
   | JoinNode
+  | StreamJoinNode
   | { kind: 'sink'; stream: string };
 
 export type NodeKind = NodeBody['kind'];
@@ -106,9 +126,20 @@ export function describeNode(node: GraphNode): string {
       const on = node.on.kind === 'field' ? node.on.field : 'key function';
       return `${node.type === 'left' ? 'left join' : 'join'} ${node.tableKind} table ${node.table} on ${on}`;
     }
+    case 'streamJoin': {
+      const on = node.on.left === node.on.right ? node.on.left : `${node.on.left} = ${node.on.right}`;
+      const join = node.type === 'inner' ? 'join' : `${node.type} join`;
+      return `stream ${join} on ${on} within ${node.withinMs ?? '?'} ms, grace ${node.graceMs} ms`;
+    }
     default:
       return node.kind;
   }
+}
+
+/** The two stores of a stream–stream join: each side's records buffered for the other to find. */
+export function streamJoinStores(node: StreamJoinNode & { id: NodeId }): [left: string, right: string] {
+  const name = node.name ?? `join-${node.id}`;
+  return [`${name}-this`, `${name}-other`];
 }
 
 export function describeKey(key: KeySpec): string {

@@ -23,6 +23,7 @@ import type {
   KeySpec,
   NodeBody,
   NodeId,
+  StreamJoinNode,
   TableKind,
 } from './graph.ts';
 
@@ -74,6 +75,38 @@ export type StringField<T> = { [F in keyof T & string]: T[F] extends string ? F 
 
 /** Which table row an event joins, computed (null or undefined: no row); or name a string field. */
 export type JoinKeyFunction<T> = (event: T) => string | null | undefined;
+
+/**
+ * Which field holds the join key on each side of a stream–stream join: one field both have, or
+ * one per side. Each side must be partitioned by it (its partition key, or a repartition by it).
+ */
+export type StreamJoinOn<T, R> =
+  | (StringField<T> & StringField<R>)
+  | { left: StringField<T>; right: StringField<R> };
+
+/**
+ * A stream–stream join's window (Kafka Streams' JoinWindows.ofTimeDifferenceAndGrace): records
+ * join when their times are at most `within` ms apart; `grace` (default 0) admits records that
+ * much behind stream time; `name` names its stores `<name>-this` / `<name>-other` (default `join-<node>`).
+ */
+export interface StreamJoinOptions<On, J> {
+  on: On;
+  within: number;
+  grace?: number;
+  name?: string;
+  joiner: J;
+}
+
+/** What the join overloads' implementations take: a table or a stream, and either options. */
+// biome-ignore lint/suspicious/noExplicitAny: an overload implementation accepts every overload's types
+type JoinTarget = TableRef<any> | EventStream<any>;
+type AnyJoinOptions = {
+  on: unknown;
+  joiner: unknown;
+  within?: number;
+  grace?: number;
+  name?: string;
+};
 
 /** What a windowed aggregation emits. */
 export interface WindowedResult<K, V> {
@@ -262,16 +295,65 @@ export class EventStream<T> {
   join<R, U extends object, F extends StringField<T>>(
     table: TableRef<R>,
     options: { on: F | JoinKeyFunction<T>; joiner: (event: T, row: R) => U },
-  ): EventStream<U> {
-    return this.appendJoin('inner', table, options.on, options.joiner as JoinNode['joiner']);
+  ): EventStream<U>;
+  /**
+   * Joins with another stream within a time window: each pair of records with the same key at
+   * most `within` ms apart gives `joiner(left, right)`, with the later of their times.
+   */
+  join<R, U extends object, On extends StreamJoinOn<T, R>>(
+    other: EventStream<R>,
+    options: StreamJoinOptions<On, (left: T, right: R) => U>,
+  ): EventStream<U>;
+  join(other: JoinTarget, options: AnyJoinOptions): EventStream<unknown> {
+    if (other instanceof EventStream) return this.appendStreamJoin('inner', other, options);
+    return this.appendJoin('inner', other, options.on as string, options.joiner as JoinNode['joiner']);
   }
 
   /** As `join`, but an event without a row is passed on too, with `row` null. */
   leftJoin<R, U extends object, F extends StringField<T>>(
     table: TableRef<R>,
     options: { on: F | JoinKeyFunction<T>; joiner: (event: T, row: R | null) => U },
+  ): EventStream<U>;
+  /**
+   * As the stream `join`, and a left record that matched nothing is passed on with `right` null
+   * once its window closed (after grace, on stream time).
+   */
+  leftJoin<R, U extends object, On extends StreamJoinOn<T, R>>(
+    other: EventStream<R>,
+    options: StreamJoinOptions<On, (left: T, right: R | null) => U>,
+  ): EventStream<U>;
+  leftJoin(other: JoinTarget, options: AnyJoinOptions): EventStream<unknown> {
+    if (other instanceof EventStream) return this.appendStreamJoin('left', other, options);
+    return this.appendJoin('left', other, options.on as string, options.joiner as JoinNode['joiner']);
+  }
+
+  /** As the stream `join`, and a record of either side that matched nothing is passed on with a null partner once its window closed. */
+  outerJoin<R, U extends object, On extends StreamJoinOn<T, R>>(
+    other: EventStream<R>,
+    options: StreamJoinOptions<On, (left: T | null, right: R | null) => U>,
   ): EventStream<U> {
-    return this.appendJoin('left', table, options.on, options.joiner as JoinNode['joiner']);
+    return this.appendStreamJoin('outer', other, options as AnyJoinOptions);
+  }
+
+  private appendStreamJoin<U>(
+    type: StreamJoinNode['type'],
+    // biome-ignore lint/suspicious/noExplicitAny: any stream of the same app
+    other: EventStream<any>,
+    options: AnyJoinOptions,
+  ): EventStream<U> {
+    if (other.graph !== this.graph) throw new Error('join: both streams must belong to the same app');
+    const on = options.on as string | { left: string; right: string };
+    const body: StreamJoinNode = {
+      kind: 'streamJoin',
+      type,
+      on: typeof on === 'object' ? on : { left: String(on), right: String(on) },
+      // a missing within is refused at compile time with the others problems of the app
+      withinMs: options.within,
+      graceMs: options.grace ?? 0,
+      name: options.name,
+      joiner: options.joiner as StreamJoinNode['joiner'],
+    };
+    return new EventStream<U>(this.graph, this.graph.add(body, [this.node, other.node]));
   }
 
   private appendJoin<U>(

@@ -32,8 +32,8 @@ function details(topology: Topology, node: GraphNode): string[] {
       lines.push(`table topic ${table.topic}, ${held}`);
     }
   }
-  const store = topology.stores.find((each) => each.node === node.id);
-  if (store) lines.push(`store ${store.name}, changelog ${store.changelogTopic}`);
+  for (const store of topology.stores.filter((each) => each.node === node.id))
+    lines.push(`store ${store.name}, changelog ${store.changelogTopic}`);
   return lines;
 }
 

@@ -18,8 +18,10 @@ import {
   type GraphNode,
   type KeySpec,
   type NodeId,
+  streamJoinStores,
   type TableKind,
 } from './graph.ts';
+import { streamJoinProblems } from './stream-join-check.ts';
 
 /** How the records reaching a node are spread over partitions. */
 export type PartitionedBy =
@@ -41,6 +43,8 @@ export interface StorePlan {
   subtopology: number;
   node: NodeId;
   window?: WindowSpec;
+  /** How long a record stays in a stream join's store (within + grace): its changelog keeps at least that. */
+  retentionMs?: number;
 }
 
 export interface RepartitionPlan {
@@ -154,7 +158,7 @@ function keepsPartitioning(key: KeySpec, by: PartitionedBy): boolean {
 const samePartitioning = (a: PartitionedBy, b: PartitionedBy) =>
   a.kind === 'field' ? b.kind === 'field' && a.field === b.field : b.kind === 'key' && a.topic === b.topic;
 
-const describePartitioning = (by: PartitionedBy) =>
+export const describePartitioning = (by: PartitionedBy) =>
   by.kind === 'field' ? `the partition key '${by.field}'` : `the repartition topic ${by.topic}`;
 
 export interface TopologyOverrides {
@@ -288,6 +292,19 @@ export function compileTopology(
         } else if (inputPartitioning) {
           partitioning.set(id, inputPartitioning);
         }
+        fieldsAt.set(id, undefined);
+        continue;
+      }
+      case 'streamJoin': {
+        problems.push(
+          ...streamJoinProblems(node, where(node), {
+            fields: node.inputs.map((each) => fieldsAt.get(each)),
+            partitioning: node.inputs.map((each) => partitioning.get(each)),
+          }),
+        );
+        for (const store of streamJoinStores(node))
+          storeNodes.set(store, [...(storeNodes.get(store) ?? []), id]);
+        if (inputPartitioning) partitioning.set(id, inputPartitioning);
         fieldsAt.set(id, undefined);
         continue;
       }
@@ -459,6 +476,18 @@ function cut(
       part.inputs.push({ kind: 'repartition', name: repartition.name, topic, node: id });
       const writer = subtopologies[from]!;
       if (!writer.writes.includes(topic)) writer.writes.push(topic);
+    }
+    if (node.kind === 'streamJoin') {
+      for (const name of streamJoinStores(node)) {
+        part.stores.push(name);
+        stores.push({
+          name,
+          changelogTopic: changelogTopic(app.id, name),
+          subtopology: part.id,
+          node: id,
+          retentionMs: (node.withinMs ?? 0) + node.graceMs,
+        });
+      }
     }
     const grouping = facts.groupings.get(id);
     if (grouping) {

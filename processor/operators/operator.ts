@@ -4,7 +4,11 @@
  * (operators run in the graph's order), which keeps one store read per stateful operator and batch:
  *
  *   open() once the store is restored → per batch: keysFor(items) (loaded in one read) →
- *   load(items) → process(items) → dueKeys(streamTime) (loaded) → onStreamTime(streamTime, batchEnd)
+ *   load(items) → process(items) → dueKeys(streamTime) (loaded) → loadDue(streamTime) →
+ *   onStreamTime(streamTime, batchEnd)
+ *
+ * An operator with several inputs that must tell them apart (a stream–stream join) finds each
+ * item's input in `side` (the index in its node's inputs).
  *
  * An operator never throws for one bad item: it dead-letters it through the context and goes on.
  */
@@ -28,6 +32,8 @@ export interface Item {
   derived: boolean;
   /** Set by a branch: the index of the arm that takes the item. */
   arm?: number;
+  /** Set for a stream–stream join: which of its inputs the item comes from (0 left, 1 right). */
+  side?: number;
 }
 
 export interface OperatorContext {
@@ -47,6 +53,8 @@ export interface Operator {
   process(items: readonly Item[]): Item[];
   /** Store keys `onStreamTime(streamTime)` will read. */
   dueKeys?(streamTime: number): Buffer[];
+  /** Reads what `onStreamTime(streamTime)` needs from stores of its own (a join's two sides). */
+  loadDue?(streamTime: number): Promise<void>;
   /**
    * After each batch, with the task's stream time: what closes now (windows) and pending updates.
    * `batchEnd` is the batch's last input item, the place of emissions when none of the items reached this operator.

@@ -4,7 +4,10 @@ import type { Stream } from '../../schemas/streams.ts';
 import type { GraphNode } from '../app/graph.ts';
 import { guarded, type Item, type Operator, type OperatorContext, UserCodeError } from './operator.ts';
 
-type StatelessNode = Exclude<GraphNode, { kind: 'aggregate' | 'source' | 'sink' | 'repartition' | 'join' }>;
+type StatelessNode = Exclude<
+  GraphNode,
+  { kind: 'aggregate' | 'source' | 'sink' | 'repartition' | 'join' | 'streamJoin' }
+>;
 
 export function createStatelessOperator(node: StatelessNode, context: OperatorContext): Operator {
   switch (node.kind) {

@@ -1,6 +1,7 @@
 /**
  * Resetting an app, like Kafka Streams' application reset tool: rewind the group's committed
- * input offsets (to the earliest, a time, or given offsets), delete the app's changelogs and
+ * input offsets (to the earliest, a time, or given offsets) — of every input topic the group
+ * committed, when a task reads several — delete the app's changelogs and
  * repartition topics (and dead letters on request), and wipe its local state. Refused while the app runs: a live lease
  * or a consumer-group member.
  */
@@ -17,10 +18,14 @@ export type ResetTarget =
   | { to: 'datetime'; timestamp: number }
   | { to: 'offsets'; offsets: Map<number, string> };
 
+type Rewind = { partition: number; from: string | null; to: string }[];
+
 export interface ResetPlan {
   app: string;
   inputTopic: string | undefined;
-  offsets: { partition: number; from: string | null; to: string }[];
+  offsets: Rewind;
+  /** The app's further input topics (a merge or a stream join reads several), rewound alike. */
+  otherInputs: { topic: string; offsets: Rewind }[];
   deleteTopics: string[];
   deleteDirectories: string[];
 }
@@ -38,29 +43,17 @@ export async function planReset(options: {
   // the group also commits the app's repartition topics: those are deleted, not rewound
   const isInternal = (topic: string) =>
     topic.startsWith(`${appId}-`) && (topic.endsWith('-changelog') || topic.endsWith('-repartition'));
-  const inputTopic =
-    options.inputTopic ?? (await admin.committedTopics(group)).filter((topic) => !isInternal(topic))[0];
-  const offsets: ResetPlan['offsets'] = [];
-  if (inputTopic) {
-    const [ends, committed] = await Promise.all([
-      admin.topicOffsets(inputTopic),
-      admin.committedOffsets(group, inputTopic),
-    ]);
-    const byTime =
-      options.target.to === 'datetime'
-        ? await admin.offsetsForTimestamp(inputTopic, options.target.timestamp)
-        : undefined;
-    for (const { partition, low } of ends) {
-      const current = committed.find((entry) => entry.partition === partition)?.offset;
-      const to =
-        options.target.to === 'earliest'
-          ? low
-          : options.target.to === 'datetime'
-            ? (byTime!.find((entry) => entry.partition === partition)?.offset ?? low)
-            : (options.target.offsets.get(partition) ?? current ?? low);
-      offsets.push({ partition, from: current !== undefined && BigInt(current) >= 0n ? current : null, to });
-    }
+  const inputs = options.inputTopic
+    ? [options.inputTopic]
+    : (await admin.committedTopics(group)).filter((topic) => !isInternal(topic));
+  if (inputs.length > 1 && options.target.to === 'offsets') {
+    throw new SluiceError(
+      'CONFIG_INVALID',
+      `app ${appId} reads ${inputs.join(', ')}: --to-offsets names one topic's offsets; add --topic <name>, or reset to the earliest or a datetime`,
+    );
   }
+  const rewinds = await Promise.all(inputs.map((topic) => rewindOf(admin, group, topic, options.target)));
+  const [inputTopic, ...others] = inputs;
   const topics = await admin.listTopics();
   const deleteTopics = topics
     .filter(isInternal)
@@ -72,10 +65,36 @@ export async function planReset(options: {
   return {
     app: appId,
     inputTopic,
-    offsets,
+    offsets: rewinds[0] ?? [],
+    otherInputs: others.map((topic, index) => ({ topic, offsets: rewinds[index + 1]! })),
     deleteTopics,
     deleteDirectories: existsSync(appState) ? [appState] : [],
   };
+}
+
+/** Where each partition of `topic` goes back to, from where the group stands. */
+async function rewindOf(
+  admin: KafkaAdmin,
+  group: string,
+  topic: string,
+  target: ResetTarget,
+): Promise<Rewind> {
+  const [ends, committed] = await Promise.all([
+    admin.topicOffsets(topic),
+    admin.committedOffsets(group, topic),
+  ]);
+  const byTime =
+    target.to === 'datetime' ? await admin.offsetsForTimestamp(topic, target.timestamp) : undefined;
+  return ends.map(({ partition, low }) => {
+    const current = committed.find((entry) => entry.partition === partition)?.offset;
+    const to =
+      target.to === 'earliest'
+        ? low
+        : target.to === 'datetime'
+          ? (byTime!.find((entry) => entry.partition === partition)?.offset ?? low)
+          : (target.offsets.get(partition) ?? current ?? low);
+    return { partition, from: current !== undefined && BigInt(current) >= 0n ? current : null, to };
+  });
 }
 
 /** Throws APP_RUNNING when a lease of the app is held and fresh, or its group has members. */
@@ -116,12 +135,14 @@ export async function assertNotRunning(options: {
 }
 
 export async function executeReset(plan: ResetPlan, admin: KafkaAdmin, groupId: string): Promise<void> {
-  if (plan.inputTopic && plan.offsets.length > 0) {
-    await admin.setCommittedOffsets(
-      groupId,
-      plan.offsets.map(({ partition, to }) => ({ topic: plan.inputTopic!, partition, offset: to })),
-    );
-  }
+  const inputs = [
+    ...(plan.inputTopic ? [{ topic: plan.inputTopic, offsets: plan.offsets }] : []),
+    ...plan.otherInputs,
+  ];
+  const offsets = inputs.flatMap(({ topic, offsets }) =>
+    offsets.map(({ partition, to }) => ({ topic, partition, offset: to })),
+  );
+  if (offsets.length > 0) await admin.setCommittedOffsets(groupId, offsets);
   await admin.deleteTopics(plan.deleteTopics);
   for (const directory of plan.deleteDirectories) rmSync(directory, { recursive: true, force: true });
 }

@@ -25,17 +25,27 @@ import { changelogRecords } from '../changelog/changelog-records.ts';
 import type { Change } from '../state/write-cache.ts';
 
 /** Commits input offsets outside a transaction (at-least-once): the group member, or the admin client. */
-export type OffsetCommitter = (offsets: readonly { partition: number; offset: string }[]) => Promise<void>;
+export type OffsetCommitter = (
+  offsets: readonly { topic: string; partition: number; offset: string }[],
+) => Promise<void>;
+
+/** The changelog header naming the input position: the offset, or `topic@offset` per input when several. */
+function sourceOffsetOf(inputs: CommitWork['inputs']): string {
+  if (inputs.length === 1) return inputs[0]!.offset;
+  return inputs.map(({ topic, offset }) => `${topic}@${offset}`).join(',');
+}
 
 export type CommitChannel =
   | { guarantee: 'exactly_once'; producer: TransactionalProducer; groupId: string }
   | { guarantee: 'at_least_once'; producer: KafkaProducer; commitOffsets: OffsetCommitter };
 
 export interface CommitWork {
-  inputTopic: string;
   partition: number;
-  /** The next input offset: what the group resumes from after this commit. */
-  inputPosition: string;
+  /**
+   * The next offset of each input topic's partition: what the group resumes from after this
+   * commit (all of them in the same transaction, so a task's inputs never drift apart).
+   */
+  inputs: readonly { topic: string; offset: string }[];
   /** Sink records and dead letters. */
   outputs: readonly OutgoingRecord[];
   /** Each store's changes since the last commit, with its changelog topic (one per store of the task). */
@@ -62,12 +72,12 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
     changelogRecords(changes, {
       topic,
       partition: work.partition,
-      sourceOffset: work.inputPosition,
+      sourceOffset: sourceOffsetOf(work.inputs),
       epoch: work.epoch,
     }),
   );
   const records = [...work.outputs, ...changelog];
-  const offsets = [{ topic: work.inputTopic, partition: work.partition, offset: work.inputPosition }];
+  const offsets = work.inputs.map(({ topic, offset }) => ({ topic, partition: work.partition, offset }));
 
   if (channel.guarantee === 'exactly_once') {
     const transaction = await channel.producer.begin();
@@ -96,7 +106,7 @@ export async function commitWork(channel: CommitChannel, work: CommitWork): Prom
   if (work.outputs.length > 0) await channel.producer.send(work.outputs);
   const writes = changelog.length > 0 ? await channel.producer.send(changelog) : [];
   // 2. + 3.
-  await channel.commitOffsets(offsets.map(({ partition, offset }) => ({ partition, offset })));
+  await channel.commitOffsets(offsets);
   // 4.
   await work.flushStores(changelogPositionsAfter(writes, work));
 }

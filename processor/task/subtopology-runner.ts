@@ -5,13 +5,14 @@
  * stream time, commits and dead letters; this file owns only the walk through the graph.
  */
 import type { Stream } from '../../schemas/streams.ts';
-import type { NodeId } from '../app/graph.ts';
+import { type NodeId, streamJoinStores } from '../app/graph.ts';
 import type { Topology } from '../app/topology.ts';
 import type { StoredAggregate } from '../operators/aggregate-operator.ts';
 import { createGroupedAggregate } from '../operators/grouped-aggregate.ts';
 import type { Item, Operator, OperatorContext } from '../operators/operator.ts';
 import { createRepartitionWriter } from '../operators/repartition-writer.ts';
 import { createSinkOperator, createStatelessOperator } from '../operators/stateless-operators.ts';
+import { type BufferedRecords, createStreamJoin, type JoinSideState } from '../operators/stream-join.ts';
 import { createTableJoin } from '../operators/table-join.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import type { WriteCache } from '../state/write-cache.ts';
@@ -35,8 +36,11 @@ export interface SubtopologyRunnerOptions {
 export interface SubtopologyRunner {
   /** After the store is restored. */
   open(): Promise<void>;
-  /** Runs a non-empty batch of decoded input items; outputs and dead letters go to the context. */
-  run(inputs: Item[], streamTime: number): Promise<void>;
+  /**
+   * Runs a non-empty batch of decoded items of one input topic; outputs and dead letters go to
+   * the context. Operators that read other inputs get nothing this time but still see stream time.
+   */
+  run(topic: string, inputs: Item[], streamTime: number): Promise<void>;
 }
 
 function createOperator(
@@ -83,6 +87,20 @@ function createOperator(
         operator: createTableJoin(node, { kind: 'global', rows: options.tables.table(node.table) }, context),
       };
     }
+    case 'streamJoin': {
+      const sides = streamJoinStores(node).map((name): JoinSideState => {
+        const state = options.stores.get(name);
+        if (!state) throw new Error(`node ${id} joins through store ${name}, which the task does not have`);
+        // the task's write caches hold JSON values; a join side's are its buffered records
+        return { store: state.store, cache: state.cache as unknown as WriteCache<BufferedRecords> };
+      });
+      const withinMs = node.withinMs;
+      if (withinMs === undefined)
+        throw new Error(`node ${id}: a stream join needs within (refused at compile time)`);
+      return {
+        operator: createStreamJoin({ ...node, withinMs }, [sides[0]!, sides[1]!], context),
+      };
+    }
     case 'repartition':
       // the downstream end: the records arrive already moved
       return { operator: { process: (items) => [...items] } };
@@ -94,7 +112,6 @@ function createOperator(
 export function createSubtopologyRunner(options: SubtopologyRunnerOptions): SubtopologyRunner {
   const { topology } = options;
   const part = topology.subtopologies[options.subtopology]!;
-  const input = part.inputs[0]!;
   const operators = new Map<NodeId, { operator: Operator; cache?: WriteCache<StoredAggregate> }>();
   for (const id of part.nodes) {
     const created = createOperator(options, id);
@@ -107,30 +124,47 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
       inputs: topology.nodes[plan.reader]!.inputs,
       operator: createRepartitionWriter(plan, options.context),
     }));
-  /** Items of the node at `id`'s inputs; a repartition reader's are the task's input items. */
-  const inputsOf = (id: NodeId, produced: Map<NodeId, Item[]>, inputs: Item[]) =>
-    input.kind === 'repartition' && id === input.node
-      ? inputs
-      : topology.nodes[id]!.inputs.flatMap((each) => produced.get(each) ?? []);
+  /** The repartition readers among the nodes: their items are the task's input items of that topic. */
+  const repartitionReaders = new Map(
+    part.inputs.filter((input) => input.kind === 'repartition').map((input) => [input.node, input.topic]),
+  );
+  /** Items of the node at `id`'s inputs; a repartition reader's are the batch's items of its topic. */
+  const inputsOf = (id: NodeId, produced: Map<NodeId, Item[]>, topic: string, inputs: Item[]) => {
+    const reads = repartitionReaders.get(id);
+    if (reads !== undefined) return reads === topic ? inputs : [];
+    const node = topology.nodes[id]!;
+    // a join tells its inputs apart (a self-join reads one node twice: each item once per side)
+    if (node.kind === 'streamJoin')
+      return node.inputs.flatMap((each, side) =>
+        (produced.get(each) ?? []).map((item) => ({ ...item, side })),
+      );
+    return node.inputs.flatMap((each) => produced.get(each) ?? []);
+  };
 
   return {
     async open() {
       for (const { operator } of operators.values()) await operator.open?.();
     },
 
-    async run(inputs, streamTime) {
+    async run(topic, inputs, streamTime) {
       const batchEnd = inputs[inputs.length - 1]!;
-      const produced = new Map<NodeId, Item[]>(input.kind === 'stream' ? [[input.node, inputs]] : []);
+      // every source node of this topic gets the batch (one stream may be read by two source nodes)
+      const produced = new Map<NodeId, Item[]>(
+        part.inputs
+          .filter((input) => input.kind === 'stream' && input.topic === topic)
+          .map((input) => [input.node, inputs]),
+      );
       for (const id of part.nodes) {
         const created = operators.get(id);
         if (!created) continue;
         const { operator, cache } = created;
-        const items = inputsOf(id, produced, inputs);
+        const items = inputsOf(id, produced, topic, inputs);
         if (operator.keysFor && cache && items.length > 0) await cache.load(operator.keysFor(items));
         if (operator.load && items.length > 0) await operator.load(items);
         const out = items.length > 0 ? operator.process(items) : [];
         if (operator.onStreamTime) {
           if (operator.dueKeys && cache) await cache.load(operator.dueKeys(streamTime));
+          if (operator.loadDue) await operator.loadDue(streamTime);
           out.push(...operator.onStreamTime(streamTime, batchEnd));
         }
         produced.set(id, out);

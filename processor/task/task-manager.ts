@@ -20,9 +20,17 @@ import type { Task } from './task.ts';
 import { TaskLifecycle, type TaskStatus, taskStates } from './task-lifecycle.ts';
 import { type PartitionLease, type StartedTask, startTask, type TaskStarterOptions } from './task-starter.ts';
 
-/** Where the tasks' input comes from: a seek makes the next batch of a partition start there. */
+/** Where the tasks' inputs come from: a seek makes the next batch of a topic's partition start there. */
 export interface TaskInput {
-  seek(partition: number, offset: string): void;
+  seek(topic: string, partition: number, offset: string): void;
+}
+
+/** Asks for every input of the task again from its position (after a start or a pause). */
+function seekAll(input: TaskInput, partition: number, task: Task, refetch: boolean): void {
+  for (const topic of task.inputTopics) {
+    const offset = refetch ? task.refetch(topic) : (task.seekTarget(topic) ?? task.inputPosition(topic));
+    input.seek(topic, partition, offset);
+  }
 }
 
 interface Entry {
@@ -51,10 +59,10 @@ export interface TaskManager {
   /** Each owned partition's task state, why it is suspended, and its restore progress. */
   statuses(): TaskStatus[];
   /**
-   * The input offset `requested` of `partition` is gone (retention): its running task continues
-   * from `logStart`. Returns false when no running task was waiting for that offset.
+   * The offset `requested` of input `topic`'s `partition` is gone (retention): its running task
+   * continues from `logStart`. Returns false when no running task was waiting for that offset.
    */
-  skipGoneInput(partition: number, requested: string, logStart: string): boolean;
+  skipGoneInput(topic: string, partition: number, requested: string, logStart: string): boolean;
   /** The committed store of a running task, by store name. */
   storeFor(partition: number, store: string): KeyValueStore | undefined;
   /** A running task's partition of a partitioned table, by table name. */
@@ -91,10 +99,10 @@ export function createTaskManager(
   const failing = new Map<number, number>();
   const pausedNow = new Set<number>();
   /**
-   * Partitions read again after a pause, with the input position they were paused at: they stay
-   * `suspended` until a batch moves them past it (the dependency may still be down).
+   * Partitions read again after a pause, with each input's position they were paused at: they
+   * stay `suspended` until a batch moves one past it (the dependency may still be down).
    */
-  const resumedAt = new Map<number, string>();
+  const resumedAt = new Map<number, Map<string, string>>();
   const { input, logger, metrics } = options;
   const clock: Clock = options.clock ?? systemClock;
   const starterOptions = { ...options, clock };
@@ -163,7 +171,7 @@ export function createTaskManager(
       resumedAt.delete(partition);
       if (result.inputReset) recordInputReset(partition, lifecycle, result.inputReset);
       lifecycle.to('running');
-      input.seek(partition, result.task.seekTarget ?? result.task.inputPosition);
+      seekAll(input, partition, result.task, false);
       return result;
     })();
     entry.started.catch((error) => {
@@ -259,8 +267,8 @@ export function createTaskManager(
         return;
       pausedNow.delete(partition);
       updateGauges();
-      resumedAt.set(partition, task.inputPosition);
-      input.seek(partition, task.refetch());
+      resumedAt.set(partition, new Map(task.inputTopics.map((topic) => [topic, task.inputPosition(topic)])));
+      seekAll(input, partition, task, true);
       return;
     }
     pausedNow.delete(partition);
@@ -330,14 +338,14 @@ export function createTaskManager(
         // nothing processed may pile up in memory while we may not commit: fetch it again later
         await new Promise((resolve) => clock.after(holdMs, () => resolve(undefined)));
         if (entries.get(batch.partition) === entry && task.status === 'running') {
-          input.seek(batch.partition, task.refetch());
+          input.seek(batch.topic, batch.partition, task.refetch(batch.topic));
         }
         return;
       }
       try {
         await task.processBatch(batch);
-        const pausedAt = resumedAt.get(batch.partition);
-        if (pausedAt !== undefined && BigInt(task.inputPosition) > BigInt(pausedAt)) {
+        const pausedAt = resumedAt.get(batch.partition)?.get(batch.topic);
+        if (pausedAt !== undefined && BigInt(task.inputPosition(batch.topic)) > BigInt(pausedAt)) {
           resumedAt.delete(batch.partition);
           entry.lifecycle.to('running');
           updateGauges();
@@ -359,11 +367,11 @@ export function createTaskManager(
           task: taskId(options.plan.id, lifecycle.partition),
         }))
         .sort((a, b) => a.partition - b.partition),
-    skipGoneInput(partition, requested, logStart) {
+    skipGoneInput(topic, partition, requested, logStart) {
       const task = runningTasks.get(partition);
       const entry = entries.get(partition);
       if (!task || !entry) return false;
-      const skipped = task.skipTo(requested, logStart);
+      const skipped = task.skipTo(topic, requested, logStart);
       if (skipped === 0n) return false;
       recordInputReset(partition, entry.lifecycle, {
         from: requested,

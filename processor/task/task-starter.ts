@@ -6,8 +6,8 @@
  *      beyond the changelog's end (invariant 5);
  *   3. replay the changelog from that position to its end; a partitioned table's store likewise
  *      from its own topic (partitioned-table.ts), and wait until it reached the topic's end;
- *   4. read the group's committed input offset (after fencing, so it includes the old owner's
- *      last commit) and open the task there; if retention removed it, processor.offsetReset
+ *   4. read the group's committed offset of each input (after fencing, so it includes the old
+ *      owner's last commit) and open the task there; if retention removed it, processor.offsetReset
  *      decides: the log start, or a fatal error.
  * A start is atomic: a failure at any step closes what the earlier steps opened (store and
  * producer), so a retry never finds the store still locked by this process.
@@ -108,6 +108,7 @@ export async function startTask(
 ): Promise<StartedTask> {
   const { compiled, plan, kafka, admin, logger } = options;
   const appId = compiled.app.id;
+  // the first input names the transactional id (as when a task had one input)
   const topic = plan.input.topic;
   const log = logger.child({ task: taskId(plan.id, partition), partition });
 
@@ -181,25 +182,15 @@ export async function startTask(
     await Promise.all([...partitionedTables.values()].map((table) => table.ready));
 
     // 4.
-    const committed = (await admin.committedOffsets(consumerGroup(appId), topic)).find(
-      (e) => e.partition === partition,
-    );
-    const logStart =
-      (await admin.topicOffsets(topic)).find((entry) => entry.partition === partition)?.low ?? '0';
-    let position = committed?.offset;
+    const positions = new Map<string, string>();
     let inputReset: StartedTask['inputReset'];
-    if (position === undefined || BigInt(position) < 0n) {
-      position = logStart;
-    } else if (BigInt(position) < BigInt(logStart)) {
-      // retention removed input this app never processed (it was stopped for longer)
-      if (options.offsetReset === 'fail') throw inputOutOfRange(topic, partition, position, logStart);
-      inputReset = {
-        from: position,
-        to: logStart,
-        skipped: (BigInt(logStart) - BigInt(position)).toString(),
-      };
-      log.warn(inputReset, inputResetWarning);
-      position = logStart;
+    for (const inputTopic of new Set(plan.inputs.map((input) => input.topic))) {
+      const resumed = await committedPosition(options, inputTopic, partition);
+      positions.set(inputTopic, resumed.position);
+      if (resumed.reset) {
+        log.warn({ topic: inputTopic, ...resumed.reset }, inputResetWarning);
+        inputReset ??= resumed.reset;
+      }
     }
     const task = new Task({
       compiled,
@@ -217,18 +208,15 @@ export async function startTask(
       epoch: () => lease.epoch(),
       canCommit: () => lease.canCommit(),
       onCommit: extra.onCommit,
-      purgeInput:
-        plan.input.kind === 'repartition'
-          ? (before) => admin.deleteRecords(topic, [{ partition, offset: before }])
-          : undefined,
+      purgeInput: (inputTopic, before) => admin.deleteRecords(inputTopic, [{ partition, offset: before }]),
       clock: options.clock,
       logger: log,
       metrics: options.metrics,
     });
     // joins against a half-read table would differ from a later replay's
     await options.tables?.ready();
-    await task.open(position);
-    log.info({ position, restored }, 'task running');
+    await task.open(positions);
+    log.info({ positions: Object.fromEntries(positions), restored }, 'task running');
     return { task, restored, producer, inputReset };
   } catch (error) {
     for (const { store } of stores) await store.close().catch(() => undefined);
@@ -236,4 +224,30 @@ export async function startTask(
     await producer?.disconnect().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Where a task resumes reading an input partition: the group's committed offset, or the log start
+ * when there is none; when retention removed it, processor.offsetReset decides.
+ */
+async function committedPosition(
+  options: TaskStarterOptions,
+  topic: string,
+  partition: number,
+): Promise<{ position: string; reset?: StartedTask['inputReset'] }> {
+  const { admin, compiled } = options;
+  const committed = (await admin.committedOffsets(consumerGroup(compiled.app.id), topic)).find(
+    (e) => e.partition === partition,
+  );
+  const logStart =
+    (await admin.topicOffsets(topic)).find((entry) => entry.partition === partition)?.low ?? '0';
+  const position = committed?.offset;
+  if (position === undefined || BigInt(position) < 0n) return { position: logStart };
+  if (BigInt(position) >= BigInt(logStart)) return { position };
+  // retention removed input this app never processed (it was stopped for longer)
+  if (options.offsetReset === 'fail') throw inputOutOfRange(topic, partition, position, logStart);
+  return {
+    position: logStart,
+    reset: { from: position, to: logStart, skipped: (BigInt(logStart) - BigInt(position)).toString() },
+  };
 }

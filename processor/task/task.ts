@@ -1,8 +1,9 @@
 /**
- * A task owns one input partition of one sub-topology: it decodes the partition's batches, runs
- * the sub-topology over them (subtopology-runner.ts), keeps each aggregation's state in a write
- * cache over its RocksDB store, and commits every
- * commit interval (commit.ts). It owns the partition's stream time and input position.
+ * A task owns partition p of one sub-topology: partition p of each of its input topics. It
+ * decodes their batches, runs the sub-topology over them (subtopology-runner.ts), keeps each
+ * store's state in a write cache over RocksDB, and commits every commit interval (commit.ts),
+ * all inputs' offsets in the same transaction. It owns the stream time (the largest event time
+ * seen over all its inputs, as Kafka Streams) and the input positions (input-positions.ts).
  *
  *   starting ──► running ──► closed
  *                   └──────► failed (a commit or store failure: the manager starts a new task)
@@ -15,6 +16,7 @@ import type { ConsumedBatch, IncomingRecord, OutgoingRecord } from '../../common
 import type { Logger } from '../../common/log.ts';
 import { createStateMachine, type StateMachine, type Transitions } from '../../common/state-machine.ts';
 import type { Serde } from '../../schemas/serde.ts';
+import type { Stream } from '../../schemas/streams.ts';
 import { type CompiledApp, eventTimeOf, type SubtopologyPlan } from '../app/compile.ts';
 import { decodeRepartitionValue } from '../app/repartition-codec.ts';
 import { type StorePlan, taskMetricLabel } from '../app/topology.ts';
@@ -27,6 +29,7 @@ import { type Change, jsonCodec, WriteCache } from '../state/write-cache.ts';
 import type { PartitionedTable } from '../tables/partitioned-table.ts';
 import { type CommitChannel, commitWork } from './commit.ts';
 import { type DeadLetterStage, deadLetter } from './dead-letters.ts';
+import { InputPositions } from './input-positions.ts';
 import {
   createSubtopologyRunner,
   type SubtopologyRunner,
@@ -81,8 +84,8 @@ export interface TaskOptions {
   canCommit: () => boolean;
   /** Told after every successful commit. */
   onCommit?: () => void;
-  /** Deletes the input's records before an offset (repartition input: consumed records are not kept). */
-  purgeInput?: (before: string) => Promise<void>;
+  /** Deletes an input's records before an offset (repartition inputs: consumed records are not kept). */
+  purgeInput?: (topic: string, before: string) => Promise<void>;
   logger: Logger;
   metrics: ProcessorMetrics;
   /** Decides when a commit is due. @default systemClock */
@@ -99,18 +102,14 @@ export class Task {
   private readonly runner: SubtopologyRunner;
   private streamTime = -1;
   private committedStreamTime = -1;
-  /** Next input offset to process. */
-  private position = '0';
-  /** The position last committed to the consumer group. */
-  private committedPosition = '0';
-  /** Set by a seek: batches fetched from elsewhere are dropped until one starts here. */
-  private awaitingFetchFrom: string | undefined;
+  private readonly positions: InputPositions;
+  private readonly lagByInput = new Map<string, number>();
   private outputs: OutgoingRecord[] = [];
   private readonly clock: Clock;
   private lastCommitAt: number;
   private queue: Promise<unknown> = Promise.resolve();
   private lastPurgeAt = Number.NEGATIVE_INFINITY;
-  private purgedBefore = '0';
+  private readonly purgedBefore = new Map<string, string>();
 
   constructor(options: TaskOptions) {
     this.options = options;
@@ -119,6 +118,7 @@ export class Task {
     this.clock = options.clock ?? systemClock;
     this.lastCommitAt = this.clock.now();
     this.metricLabel = taskMetricLabel(options.plan.id, options.partition);
+    this.positions = new InputPositions([...new Set(options.plan.inputs.map((input) => input.topic))]);
     this.stores = options.stores.map((each) => ({
       ...each,
       cache: new WriteCache<StoredAggregate>(each.store, jsonCodec(), options.cacheMaxEntries),
@@ -144,8 +144,14 @@ export class Task {
     return this.state;
   }
 
-  get inputPosition(): string {
-    return this.position;
+  /** The topics this task reads partition `partition` of. */
+  get inputTopics(): string[] {
+    return this.positions.topics;
+  }
+
+  /** The next offset to process of an input topic. */
+  inputPosition(topic: string): string {
+    return this.positions.position(topic);
   }
 
   /**
@@ -178,9 +184,9 @@ export class Task {
 
   /**
    * Makes the task ready after its store was restored: stream time and the open-window index
-   * from the store, and the input position the group committed (where processing resumes).
+   * from the store, and each input's position the group committed (where processing resumes).
    */
-  async open(committedPosition: string): Promise<void> {
+  async open(committed: ReadonlyMap<string, string>): Promise<void> {
     // every store keeps the task's stream time (each is restored from its own changelog)
     for (const { store } of this.stores) {
       const time = await store.get(streamTimeKey);
@@ -188,9 +194,7 @@ export class Task {
     }
     this.committedStreamTime = this.streamTime;
     await this.runner.open();
-    this.position = committedPosition;
-    this.committedPosition = committedPosition;
-    this.awaitingFetchFrom = committedPosition;
+    this.positions.open(committed);
     // the first batch commits at once: after a takeover or restart its output is the one waited for
     this.lastCommitAt = this.clock.now() - this.options.commitIntervalMs;
     this.transition('running');
@@ -198,60 +202,58 @@ export class Task {
     if (first) this.options.metrics.storePaths.set(this.metricLabel, first.store.path);
   }
 
-  /** The offset the consumer must fetch from next (the task asks for it with a seek). */
-  get seekTarget(): string | undefined {
-    return this.awaitingFetchFrom;
+  /** The offset the reader of `topic` must fetch from next (the task asks for it with a seek). */
+  seekTarget(topic: string): string | undefined {
+    return this.positions.seekTarget(topic);
   }
 
   /**
-   * The input records from the task's position up to `logStart` are gone (retention): continue
-   * from the log start. Returns how many records were skipped (0 when the task is not at
-   * `requested`, e.g. an answer to an older seek).
+   * The records of input `topic` from the task's position up to `logStart` are gone (retention):
+   * continue from the log start. Returns how many records were skipped (0 when the task is not
+   * at `requested`, e.g. an answer to an older seek).
    */
-  skipTo(requested: string, logStart: string): bigint {
-    if ((this.awaitingFetchFrom ?? this.position) !== requested || BigInt(logStart) <= BigInt(this.position))
-      return 0n;
-    const skipped = BigInt(logStart) - BigInt(this.position);
-    this.position = logStart;
-    this.awaitingFetchFrom = logStart;
-    return skipped;
+  skipTo(topic: string, requested: string, logStart: string): bigint {
+    return this.positions.skipTo(topic, requested, logStart);
   }
 
   /**
-   * Drops batches until one fetched from the task's position arrives, and returns that position:
-   * the caller seeks there (used to hold input back while the task may not commit).
+   * Drops batches of `topic` until one fetched from the task's position arrives, and returns that
+   * position: the caller seeks there (used to hold input back while the task may not commit).
    */
-  refetch(): string {
-    this.awaitingFetchFrom = this.position;
-    return this.position;
+  refetch(topic: string): string {
+    return this.positions.refetch(topic);
   }
 
   processBatch(batch: ConsumedBatch): Promise<void> {
     return this.serially(async () => {
       if (this.state !== 'running') return;
-      if (this.awaitingFetchFrom !== undefined) {
-        if (batch.fetchedOffset !== this.awaitingFetchFrom) return;
-        this.awaitingFetchFrom = undefined;
-      }
+      const { topic } = batch;
+      if (!this.positions.accepts(topic, batch.fetchedOffset)) return;
       const started = performance.now();
-      const records = batch.records.filter((record) => BigInt(record.offset) >= BigInt(this.position));
+      const position = BigInt(this.positions.position(topic));
+      const records = batch.records.filter((record) => BigInt(record.offset) >= position);
+      const stream = this.streamOf(topic);
       // fetching writer schemas changes nothing: if the registry cannot answer, the task is still
       // intact and the manager pauses the partition instead of dead-lettering good records
-      if (records.length > 0 && this.options.plan.stream)
+      if (records.length > 0 && stream)
         await this.options.serde.prepare(records.map((record) => record.value));
       try {
-        if (records.length > 0) await this.process(records);
+        if (records.length > 0) await this.process(topic, stream, records);
       } catch (error) {
         this.fail(error);
         throw error;
       }
-      if (BigInt(batch.nextOffset) > BigInt(this.position)) this.position = batch.nextOffset;
+      this.positions.advance(topic, batch.nextOffset);
       this.options.metrics.recordsIn.inc({ partition: this.metricLabel }, records.length);
       this.options.metrics.processSeconds.observe((performance.now() - started) / 1000);
-      this.options.metrics.lag.set(
-        { partition: this.metricLabel },
-        Number(BigInt(batch.highWatermark) - BigInt(this.position)),
+      // the task's lag is its inputs' together (each known from its last batch)
+      this.lagByInput.set(
+        topic,
+        Number(BigInt(batch.highWatermark) - BigInt(this.positions.position(topic))),
       );
+      let lag = 0;
+      for (const each of this.lagByInput.values()) lag += each;
+      this.options.metrics.lag.set({ partition: this.metricLabel }, lag);
       if (this.clock.now() - this.lastCommitAt >= this.options.commitIntervalMs) await this.commitNow();
     });
   }
@@ -272,9 +274,13 @@ export class Task {
     });
   }
 
-  /** Decodes the batch, advances stream time, and runs the sub-topology over it. */
-  private async process(records: IncomingRecord[]): Promise<void> {
-    const { stream } = this.options.plan;
+  /** The stream an input topic carries; undefined for a repartition topic. */
+  private streamOf(topic: string): Stream | undefined {
+    return this.options.plan.inputs.find((input) => input.topic === topic)?.source;
+  }
+
+  /** Decodes a batch of one input, advances stream time, and runs the sub-topology over it. */
+  private async process(topic: string, stream: Stream | undefined, records: IncomingRecord[]): Promise<void> {
     const items: Item[] = [];
     for (const record of records) {
       let event: unknown;
@@ -302,7 +308,7 @@ export class Task {
         derived: false,
       });
     }
-    if (items.length > 0) await this.runner.run(items, this.streamTime);
+    if (items.length > 0) await this.runner.run(topic, items, this.streamTime);
   }
 
   private deadLetter(
@@ -335,16 +341,15 @@ export class Task {
     if (!this.options.canCommit()) return;
     const changelogs = this.pendingChanges();
     const changed = changelogs.some(({ changes }) => changes.length > 0);
-    if (this.outputs.length === 0 && !changed && this.position === this.committedPosition) return;
+    if (this.outputs.length === 0 && !changed && !this.positions.moved()) return;
     const started = performance.now();
     const outputs = this.outputs;
-    const position = this.position;
+    const inputs = this.positions.snapshot();
     const streamTime = this.streamTime;
     try {
       await commitWork(this.options.channel, {
-        inputTopic: this.options.plan.input.topic,
         partition: this.partition,
-        inputPosition: position,
+        inputs,
         outputs,
         changelogs,
         epoch: this.options.epoch(),
@@ -361,7 +366,7 @@ export class Task {
       throw error;
     }
     this.outputs = [];
-    this.committedPosition = position;
+    this.positions.committed(inputs);
     this.committedStreamTime = streamTime;
     this.options.metrics.commitSeconds.observe((performance.now() - started) / 1000);
     if (this.stores.length > 0) {
@@ -369,25 +374,27 @@ export class Task {
       this.options.metrics.cacheEntries.set({ partition: this.metricLabel }, entries);
     }
     this.options.onCommit?.();
-    this.purgeIfDue(position);
+    this.purgeIfDue(inputs);
   }
 
   /** Consumed repartition records go, at most every purgeIntervalMs; a failure is retried next time. */
-  private purgeIfDue(position: string): void {
+  private purgeIfDue(inputs: readonly { topic: string; offset: string }[]): void {
     const purge = this.options.purgeInput;
-    if (!purge || this.clock.now() - this.lastPurgeAt < purgeIntervalMs || position === this.purgedBefore)
-      return;
+    if (!purge || this.clock.now() - this.lastPurgeAt < purgeIntervalMs) return;
     this.lastPurgeAt = this.clock.now();
-    purge(position).then(
-      () => {
-        this.purgedBefore = position;
-      },
-      (error) =>
-        this.options.logger.warn(
-          { err: error, before: position },
-          'purging consumed repartition records failed',
-        ),
-    );
+    for (const { topic, offset } of inputs) {
+      if (this.streamOf(topic) || this.purgedBefore.get(topic) === offset) continue;
+      purge(topic, offset).then(
+        () => {
+          this.purgedBefore.set(topic, offset);
+        },
+        (error) =>
+          this.options.logger.warn(
+            { err: error, topic, before: offset },
+            'purging consumed repartition records failed',
+          ),
+      );
+    }
   }
 
   private fail(error: unknown): void {

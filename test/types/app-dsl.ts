@@ -126,3 +126,49 @@ export const wrongJoins = () =>
         .to(stream('Out'));
     },
   });
+
+type Click = { userTenantDomain: string; button: string; clickedAt: number };
+
+export const wrongStreamJoins = () =>
+  defineApp({
+    id: 'stream-join-type-errors',
+    source: stream<Request>('Request'),
+    pipeline: (events, sources) => {
+      const clicks = sources.from(stream<Click>('Clicks'));
+      // @ts-expect-error: the join key must be a string field of both sides
+      events.join(clicks, { on: 'apiName', within: 1000, joiner: (e, c) => ({ e, c }) });
+      // @ts-expect-error: per side, each a string field of its own side
+      events.join(clicks, {
+        on: { left: 'userTenantDomain', right: 'clickedAt' },
+        within: 1000,
+        joiner: (e) => e,
+      });
+      // @ts-expect-error: within is required
+      events.join(clicks, { on: 'userTenantDomain', joiner: (e, c) => ({ e, c }) });
+      events.leftJoin(clicks, {
+        on: 'userTenantDomain',
+        within: 1000,
+        // @ts-expect-error: a left join's right side may be null
+        joiner: (e, c) => ({ api: e.apiName, b: c.button }),
+      });
+      events.outerJoin(clicks, {
+        on: 'userTenantDomain',
+        within: 1000,
+        // @ts-expect-error: an outer join's left side may be null too
+        joiner: (e, c) => ({ api: e.apiName, b: c?.button }),
+      });
+      const paired = events.outerJoin(clicks, {
+        on: { left: 'userTenantDomain', right: 'userTenantDomain' },
+        within: 1000,
+        grace: 500,
+        joiner: (e, c) => ({ userTenantDomain: (e ?? c)!.userTenantDomain, button: c?.button ?? 'none' }),
+      });
+      // @ts-expect-error: the joined events are what the joiner returns
+      paired.groupBy('apiName');
+      return paired
+        .groupBy('userTenantDomain', 'button')
+        .aggregate((agg) => ({ n: agg.count() }))
+        .map(({ key, value }) => ({ apiName: key.button, n: value.n }))
+        .to(stream('Out'));
+    },
+  });

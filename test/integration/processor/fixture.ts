@@ -36,7 +36,10 @@ export interface AnalyticsFixture {
   dlqTopic: string;
   changelogTopic: string;
   admin: KafkaAdmin;
-  produce(events: readonly RequestEvent[]): Promise<void>;
+  /** Request events to the input, or to `topic` (another stream of the Request schema). */
+  produce(events: readonly RequestEvent[], topic?: string): Promise<void>;
+  /** The topic of one of `extraStreams`. */
+  topicOf(stream: string): string;
   /** Input values already encoded (e.g. with another schema version), keyed by their tenant. */
   produceEncoded(records: readonly { key: string; value: Buffer }[]): Promise<void>;
   /** The registry the fixture and its processors use. */
@@ -63,7 +66,7 @@ export interface AnalyticsFixture {
   /** Waits until the group has committed all input. */
   waitCaughtUp(timeoutMs?: number): Promise<void>;
   /** Sends events at a steady rate in the background until all are sent or `stop` is called. */
-  feed(events: readonly RequestEvent[], ratePerSecond: number): Feeder;
+  feed(events: readonly RequestEvent[], ratePerSecond: number, topic?: string): Feeder;
   /** The leases and members of the app (cluster mode). */
   leases: LeaseRepository;
   /** Follows the changelog: when each lease epoch first committed a record, per partition. */
@@ -183,13 +186,14 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
     dlqTopic: `${appId}-dlq`,
     changelogTopic: `${appId}-aggregates-changelog`,
     admin,
-    async produce(events) {
+    topicOf: (stream) => `${stream.toLowerCase()}-${appId}`,
+    async produce(events, topic = inputTopic) {
       for (let i = 0; i < events.length; i += 2000) {
         const chunk = events.slice(i, i + 2000);
         const values = await Promise.all(chunk.map((event) => registry.encode(schemaId, event)));
         await producer.send(
           chunk.map((event, index) => ({
-            topic: inputTopic,
+            topic,
             key: event.userTenantDomain,
             value: values[index]!,
           })),
@@ -284,7 +288,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
     async waitCaughtUp(timeoutMs = 60_000) {
       await waitFor(`${appId} to commit all input`, () => fixture.caughtUp(), { timeoutMs, intervalMs: 250 });
     },
-    feed(events, ratePerSecond) {
+    feed(events, ratePerSecond, topic) {
       let stopped = false;
       let sent = 0;
       const done = (async () => {
@@ -295,7 +299,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
             Math.floor(((Date.now() - startedAt) / 1000) * ratePerSecond) + 100,
           );
           if (due > sent) {
-            await fixture.produce(events.slice(sent, due));
+            await fixture.produce(events.slice(sent, due), topic);
             sent = due;
           }
           await new Promise((resolve) => setTimeout(resolve, 50));

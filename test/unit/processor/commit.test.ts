@@ -50,9 +50,8 @@ async function commitOnce(failAt?: Step, mayCommit: () => boolean = () => true) 
   const commit = commitWork(
     { guarantee: 'exactly_once', producer: fakeProducer(steps, failAt), groupId: 'app' },
     {
-      inputTopic: 'in',
       partition: 3,
-      inputPosition: '42',
+      inputs: [{ topic: 'in', offset: '42' }],
       outputs: [{ topic: 'out', key: null, value: Buffer.from('x'), headers: {} }],
       changelogs: [{ topic: 'app-changelog', changes }],
       epoch: 7,

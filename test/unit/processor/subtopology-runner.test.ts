@@ -51,6 +51,7 @@ async function run(app: ReturnType<typeof defineApp>, subtopology: number, event
     },
   });
   await runner.open();
+  const inputTopic = topology.subtopologies[subtopology]!.inputs[0]!.topic;
   let seen = -1;
   const items: Item[] = events.map((event, index) => {
     // as the task does: each item carries the stream time when its record was seen
@@ -64,7 +65,7 @@ async function run(app: ReturnType<typeof defineApp>, subtopology: number, event
       derived: false,
     };
   });
-  await runner.run(items, seen);
+  await runner.run(inputTopic, items, seen);
   const sent = (topic: string) =>
     outputs.filter((record) => record.topic === topic).map((record) => JSON.parse(String(record.value)));
   return { outputs, deadLetters, sent };

@@ -29,10 +29,10 @@ function fakeTask(behaviour: Partial<FakeTask> = {}): FakeTask & { task: Task } 
     get status() {
       return state.status;
     },
-    seekTarget: '10',
-    get inputPosition() {
-      return position;
-    },
+    inputTopics: ['in'],
+    seekTarget: () => '10',
+    inputPosition: () => position,
+    store: undefined,
     refetch: () => '10',
     skipTo: () => 0n,
     async processBatch(batch: ConsumedBatch) {
@@ -71,7 +71,12 @@ function setup(starts: (FakeTask & { task: Task })[] | unknown[]) {
   const manager = createTaskManager({
     ...({} as Parameters<typeof createTaskManager>[0]),
     plan: { id: 0, stores: [] } as unknown as Parameters<typeof createTaskManager>[0]['plan'],
-    input: { seek: (partition, offset) => seeks.push([partition, offset]) },
+    input: {
+      seek: (topic, partition, offset) => {
+        expect(topic).toBe('in');
+        seeks.push([partition, offset]);
+      },
+    },
     logger: silentLogger(),
     metrics,
     clock,
@@ -81,6 +86,7 @@ function setup(starts: (FakeTask & { task: Task })[] | unknown[]) {
   });
   const lease = { epoch: () => 1, canCommit: () => canCommit };
   const batch: ConsumedBatch = {
+    topic: 'in',
     partition: 0,
     fetchedOffset: '10',
     nextOffset: '12',
