@@ -6,6 +6,10 @@
  * compares variants of the restore path with each other (alternating A/B runs), not with Kafka
  * Streams; the `restore` workload of `npm run bench` gives the ratio.
  *
+ * Two variants, run alternately: `key-values` is the processor's restore (keys and values only,
+ * common/kafka/record-batch-decoder.ts); `records` is the restore as it was before it (kafkajs
+ * decodes every record: offset, timestamp, headers), kept here as the baseline.
+ *
  * Flags: --keys 1000000 --partitions 6 --runs 3 --topic <reuse an existing filled topic>
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +20,7 @@ import { createKafkaClient } from '../common/kafka/index.ts';
 import { silentLogger } from '../common/log.ts';
 import { restoreFromChangelog } from '../processor/changelog/restorer.ts';
 import { openRocksDbStore } from '../processor/state/rocksdb-store.ts';
+import { type KeyValueStore, toStoreChanges } from '../processor/state/store.ts';
 import { benchServices } from './lib/env.ts';
 import { summary } from './lib/stats.ts';
 
@@ -69,7 +74,26 @@ async function fill(topic: string) {
   await Promise.all(producers.map((producer) => producer.disconnect()));
 }
 
-async function restoreAll(topic: string): Promise<{ ms: number; records: number }> {
+/** The restore before the key/value decoder: kafkajs' records, adapted per record. */
+async function restoreRecords(store: KeyValueStore, topic: string, partition: number) {
+  let records = 0;
+  await kafka.readTopic({
+    topic,
+    partitions: [partition],
+    until: 'end',
+    isolation: 'read_committed',
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    onBatch: async (batch, _partition, next) => {
+      await store.write(toStoreChanges(batch as { key: Buffer; value: Buffer | null }[]), next);
+      records += batch.length;
+    },
+  });
+  return { records };
+}
+
+type Variant = 'key-values' | 'records';
+
+async function restoreAll(topic: string, variant: Variant): Promise<{ ms: number; records: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-restore-path-'));
   try {
     const started = performance.now();
@@ -77,6 +101,7 @@ async function restoreAll(topic: string): Promise<{ ms: number; records: number 
       [...Array(partitions).keys()].map(async (partition) => {
         const store = await openRocksDbStore(join(dir, String(partition)));
         try {
+          if (variant === 'records') return await restoreRecords(store, topic, partition);
           return await restoreFromChangelog({
             kafka,
             store,
@@ -104,13 +129,23 @@ if (!values.topic) {
   console.log(`filling ${topic} with ${keys} changelog records`);
   await fill(topic);
 }
-const rates: number[] = [];
+const variants: Variant[] = ['records', 'key-values'];
+const rates = new Map<Variant, number[]>(variants.map((variant) => [variant, []]));
 for (let run = 0; run < Number(values.runs); run++) {
-  const { ms, records } = await restoreAll(topic);
-  if (records !== keys) throw new Error(`restored ${records} records, expected ${keys}`);
-  rates.push(Math.round(records / (ms / 1000)));
-  console.log(`run ${run + 1}: ${records} records in ${Math.round(ms)} ms = ${rates.at(-1)} records/s`);
+  // alternated: the variant that ran first runs last in the next round
+  for (const variant of run % 2 === 0 ? variants : [...variants].reverse()) {
+    const { ms, records } = await restoreAll(topic, variant);
+    if (records !== keys) throw new Error(`${variant}: restored ${records} records, expected ${keys}`);
+    const rate = Math.round(records / (ms / 1000));
+    rates.get(variant)!.push(rate);
+    console.log(`run ${run + 1}, ${variant}: ${records} records in ${Math.round(ms)} ms = ${rate} records/s`);
+  }
 }
-const { median, min, max } = summary(rates);
-console.log(`topic ${topic}: median ${median} records/s (${min}–${max})`);
+for (const variant of variants) {
+  const { median, min, max } = summary(rates.get(variant)!);
+  console.log(
+    `${variant}: median ${median} records/s (${min}–${max}) over ${rates.get(variant)!.length} runs`,
+  );
+}
+console.log(`topic ${topic}`);
 process.exit(0);
