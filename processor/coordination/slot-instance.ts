@@ -301,7 +301,7 @@ export async function startSlotInstance(
       if (lease.state() === 'lost') throw new Error('the lease was lost during the takeover');
       processing.own(
         entry.partitions,
-        { epoch: () => lease.epoch, canCommit: () => lease.canCommit() },
+        { epoch: () => lease.epoch, canCommit: () => lease.canCommit(), reconfirm: () => lease.reconfirm() },
         fenced!,
       );
       fenced = undefined;

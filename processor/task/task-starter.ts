@@ -39,6 +39,11 @@ export interface PartitionLease {
   epoch(): number;
   /** False while this instance may not commit (its lease is lost or unconfirmed): work waits. */
   canCommit(): boolean;
+  /**
+   * Kafka says another producer took the partition's transactional id: commits (and fencing it
+   * back) wait until the lease is confirmed again by a renewal sent after this call.
+   */
+  reconfirm?(): void;
 }
 
 export interface TaskStarterOptions {

@@ -30,6 +30,18 @@ afterEach(async () => {
 
 const partitions = [0, 1];
 
+/** Epochs in order as runs ("1×500, 2×30"), for a failure message. */
+const runsOf = (epochs: readonly number[]) =>
+  epochs
+    .reduce<[number, number][]>((runs, epoch) => {
+      const last = runs.at(-1);
+      if (last && last[0] === epoch) last[1]++;
+      else runs.push([epoch, 1]);
+      return runs;
+    }, [])
+    .map(([epoch, count]) => `${epoch}×${count}`)
+    .join(', ');
+
 /** One slot, two partitions, a lease that does not expire within a test. */
 async function setUp() {
   const fixture = await createAnalyticsFixture({
@@ -129,7 +141,10 @@ describe('an instance is its state directory', () => {
     // once the twin's epoch committed, the resumed original never did again
     for (const partition of partitions) {
       const epochsInOrder = (await changelogEpochs(fixture, partition)).map((record) => record.epoch);
-      expect(staleEpochsAfterTakeover(epochsInOrder, active.epoch)).toEqual([]);
+      expect(
+        staleEpochsAfterTakeover(epochsInOrder, active.epoch),
+        `partition ${partition}: ${runsOf(epochsInOrder)}\n${cluster.logs(60)}`,
+      ).toEqual([]);
     }
     expect((await cluster.activeOf(0))?.process).toBe(twin);
   });
