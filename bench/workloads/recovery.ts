@@ -74,6 +74,33 @@ interface Instance {
   process: RunningProcess | undefined;
 }
 
+/** Where a restarted sluice processor's time went: its own log lines, ms after the spawn. */
+function sluiceMilestones(output: string, spawnedAt: number): string {
+  const steps = [
+    'processor running',
+    'takeover step: lease acquired, renewing',
+    'takeover step: fenced',
+    'takeover step: first commit',
+  ];
+  const times = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: string; time?: number };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (entry.msg && entry.time && steps.includes(entry.msg) && !times.has(entry.msg))
+      times.set(entry.msg, entry.time);
+  }
+  return steps
+    .map(
+      (step) => `${step.replace('takeover step: ', '')} +${(times.get(step) ?? Number.NaN) - spawnedAt} ms`,
+    )
+    .join(', ');
+}
+
 async function recoverOnce(
   context: BenchContext,
   kafka: KafkaClient,
@@ -144,7 +171,7 @@ async function recoverOnce(
       verified,
     };
     context.log(
-      `recovery: ${side.name}, ${options.disk}: ${recovery.ms} ms to the first output, ${recovery.restoredRecords} changelog records replayed (load ${load.load1})`,
+      `recovery: ${side.name}, ${options.disk}: ${recovery.ms} ms to the first output, ${recovery.restoredRecords} changelog records replayed (load ${load.load1})${side.engine === 'sluice' ? `; ${sluiceMilestones(process.output(), startedAt)}` : ''}`,
     );
     return recovery;
   } finally {
