@@ -59,6 +59,8 @@ export const errorCodes = {
   // local state and tasks
   STORE_IN_USE: { retriable: false, kind: 'failed' },
   STORE_CLOSED: { retriable: false, kind: 'failed' },
+  /** Another live process holds the instance's state directory (cluster mode): never shared. */
+  STATE_DIR_IN_USE: { retriable: false, kind: 'fatal' },
   TASK_CORRUPTED: { retriable: true, kind: 'corrupted' },
   /** The input's committed offset is gone (retention) and processor.offsetReset is `fail`. */
   INPUT_OUT_OF_RANGE: { retriable: false, kind: 'fatal' },

@@ -11,6 +11,7 @@ import { postgresPoolConfig } from '../common/config/connections.ts';
 import type { LoadedConfig } from '../common/config/load.ts';
 import type { Logger } from '../common/log.ts';
 import { type ActiveProcessing, startGroupProcessing } from './active.ts';
+import { claimStateDirectory, type StateDirectoryClaim } from './coordination/instance-identity.ts';
 import { type SlotInstance, startSlotInstance } from './coordination/slot-instance.ts';
 import { identityOf } from './http-auth.ts';
 import { buildProcessorHttp } from './http-server.ts';
@@ -161,9 +162,13 @@ export async function startProcessor(
     config.cluster.advertisedAddress ??
     `${loaded.secrets.processorHttps ? 'https' : 'http'}://${hostname()}:${new URL(httpAddress).port}`;
 
+  let claim: StateDirectoryClaim | undefined;
   try {
     if (postgresPool) {
+      // cluster mode: the state directory is the instance's identity (and one process's only)
+      claim = await claimStateDirectory(config.processor.stateDir, runtime.appId);
       instance = await startSlotInstance(runtime, {
+        instanceId: claim.instanceId,
         address: advertised,
         pool: postgresPool,
         postgres,
@@ -181,6 +186,7 @@ export async function startProcessor(
     await http.close();
     await postgresPool?.end();
     await runtime.close();
+    await claim?.release();
     throw error;
   }
   runtime.logger.info(
@@ -209,6 +215,7 @@ export async function startProcessor(
       await pool?.close();
       await postgresPool?.end();
       await runtime.close();
+      await claim?.release();
       await http.close();
       keys?.close();
       runtime.logger.info('stopped');

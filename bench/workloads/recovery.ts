@@ -6,10 +6,14 @@
  * engines. sluice replays only the changelog tail its store has not seen; Kafka Streams under
  * exactly-once has no checkpoint after a crash and wipes and restores the whole store. The same
  * is then measured into an empty state directory (a lost disk: a full restore for both).
- * Both engines use the same group session budget (6 s, sluice's default), since a restarted
- * instance waits for the dead member to leave the group. Each probe's answers are compared
- * with the input (counts rising to exactly the records per key); 3 rounds, the order alternated,
- * the load gated.
+ * sluice runs in cluster mode (one slot, the lease in PostgreSQL, no consumer group): its lease
+ * holder is the identity of its state directory, so restarted on the same disk it takes its lease
+ * back at once (the default 2 s TTL applies only to an empty directory, a new identity). Kafka
+ * Streams runs twice: with dynamic membership (6 s session, sluice's group-mode budget: the
+ * restarted member waits for its dead self to leave the group) and tuned, with static membership
+ * (`group.instance.id`, same session: a member back within the session keeps its assignment
+ * without a rebalance). Each probe's answers are compared with the input (counts rising to exactly
+ * the records per key); 3 rounds, the order rotated, the load gated.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,12 +64,41 @@ interface Side {
   output: string;
   spawn(stateDir: string): RunningProcess;
   restores(process: RunningProcess): PartitionRestore[];
+  /** How the side is configured, for the table. */
+  label: string;
 }
 
 /** One instance of a side, with the state directory it keeps across restarts. */
 interface Instance {
   dir: string;
   process: RunningProcess | undefined;
+}
+
+/** Where a restarted sluice processor's time went: its own log lines, ms after the spawn. */
+function sluiceMilestones(output: string, spawnedAt: number): string {
+  const steps = [
+    'processor running',
+    'takeover step: lease acquired, renewing',
+    'takeover step: fenced',
+    'takeover step: first commit',
+  ];
+  const times = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: string; time?: number };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (entry.msg && entry.time && steps.includes(entry.msg) && !times.has(entry.msg))
+      times.set(entry.msg, entry.time);
+  }
+  return steps
+    .map(
+      (step) => `${step.replace('takeover step: ', '')} +${(times.get(step) ?? Number.NaN) - spawnedAt} ms`,
+    )
+    .join(', ');
 }
 
 async function recoverOnce(
@@ -138,7 +171,7 @@ async function recoverOnce(
       verified,
     };
     context.log(
-      `recovery: ${side.name}, ${options.disk}: ${recovery.ms} ms to the first output, ${recovery.restoredRecords} changelog records replayed (load ${load.load1})`,
+      `recovery: ${side.name}, ${options.disk}: ${recovery.ms} ms to the first output, ${recovery.restoredRecords} changelog records replayed (load ${load.load1})${side.engine === 'sluice' ? `; ${sluiceMilestones(process.output(), startedAt)}` : ''}`,
     );
     return recovery;
   } finally {
@@ -166,57 +199,72 @@ export async function recoveryWorkload(context: BenchContext): Promise<BenchResu
   await ensurePeerJar(context.log);
   const id = input;
   const ksId = `${id}-ks`;
-  await admin.ensureTopics([
-    { topic: `${id}-out`, partitions },
-    { topic: `${ksId}-out`, partitions },
-  ]);
+  const staticId = `${id}-kss`;
+  await admin.ensureTopics([id, ksId, staticId].map((appId) => ({ topic: `${appId}-out`, partitions })));
   const deployment = benchDeployment(services, {
     app: apps.keyedCount,
     appId: id,
     inputTopic: input,
     outputTopic: `${id}-out`,
     partitions,
+    cluster: { slots: 1 },
+  });
+  const peerSide = (
+    appId: string,
+    name: string,
+    label: string,
+    flags: Record<string, string | number>,
+  ): Side => ({
+    engine: 'kafka-streams',
+    name,
+    label,
+    group: appId,
+    output: `${appId}-out`,
+    spawn: (stateDir) =>
+      spawnPeer('count', {
+        bootstrap: services.brokers,
+        'application-id': appId,
+        input,
+        output: `${appId}-out`,
+        'state-dir': stateDir,
+        guarantee: 'exactly_once_v2',
+        ...peerSessionFlags,
+        ...flags,
+      }),
+    restores: (process) => peerRestores(peerEvents(process)),
   });
   const sides: Side[] = [
     {
       engine: 'sluice',
       name: 'sluice',
+      label: 'sluice, cluster mode (lease held by the state directory identity)',
       group: id,
       output: `${id}-out`,
-      spawn: (stateDir) => spawnSluiceProcessor(deployment, { stateDir, guarantee: 'exactly_once' }),
+      spawn: (stateDir) => spawnSluiceProcessor(deployment, { stateDir, guarantee: 'exactly_once', slot: 0 }),
       restores: (process) => sluiceRestores(process.output()),
     },
-    {
-      engine: 'kafka-streams',
-      name: 'Kafka Streams 4.3.1',
-      group: ksId,
-      output: `${ksId}-out`,
-      spawn: (stateDir) =>
-        spawnPeer('count', {
-          bootstrap: services.brokers,
-          'application-id': ksId,
-          input,
-          output: `${ksId}-out`,
-          'state-dir': stateDir,
-          guarantee: 'exactly_once_v2',
-          ...peerSessionFlags,
-        }),
-      restores: (process) => peerRestores(peerEvents(process)),
-    },
+    peerSide(ksId, 'Kafka Streams 4.3.1', 'Kafka Streams 4.3.1 (dynamic membership, 6 s session)', {}),
+    peerSide(
+      staticId,
+      'Kafka Streams 4.3.1 static',
+      'Kafka Streams 4.3.1 (static membership: group.instance.id, 6 s session)',
+      { 'group-instance-id': `${staticId}-0` },
+    ),
   ];
-  const instances = new Map<CountEngine, Instance>(
+  const instances = new Map<string, Instance>(
     sides.map((side) => [
-      side.engine,
+      side.name,
       { dir: mkdtempSync(join(tmpdir(), 'sluice-bench-recovery-')), process: undefined },
     ]),
   );
-  const figures = new Map<CountEngine, Recovery[]>(sides.map((side) => [side.engine, []]));
+  const figures = new Map<string, Recovery[]>(sides.map((side) => [side.name, []]));
   // the probed tenants' records in the input: one each, plus one per probe sent (by either side)
   let previous = 1;
   try {
     for (let round = 0; round < runs; round++) {
-      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-        const instance = instances.get(side.engine)!;
+      // rotated: each side runs first once in three rounds
+      for (const side of [...sides.slice(round % sides.length), ...sides.slice(0, round % sides.length)]) {
+        const instance = instances.get(side.name)!;
         context.log(
           `recovery: round ${round + 1}/${runs}, ${side.name}${round === 0 ? ' builds its store' : ''}`,
         );
@@ -229,7 +277,7 @@ export async function recoveryWorkload(context: BenchContext): Promise<BenchResu
             disk,
           });
           previous++;
-          figures.get(side.engine)!.push(recovery);
+          figures.get(side.name)!.push(recovery);
         }
         await instance.process?.stop();
         instance.process = undefined;
@@ -243,47 +291,53 @@ export async function recoveryWorkload(context: BenchContext): Promise<BenchResu
     rmSync(deployment.dir, { recursive: true, force: true });
     await admin.disconnect();
   }
-  return recoveryResults(context, figures, keys);
+  return recoveryResults(context, figures, sides, keys);
 }
 
 function recoveryResults(
   context: BenchContext,
-  figures: ReadonlyMap<CountEngine, Recovery[]>,
+  figures: ReadonlyMap<string, Recovery[]>,
+  sides: readonly Side[],
   keys: number,
 ): BenchResult[] {
-  return (['same disk', 'empty state'] as const).map((disk) => {
-    const of = (engine: CountEngine) => figures.get(engine)!.filter((recovery) => recovery.disk === disk);
-    const describe = (engine: CountEngine) => ({
-      ms: summary(of(engine).map((recovery) => recovery.ms)),
-      restoredRecords: of(engine).map((recovery) => recovery.restoredRecords),
-      peakRssMb: Math.round(summary(of(engine).map((recovery) => recovery.peakRssMb)).median),
-      cpuSecondsToFirstOutput: summary(of(engine).map((recovery) => recovery.cpuSeconds)).median,
-      perRun: of(engine).map((recovery) => ({
-        ...recovery,
-        load: { load1: recovery.load.load1, busyPercent: Math.round(recovery.load.busy * 100) },
-      })),
-    });
-    const sluice = describe('sluice');
-    const kafkaStreams = describe('kafka-streams');
-    const { ratio, withheld } = comparableRatio(kafkaStreams.ms.median / sluice.ms.median, {
-      quick: context.quick,
-    });
+  const [sluiceSide, ...peers] = sides;
+  return (['same disk', 'empty state'] as const).flatMap((disk) => {
+    const describe = (side: Side) => {
+      const runs = figures.get(side.name)!.filter((recovery) => recovery.disk === disk);
+      return {
+        ms: summary(runs.map((recovery) => recovery.ms)),
+        restoredRecords: runs.map((recovery) => recovery.restoredRecords),
+        peakRssMb: Math.round(summary(runs.map((recovery) => recovery.peakRssMb)).median),
+        cpuSecondsToFirstOutput: summary(runs.map((recovery) => recovery.cpuSeconds)).median,
+        perRun: runs.map((recovery) => ({
+          ...recovery,
+          load: { load1: recovery.load.load1, busyPercent: Math.round(recovery.load.busy * 100) },
+        })),
+      };
+    };
+    const sluice = describe(sluiceSide!);
     const line = (name: string, figure: typeof sluice) =>
       `${name} ${figure.ms.median} ms (${figure.ms.min}–${figure.ms.max}), replayed ${figure.restoredRecords.join('/')} records, peak RSS ${figure.peakRssMb} MB`;
-    return {
-      workload: `recovery (${keys.toLocaleString('en')} keys, exactly-once), SIGKILL + restart on ${disk} -> first output (ratio = peer/sluice)`,
-      unit: 'ms',
-      sluice: sluice.ms.median,
-      peer: 'Kafka Streams 4.3.1 (6 s session, like sluice)',
-      peerFigure: kafkaStreams.ms.median,
-      ratio,
-      // CPU to the first output is in the details (per record it would mean little here)
-      resources: { sluice: { peakRssMb: sluice.peakRssMb }, peer: { peakRssMb: kafkaStreams.peakRssMb } },
-      details: { keys, disk, sluice, kafkaStreams, withheld },
-      notes: [
-        `recovery, ${disk}: ${line('sluice', sluice)}; ${line('Kafka Streams', kafkaStreams)}`,
-        ...(withheld ? [`recovery, ${disk}: ${withheld}`] : []),
-      ],
-    };
+    return peers.map((peerSide) => {
+      const peer = describe(peerSide);
+      const { ratio, withheld } = comparableRatio(peer.ms.median / sluice.ms.median, {
+        quick: context.quick,
+      });
+      return {
+        workload: `recovery (${keys.toLocaleString('en')} keys, exactly-once), SIGKILL + restart on ${disk} -> first output (ratio = peer/sluice)`,
+        unit: 'ms',
+        sluice: sluice.ms.median,
+        peer: peerSide.label,
+        peerFigure: peer.ms.median,
+        ratio,
+        // CPU to the first output is in the details (per record it would mean little here)
+        resources: { sluice: { peakRssMb: sluice.peakRssMb }, peer: { peakRssMb: peer.peakRssMb } },
+        details: { keys, disk, sluiceMode: sluiceSide!.label, sluice, kafkaStreams: peer, withheld },
+        notes: [
+          `recovery, ${disk}: ${line('sluice', sluice)}; ${line(peerSide.label, peer)}`,
+          ...(withheld ? [`recovery, ${disk}: ${withheld}`] : []),
+        ],
+      };
+    });
   });
 }

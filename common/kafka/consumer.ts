@@ -9,6 +9,7 @@ import type { Consumer } from 'kafkajs';
 import type { KafkaHandle } from './client.ts';
 import { kafkaCall } from './errors.ts';
 import { toIncoming } from './incoming-record.ts';
+import type { KeyValues } from './record-batch-decoder.ts';
 import type { IncomingRecord, Isolation } from './types.ts';
 
 export interface ConsumedBatch {
@@ -20,6 +21,8 @@ export interface ConsumedBatch {
   nextOffset: string;
   /** Records visible under the isolation level, in offset order (may be empty). */
   records: IncomingRecord[];
+  /** Instead of records, from a reader of keys and values only (partition-reader `keyValuesOnly`). */
+  keyValues?: KeyValues;
   highWatermark: string;
   /** Keeps the group membership alive during long work. */
   heartbeat(): Promise<void>;

@@ -8,6 +8,12 @@ import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
 import type { ConsumedBatch } from './consumer.ts';
 import { toIncoming } from './incoming-record.ts';
+import {
+  decodeKeyValues,
+  decodeRawFetchV11,
+  type KeyValues,
+  type RawFetchPartition,
+} from './record-batch-decoder.ts';
 import type { Isolation } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -43,13 +49,23 @@ export interface FetchRequest {
   minBytes: number;
   maxBytes: number;
   topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  /** Our patch of broker.fetch: decodes the response instead of kafkajs (given its decoder). */
+  decodeResponse?: (
+    data: Buffer,
+    apiVersion: number,
+    kafkajsDecode: (data: Buffer) => Promise<unknown>,
+  ) => unknown;
 }
 
 export interface KafkaJsBroker {
   fetch(
     request: FetchRequest,
-  ): Promise<{ responses: { topicName: string; partitions: FetchedPartition[] }[] }>;
+  ): Promise<{ responses: { topicName: string; partitions: (FetchedPartition | RawFetchPartition)[] }[] }>;
 }
+
+/** Keeps record sets as bytes where we read the version (v11); kafkajs decodes any other. */
+export const keyValueResponses: FetchRequest['decodeResponse'] = (data, apiVersion, kafkajsDecode) =>
+  apiVersion === 11 ? decodeRawFetchV11(data) : kafkajsDecode(data);
 
 export interface KafkaJsCluster {
   connect(): Promise<void>;
@@ -92,6 +108,11 @@ export async function partitionBounds(
   return { logStart: logStart ?? '0', logEnd: logEnd ?? logStart ?? '0' };
 }
 
+const Decoder: new (buffer: Buffer) => unknown = require('kafkajs/src/protocol/decoder.js');
+const decodeMessages: (
+  decoder: unknown,
+) => Promise<FetchedRecords> = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js');
+
 const Batch: new (
   topic: string,
   fetchedOffset: string,
@@ -127,5 +148,52 @@ export function toConsumedBatch(
     highWatermark: data.highWatermark,
     // no group membership to keep alive
     heartbeat: async () => undefined,
+  };
+}
+
+/**
+ * `toConsumedBatch` for a reader of keys and values only: the batch's `keyValues` instead of
+ * records. A partition our decoder does not read (an old format, another codec) or a response
+ * kafkajs decoded (another FETCH version) goes through kafkajs, with the same result.
+ */
+export async function toKeyValueBatch(
+  topic: string,
+  fetchedOffset: string,
+  data: FetchedPartition | RawFetchPartition,
+): Promise<ConsumedBatch | undefined> {
+  let decoded: (KeyValues & { batchesEnd: string | undefined }) | undefined;
+  let kafkajsData: FetchedPartition;
+  if ('recordSet' in data) {
+    decoded = decodeKeyValues(data.recordSet, fetchedOffset, data.abortedTransactions);
+    if (decoded) {
+      const nextOffset = decoded.batchesEnd;
+      if (nextOffset === undefined || BigInt(nextOffset) <= BigInt(fetchedOffset)) return undefined;
+      return {
+        topic,
+        partition: data.partition,
+        fetchedOffset,
+        nextOffset,
+        records: [],
+        keyValues: { keys: decoded.keys, values: decoded.values },
+        highWatermark: data.highWatermark,
+        heartbeat: async () => undefined,
+      };
+    }
+    const sized = Buffer.alloc(4 + (data.recordSet?.length ?? 0));
+    sized.writeInt32BE(data.recordSet?.length ?? -1);
+    data.recordSet?.copy(sized, 4);
+    kafkajsData = { ...data, messages: await decodeMessages(new Decoder(sized)) };
+  } else {
+    kafkajsData = data;
+  }
+  const batch = toConsumedBatch(topic, fetchedOffset, kafkajsData);
+  if (!batch) return undefined;
+  return {
+    ...batch,
+    records: [],
+    keyValues: {
+      keys: batch.records.map((record) => record.key),
+      values: batch.records.map((record) => record.value),
+    },
   };
 }

@@ -13,6 +13,7 @@ import { connectAdmin, type PartitionOffsets } from './admin.ts';
 import type { KafkaHandle } from './client.ts';
 import { createPartitionReader } from './partition-reader.ts';
 import { classifyReadError, readBackoffMs } from './read-errors.ts';
+import type { KeyValues } from './record-batch-decoder.ts';
 import type { IncomingRecord, Isolation } from './types.ts';
 
 export interface ReadOptions {
@@ -26,7 +27,12 @@ export interface ReadOptions {
   /** @default 'read_committed' */
   isolation?: Isolation;
   /** Called in offset order per partition; `next` is the offset after the batch (markers included). */
-  onBatch(records: IncomingRecord[], partition: number, next: string): Promise<void> | void;
+  onBatch?(records: IncomingRecord[], partition: number, next: string): Promise<void> | void;
+  /**
+   * Instead of onBatch, for a reader that needs keys and values only (changelog restore): the
+   * records are not decoded beyond them (partition-reader `keyValuesOnly`).
+   */
+  onKeyValues?(batch: KeyValues, partition: number, next: string): Promise<void> | void;
   /** Told whenever a partition's position moves (transaction markers included). */
   onPosition?(partition: number, next: string): void;
   /** Told of the end offsets read at start ('end' mode), e.g. to show progress. */
@@ -109,9 +115,12 @@ export async function readTopic(handle: KafkaHandle, options: ReadOptions): Prom
     topic,
     isolation: options.isolation ?? 'read_committed',
     maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    keyValuesOnly: options.onKeyValues !== undefined,
     onBatch: async (batch) => {
       if (ended || !pending.has(batch.partition)) return;
-      if (batch.records.length > 0) await options.onBatch(batch.records, batch.partition, batch.nextOffset);
+      if (batch.keyValues && batch.keyValues.keys.length > 0)
+        await options.onKeyValues?.(batch.keyValues, batch.partition, batch.nextOffset);
+      if (batch.records.length > 0) await options.onBatch?.(batch.records, batch.partition, batch.nextOffset);
       advance(batch.partition, BigInt(batch.nextOffset));
     },
     // a Kafka failure comes explained (a SluiceError); the caller's own comes as it threw it

@@ -5,7 +5,7 @@
  */
 import type { KafkaClient } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
-import { type KeyValueStore, toStoreChanges } from '../state/store.ts';
+import type { KeyValueStore, StoreChanges } from '../state/store.ts';
 
 export interface RestoreProgress {
   partition: number;
@@ -67,11 +67,19 @@ export async function restoreFromChangelog(options: {
       const target = targets.get(partition);
       if (target) total = Number(target.to - target.from);
     },
-    onBatch: async (records, _partition, next) => {
-      // every changelog record has a key (the store key); a null value is a tombstone
-      await store.write(toStoreChanges(records as { key: Buffer; value: Buffer | null }[]), next);
+    // keys and values only, undecoded beyond them (common/kafka/record-batch-decoder.ts)
+    onKeyValues: async ({ keys, values }, _partition, next) => {
+      const changes: { puts: [Buffer, Buffer][]; deletes: Buffer[] } = { puts: [], deletes: [] };
+      for (let index = 0; index < keys.length; index++) {
+        // every changelog record has a key (the store key); a null value is a tombstone
+        const key = keys[index] as Buffer;
+        const value = values[index];
+        if (value === null || value === undefined) changes.deletes.push(key);
+        else changes.puts.push([key, value]);
+      }
+      await store.write(changes satisfies StoreChanges, next);
       position = next;
-      done += records.length;
+      done += keys.length;
       report();
     },
   });

@@ -14,6 +14,9 @@
  * everybody" is never assumed (when only this instance is cut off, a standby takes the lease
  * after the TTL). A degraded lease whose deadline passed stays ours until Postgres answers: a
  * renewal then either confirms it (nobody took it, e.g. after a database restart) or loses it.
+ * A task fenced in Kafka may have met the lease's new holder while our own clock still says the
+ * lease is ours (we were frozen; a copy of our state directory took it at once): `reconfirm` stops
+ * commits, and fencing back, until a renewal sent after it succeeds; a refused one loses the lease.
  */
 import { type Clock, systemClock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';
@@ -40,15 +43,24 @@ export interface HeldLease {
   readonly slot: number;
   readonly epoch: number;
   state(): LeaseState;
-  /** True while the holder may commit: held or degraded, and within TTL − heartbeat of the last confirmed renewal. */
+  /**
+   * True while the holder may commit: held or degraded, within TTL − heartbeat of the last
+   * confirmed renewal, and confirmed since the last `reconfirm`.
+   */
   canCommit(): boolean;
   /**
    * The clock.now() before which a commit may start (what canCommit compares with), or -Infinity
-   * once the lease is lost or released: worker threads mirror it (processor/workers/lease-cells.ts).
+   * while it may not (lost, released, or waiting for a reconfirmation): worker threads mirror it
+   * (processor/workers/lease-cells.ts).
    */
   commitDeadline(): number;
   /** Called after every renewal and state change: the commit deadline may have moved. */
   onChange(listener: () => void): void;
+  /**
+   * Someone may have taken the lease (Kafka fenced us): no commits until a renewal sent from now
+   * on confirms it (asked at once); a refused one loses the lease.
+   */
+  reconfirm(): void;
   /** Called once when the lease is lost (not when it is released). */
   onLost(listener: (reason: string) => void): void;
   /** Stops renewing and gives the lease up, so a standby takes over at once (clean hand-over). */
@@ -62,6 +74,7 @@ export function partitionLeaseOf(lease: HeldLease): PartitionLease {
     canCommit: () => lease.canCommit(),
     commitDeadline: () => lease.commitDeadline(),
     onChange: (listener) => lease.onChange(listener),
+    reconfirm: () => lease.reconfirm(),
   };
 }
 
@@ -87,6 +100,11 @@ export function holdLease(options: {
   const log = options.logger.child({ slot, epoch });
   const machine = createStateMachine<LeaseState>(`lease ${slot}`, transitions, 'held');
   let confirmedAt = options.acquiredAt;
+  // renewals are numbered as sent: after a reconfirm, one sent later must succeed before commits
+  let renewalsSent = 0;
+  let confirmedRenewal = 0;
+  let mustConfirm = 0;
+  let renewAgain = false;
   let expiryLogged = false;
   let renewing = false;
   const lostListeners: ((reason: string) => void)[] = [];
@@ -105,6 +123,7 @@ export function holdLease(options: {
 
   const renew = async () => {
     const sentAt = clock.now();
+    const number = ++renewalsSent;
     try {
       const renewed = await repository.renew(appId, slot, holder, epoch, leaseQueryTimeoutMs(settings));
       if (isOver()) return;
@@ -115,6 +134,7 @@ export function holdLease(options: {
         return;
       }
       confirmedAt = sentAt;
+      confirmedRenewal = Math.max(confirmedRenewal, number);
       expiryLogged = false;
       if (machine.state === 'degraded') become('held', 'renewed again');
       else changed();
@@ -134,22 +154,42 @@ export function holdLease(options: {
     }
   };
 
-  const timer = clock.every(settings.heartbeatIntervalMs, () => {
-    if (renewing || isOver()) return;
+  const renewNow = () => {
+    if (isOver()) return;
+    if (renewing) {
+      renewAgain = true;
+      return;
+    }
     renewing = true;
     void renew().finally(() => {
       renewing = false;
+      if (renewAgain) {
+        renewAgain = false;
+        renewNow();
+      }
     });
+  };
+  const timer = clock.every(settings.heartbeatIntervalMs, () => {
+    if (!renewing) renewNow();
   });
 
   return {
     slot,
     epoch,
     state: () => machine.state,
-    canCommit: () => !isOver() && withinTtl(),
+    canCommit: () => !isOver() && withinTtl() && confirmedRenewal >= mustConfirm,
     commitDeadline: () =>
-      isOver() ? Number.NEGATIVE_INFINITY : confirmedAt + settings.ttlMs - settings.heartbeatIntervalMs,
+      isOver() || confirmedRenewal < mustConfirm
+        ? Number.NEGATIVE_INFINITY
+        : confirmedAt + settings.ttlMs - settings.heartbeatIntervalMs,
     onChange: (listener) => void changeListeners.push(listener),
+    reconfirm() {
+      if (isOver()) return;
+      mustConfirm = renewalsSent + 1;
+      log.warn('fenced in Kafka: no commits until Postgres confirms the lease again');
+      changed();
+      renewNow();
+    },
     onLost: (listener) => void lostListeners.push(listener),
     async release() {
       if (isOver()) return;

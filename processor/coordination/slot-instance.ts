@@ -10,11 +10,14 @@
  * for the takeover delay, and hands it back when an instance of that slot appears. An active
  * that makes no progress (cut off from Kafka, tasks failing) hands its lease to a standby that
  * can reach Kafka.
+ *
+ * The holder name is the instance's identity, tied to its state directory (instance-identity.ts):
+ * restarted on the same disk, an instance takes its own lease back at once.
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import { type Clock, systemClock, type Timer } from '../../common/clock.ts';
+import { SluiceError } from '../../common/errors.ts';
 import type { TransactionalProducer } from '../../common/kafka/index.ts';
 import { type ActiveProcessing, startAssignedProcessing } from '../active.ts';
 import { slotPartitions } from '../app-partitions.ts';
@@ -82,6 +85,8 @@ const closeBoundMs = 5000;
 export async function startSlotInstance(
   runtime: ProcessorRuntime,
   options: {
+    /** The lease holder name: stable across restarts on one state directory (instance-identity.ts). */
+    instanceId: string;
     address: string;
     pool: pg.Pool;
     /** The pool's connection settings, for the LISTEN connection. */
@@ -92,13 +97,12 @@ export async function startSlotInstance(
     startActive?: typeof startAssignedProcessing;
   },
 ): Promise<SlotInstance> {
-  const { address, pool } = options;
+  const { address, pool, instanceId } = options;
   const clock = options.clock ?? systemClock;
   const { config, logger, appId, kafka, admin, compiled, metrics } = runtime;
   const cluster = config.cluster;
   const slots = cluster.slots;
   const slot = resolveSlot(cluster.slot, slots);
-  const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = logger.child({ slot, instance: instanceId });
   const settings: LeaseSettings = {
     heartbeatIntervalMs: cluster.heartbeatInterval,
@@ -272,11 +276,21 @@ export async function startSlotInstance(
     held.set(of, entry);
     updateHeldGauge();
     lease.onLost((reason) => {
-      void serially('giving up a lost lease', () =>
-        of === slot
+      void serially('giving up a lost lease', async () => {
+        if (await takenBySameIdentity(of, epoch)) {
+          // a standby again, it would take the lease back from its twin (same holder), and so on
+          options.onFatalError(
+            new SluiceError(
+              'STATE_DIR_IN_USE',
+              `another process with this instance's identity ${instanceId} (a copy of its state directory ${config.processor.stateDir}?) took the lease of slot ${of} at a higher epoch: stopping, since two processes with one identity would take the lease from each other`,
+            ),
+          );
+          return;
+        }
+        await (of === slot
           ? demote(`lease lost: ${reason}`, { release: false })
-          : dropBorrowed(entry, { commit: false }),
-      );
+          : dropBorrowed(entry, { commit: false }));
+      });
     });
     const step = (name: string) =>
       log.info({ takenSlot: of, epoch, ms: Math.round(clock.now() - acquiredAt) }, `takeover step: ${name}`);
@@ -317,6 +331,12 @@ export async function startSlotInstance(
       await lease.release();
       throw error;
     }
+  };
+
+  /** The lease moved past `epoch` to a holder with our own identity: another process of it. */
+  const takenBySameIdentity = async (of: number, epoch: number) => {
+    const row = (await repository.leases(appId).catch(() => [])).find((lease) => lease.slot === of);
+    return row?.holder === instanceId && row.epoch > epoch;
   };
 
   // a lease that expires before the next poll is tried the moment it may be taken: the poll

@@ -116,6 +116,9 @@ export function createTaskManager(
   };
 
   const decide = (error: unknown, entry: Entry, taskIntact: boolean): RecoveryDecision => {
+    // fenced: maybe by the lease's new holder (our lease may look valid only by our own clock,
+    // e.g. after a freeze); the restart would fence it back, so the lease is confirmed first
+    if (kindOf(error) === 'fenced') entry.lease.reconfirm?.();
     const decision = decideRecovery(error, {
       attempt: entry.lifecycle.attempt,
       taskIntact,

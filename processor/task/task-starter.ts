@@ -42,6 +42,11 @@ export interface PartitionLease {
   /** A lease with a deadline (HeldLease's): what a worker thread needs to answer canCommit itself. */
   commitDeadline?(): number;
   onChange?(listener: () => void): void;
+  /**
+   * Kafka says another producer took the partition's transactional id: commits (and fencing it
+   * back) wait until the lease is confirmed again by a renewal sent after this call.
+   */
+  reconfirm?(): void;
 }
 
 export interface TaskStarterOptions {

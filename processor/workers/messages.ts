@@ -56,6 +56,8 @@ export type WorkerMessage =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: { message: string; stack?: string } }
   | { type: 'snapshot'; snapshot: WorkerSnapshot }
+  /** A task in the worker was fenced in Kafka: the lease of this cell must be confirmed again. */
+  | { type: 'reconfirm'; cell: number }
   /** A failure no restart can fix: the instance must stop (exit non-zero). */
   | { type: 'fatal'; error: { message: string; stack?: string } };
 

@@ -80,7 +80,12 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return undefined;
     case 'own':
       if (!active) throw new Error('own before start');
-      active.own(request.partitions, leaseFromCell(init.leaseCells, request.cell, request.epoch));
+      active.own(
+        request.partitions,
+        leaseFromCell(init.leaseCells, request.cell, request.epoch, (cell) =>
+          send({ type: 'reconfirm', cell }),
+        ),
+      );
       return undefined;
     case 'disown':
       await active?.disown(request.partitions, { commit: request.commit });

@@ -58,6 +58,7 @@ export async function startWorkerPool(options: {
 }): Promise<WorkerPool> {
   const { logger } = options;
   const leaseBuffer = createLeaseCellBuffer();
+  const leaseCells = createLeaseCells(leaseBuffer);
   const entry = workerEntry();
   let closing = false;
 
@@ -112,6 +113,8 @@ export async function startWorkerPool(options: {
             received += 1;
             latest = { snapshot: message.snapshot, at: performance.now(), seq: received };
             return;
+          case 'reconfirm':
+            return leaseCells.reconfirm(message.cell);
           case 'fatal':
             return fail(Object.assign(new Error(message.error.message), { stack: message.error.stack }));
           case 'reply': {
@@ -154,7 +157,7 @@ export async function startWorkerPool(options: {
   logger.info({ workers: workers.length }, 'worker threads ready');
   return {
     workers,
-    leaseCells: createLeaseCells(leaseBuffer),
+    leaseCells,
     metrics: () => Promise.all(workers.map((worker) => worker.request<WorkerMetrics>({ type: 'metrics' }))),
     close: closeAll,
   };

@@ -20,8 +20,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const holderPid = (holder: string | null) => Number(holder?.split('-').at(-2));
-
 describe('the lease alone owns a slot', () => {
   it('recovers both slots when both actives are SIGKILLed at the same moment', {
     timeout: 240_000,
@@ -90,7 +88,7 @@ describe('the lease alone owns a slot', () => {
       "slot 0's active to borrow slot 1",
       async () => {
         const lease = (await fixture.leases.leases(fixture.appId)).find((entry) => entry.slot === 1);
-        return lease && holderPid(lease.holder) === borrower.process.child.pid ? lease : undefined;
+        return lease && lease.holderAddress === borrower.process.address ? lease : undefined;
       },
       { timeoutMs: 60_000 },
     ).catch((error) => {
@@ -119,7 +117,7 @@ describe('the lease alone owns a slot', () => {
       'slot 1 to be held by its own instance again',
       async () => {
         const lease = (await fixture.leases.leases(fixture.appId)).find((entry) => entry.slot === 1);
-        return lease && holderPid(lease.holder) === returning.child.pid ? lease : undefined;
+        return lease && lease.holderAddress === returning.address ? lease : undefined;
       },
       { timeoutMs: 60_000 },
     );

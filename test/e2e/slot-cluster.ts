@@ -38,8 +38,8 @@ export function slotCluster(fixture: AnalyticsFixture, slots: number, partitions
     },
     async activeOf(slot) {
       const lease = (await fixture.leases.leases(fixture.appId)).find((entry) => entry.slot === slot);
-      const pid = Number(lease?.holder?.split('-').at(-2));
-      const process = members.get(slot)!.find((candidate) => candidate.child.pid === pid);
+      // the holder is an identity of a state directory (it outlives a process); the address is per process
+      const process = members.get(slot)!.find((candidate) => candidate.address === lease?.holderAddress);
       return process && lease ? { process, epoch: lease.epoch } : undefined;
     },
     async waitForActives() {

@@ -55,8 +55,8 @@ describe('tenant-scoped state queries', () => {
     await waitFor('each slot to be held by its own instance', async () => {
       const leases = await fixture.leases.leases(fixture.appId);
       return [0, 1].every((slot) => {
-        const holder = leases.find((lease) => lease.slot === slot)?.holder;
-        return Number(holder?.split('-').at(-2)) === actives.get(slot)!.child.pid;
+        const holder = leases.find((lease) => lease.slot === slot)?.holderAddress;
+        return holder === actives.get(slot)!.address;
       });
     });
     await fixture.waitCaughtUp();

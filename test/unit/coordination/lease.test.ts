@@ -56,6 +56,30 @@ describe('lease holder state machine', () => {
     expect(lease.canCommit()).toBe(true);
   });
 
+  it('after a reconfirm (fenced in Kafka), commits wait for a renewal sent from then on; renewed at once', async () => {
+    const { clock, state, lease } = start();
+    await clock.advance(500);
+    expect(state.renewals).toBe(1);
+    lease.reconfirm();
+    expect(lease.canCommit()).toBe(false);
+    await clock.advance(0); // the renewal asked at once answers
+    expect(state.renewals).toBe(2);
+    expect(lease.canCommit()).toBe(true);
+  });
+
+  it('after a reconfirm, a refused renewal loses the lease (the new holder fenced us): no commit in between', async () => {
+    const { clock, state, lease } = start();
+    const lost: string[] = [];
+    lease.onLost((reason) => lost.push(reason));
+    state.answer = 'taken';
+    lease.reconfirm();
+    expect(lease.canCommit()).toBe(false);
+    await clock.advance(0);
+    expect(lease.state()).toBe('lost');
+    expect(lost).toHaveLength(1);
+    expect(lease.canCommit()).toBe(false);
+  });
+
   it('is lost, once and for good, when another instance holds it; renewals stop', async () => {
     const { clock, state, lease } = start();
     const reasons: string[] = [];

@@ -35,7 +35,7 @@ describe('lease cells: a worker thread answers canCommit as the main thread’s 
     const { state, held, lease } = heldLease(clock);
     const buffer = createLeaseCellBuffer();
     const cells = createLeaseCells(buffer, clock);
-    const mirror = leaseFromCell(buffer, cells.cellOf(lease), lease.epoch());
+    const mirror = leaseFromCell(buffer, cells.cellOf(lease), lease.epoch(), () => undefined);
     expect(mirror.epoch()).toBe(3);
     expect(mirror.canCommit()).toBe(true);
     state.answer = 'taken';
@@ -47,7 +47,12 @@ describe('lease cells: a worker thread answers canCommit as the main thread’s 
   it('refuses commits once the deadline passes without renewals, with no message from the main thread', async () => {
     const { state, held, lease } = heldLease(systemClock, { heartbeatIntervalMs: 50, ttlMs: 200 });
     const buffer = createLeaseCellBuffer();
-    const mirror = leaseFromCell(buffer, createLeaseCells(buffer).cellOf(lease), lease.epoch());
+    const mirror = leaseFromCell(
+      buffer,
+      createLeaseCells(buffer).cellOf(lease),
+      lease.epoch(),
+      () => undefined,
+    );
     await sleep(120); // renewed twice: both sides allow commits
     expect([lease.canCommit(), mirror.canCommit()]).toEqual([true, true]);
     state.answer = 'unreachable'; // the deadline (TTL − heartbeat after the last renewal) passes
@@ -68,12 +73,35 @@ describe('lease cells: a worker thread answers canCommit as the main thread’s 
     const first = heldLease(clock).lease;
     const cell = cells.cellOf(first);
     expect(cells.cellOf(first)).toBe(cell);
-    const mirror = leaseFromCell(buffer, cell, 3);
+    const mirror = leaseFromCell(buffer, cell, 3, () => undefined);
     cells.free(first);
     expect(mirror.canCommit()).toBe(false);
     expect(cells.cellOf(heldLease(clock).lease)).toBe(cell);
     expect(() => cells.cellOf({ epoch: () => 0, canCommit: () => true })).toThrow(/commit deadline/);
     for (let i = 1; i < leaseCellCount; i++) cells.cellOf(heldLease(clock).lease);
     expect(() => cells.cellOf(heldLease(clock).lease)).toThrow(/leases in use/);
+  });
+
+  it('stops a fenced worker task at once, and lets it commit again only after a renewal sent since', async () => {
+    const { state, lease } = heldLease(systemClock, { heartbeatIntervalMs: 50, ttlMs: 400 });
+    const buffer = createLeaseCellBuffer();
+    const cells = createLeaseCells(buffer);
+    const asked: number[] = [];
+    const cell = cells.cellOf(lease);
+    // the message to the main thread arrives later: the worker must not wait for it
+    const mirror = leaseFromCell(buffer, cell, lease.epoch(), (from) => asked.push(from));
+    await sleep(80);
+    expect(mirror.canCommit()).toBe(true);
+    state.answer = 'unreachable'; // renewals fail from now on (within the TTL the lease stays degraded)
+    mirror.reconfirm!();
+    expect([mirror.canCommit(), lease.canCommit()]).toEqual([false, true]);
+    expect(asked).toEqual([cell]);
+    cells.reconfirm(cell); // the main thread gets the message
+    expect(lease.canCommit()).toBe(false);
+    await sleep(120); // renewals sent, none confirmed: both still refuse
+    expect([mirror.canCommit(), lease.canCommit()]).toEqual([false, false]);
+    state.answer = 'renewed';
+    await sleep(120);
+    expect([mirror.canCommit(), lease.canCommit()]).toEqual([true, true]);
   });
 });

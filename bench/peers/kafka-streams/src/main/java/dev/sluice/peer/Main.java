@@ -28,6 +28,7 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
  * Flags: --bootstrap --application-id --input --output --state-dir --guarantee
  *        (exactly_once_v2|at_least_once) --commit-interval-ms --threads --standby-replicas
  *        --schema-id --stop-after-idle-ms --session-timeout-ms --heartbeat-interval-ms
+ *        --group-instance-id
  *        --transaction-timeout-ms. Stdout carries JSON lines only.
  */
 public final class Main {
@@ -68,6 +69,12 @@ public final class Main {
     if (flags.containsKey("heartbeat-interval-ms"))
       props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
           Integer.parseInt(flags.get("heartbeat-interval-ms")));
+
+    // static membership (KIP-345): a member restarted within the session keeps its assignment,
+    // with no rebalance and no wait for its dead self to leave the group
+    if (flags.containsKey("group-instance-id"))
+      props.put(StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+          flags.get("group-instance-id"));
 
     AtomicLong processed = new AtomicLong();
     AtomicLong firstAt = new AtomicLong();
