@@ -34,6 +34,6 @@ describe('deadLetter', () => {
 
   it('has no timestamp header for an emission, which has no record timestamp', () => {
     const letter = deadLetter('app-dlq', record, 'emit', { name: 'Error', message: 'x' });
-    expect(letter.headers[deadLetterHeaders.timestamp]).toBeUndefined();
+    expect(letter.headers?.[deadLetterHeaders.timestamp]).toBeUndefined();
   });
 });
