@@ -15,14 +15,18 @@ import {
   writeResults,
 } from './lib/results.ts';
 import { aggregationWorkload } from './workloads/aggregation.ts';
+import { apiUsageWorkload } from './workloads/api-usage.ts';
 import { failoverWorkload } from './workloads/failover.ts';
 import { ingestWorkload } from './workloads/ingest.ts';
+import { planUsageWorkload } from './workloads/plan-usage.ts';
 import { recoveryWorkload } from './workloads/recovery.ts';
 import { restoreWorkload } from './workloads/restore.ts';
 
 const workloads: Record<string, (context: BenchContext) => Promise<BenchResult[]>> = {
   ingest: ingestWorkload,
   aggregation: aggregationWorkload,
+  'api-usage': apiUsageWorkload,
+  'plan-usage': planUsageWorkload,
   restore: restoreWorkload,
   recovery: recoveryWorkload,
   failover: failoverWorkload,
