@@ -78,6 +78,11 @@ export async function observeToCaughtUp(options: {
    * records, so under exactly-once an internal partition counts as done one offset short of its end.
    */
   exactlyOnce?: boolean;
+  /**
+   * Topics the group must have committed to their end too, listed or not yet among its commits
+   * (a repartition topic: its downstream may not have committed once when the input is done).
+   */
+  internalTopics?: readonly string[];
   timeoutMs?: number;
 }): Promise<ObservedRun> {
   const { admin, group, input, process } = options;
@@ -89,7 +94,9 @@ export async function observeToCaughtUp(options: {
     if (performance.now() > deadline)
       throw new Error(`group ${group} did not commit all of ${input} in time`);
     stats = processStats(process.child.pid!) ?? stats;
-    const others = (await admin.committedTopics(group)).filter((topic) => topic !== input);
+    const others = [
+      ...new Set([...(options.internalTopics ?? []), ...(await admin.committedTopics(group))]),
+    ].filter((topic) => topic !== input);
     const [inputProgress, ...internal] = await Promise.all(
       [input, ...others].map((topic) => topicProgress(admin, group, topic)),
     );

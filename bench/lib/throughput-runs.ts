@@ -32,6 +32,8 @@ export async function timedRun(
     /** The consumer group (sluice's app id, the peer's application id). */
     group: string;
     input: string;
+    /** The repartition topic, which must be committed to its end too. */
+    internalTopics: readonly string[];
     guarantee: Guarantee;
     spawn(): { process: RunningProcess; dir: string };
     /** Throws when the output is wrong; says what was compared. */
@@ -51,6 +53,7 @@ export async function timedRun(
       process,
       spawnedAt,
       exactlyOnce: options.guarantee === 'exactly_once',
+      internalTopics: options.internalTopics,
     });
   } finally {
     await process.stop();

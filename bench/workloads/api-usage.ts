@@ -202,6 +202,8 @@ export async function apiUsageWorkload(context: BenchContext): Promise<BenchResu
       admin,
       group: id,
       input,
+      // both engines name it so (the peer's Repartitioned.withName("by-api")); the variant has none
+      internalTopics: system === 'sluice-within-partition' ? [] : [`${id}-by-api-repartition`],
       guarantee,
       spawn: () => spawn(system, guarantee, id),
       verify: () => verify(system, id),

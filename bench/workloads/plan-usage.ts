@@ -194,6 +194,8 @@ export async function planUsageWorkload(context: BenchContext): Promise<BenchRes
       admin,
       group: id,
       input,
+      // both engines name it so (the peer's Repartitioned.withName("by-plan"))
+      internalTopics: [`${id}-by-plan-repartition`],
       guarantee,
       spawn: () => spawn(system, guarantee, id),
       verify: () => verify(system, id),

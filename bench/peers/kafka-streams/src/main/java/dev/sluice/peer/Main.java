@@ -72,13 +72,6 @@ public final class Main {
       props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
           Integer.parseInt(flags.get("heartbeat-interval-ms")));
 
-    if (mode.equals("api-usage") || mode.equals("plan-usage")) {
-      // closed windows are emitted at the record that closes them, as sluice does (Streams checks
-      // at most once a second of wall-clock time by default, so the last windows of a pre-filled
-      // input, closed by its last records, would never be emitted)
-      props.put("__emit.interval.ms.kstreams.windowed.aggregation__", 0L);
-    }
-
     AtomicLong processed = new AtomicLong();
     AtomicLong firstAt = new AtomicLong();
     AtomicLong lastAt = new AtomicLong();
