@@ -14,7 +14,6 @@ import type { RunningProcess } from './sluice-processor-run.ts';
 import { median, summary } from './stats.ts';
 
 export type Guarantee = 'exactly_once' | 'at_least_once';
-export const guarantees = ['exactly_once', 'at_least_once'] as const;
 /** sluice's defaults, given to the peer too. */
 export const commitInterval: Record<Guarantee, number> = { exactly_once: 100, at_least_once: 1000 };
 
@@ -65,12 +64,13 @@ export async function timedRun(
 }
 
 /**
- * `runs` rounds of every system under both guarantees; whoever runs first in one round runs last
+ * `runs` rounds of every system under each guarantee given; whoever runs first in one round runs last
  * in the next. Returns the runs by `${system} ${guarantee}`.
  */
 export async function alternatingRuns<S extends string>(
   systems: readonly S[],
   runs: number,
+  guarantees: readonly Guarantee[],
   runOnce: (system: S, guarantee: Guarantee, run: number) => Promise<Run>,
 ): Promise<Map<string, Run[]>> {
   const figures = new Map<string, Run[]>();

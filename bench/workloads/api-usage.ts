@@ -192,7 +192,7 @@ export async function apiUsageWorkload(context: BenchContext): Promise<BenchResu
     return { process, dir };
   };
 
-  const figures = await alternatingRuns(systems, runs, async (system, guarantee, run) => {
+  const figures = await alternatingRuns(systems, runs, context.guarantees, async (system, guarantee, run) => {
     const id = `bench-usage-${stamp}-${run}-${guarantee === 'exactly_once' ? 'eos' : 'alo'}-${system}`;
     await admin.ensureTopics(
       ['usage', 'alerts', 'late'].map((suffix) => ({ topic: `${id}-${suffix}`, partitions })),
@@ -216,7 +216,7 @@ export async function apiUsageWorkload(context: BenchContext): Promise<BenchResu
     runs: figures.get(`${system} ${guarantee}`) ?? [],
   });
   const details = { events: events.length, commitIntervalMs: commitInterval, partitions };
-  return (['exactly_once', 'at_least_once'] as const).flatMap((guarantee) => [
+  return context.guarantees.flatMap((guarantee) => [
     comparisonRow(context, {
       workload: `api-usage (repartition by API + alerts), ${guarantee}`,
       ours: of('sluice', guarantee),

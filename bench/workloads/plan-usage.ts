@@ -186,7 +186,7 @@ export async function planUsageWorkload(context: BenchContext): Promise<BenchRes
     return { process, dir };
   };
 
-  const figures = await alternatingRuns(systems, runs, async (system, guarantee, run) => {
+  const figures = await alternatingRuns(systems, runs, context.guarantees, async (system, guarantee, run) => {
     const id = `bench-plans-${stamp}-${run}-${guarantee === 'exactly_once' ? 'eos' : 'alo'}-${system}`;
     await admin.ensureTopics(['usage', 'late'].map((suffix) => ({ topic: `${id}-${suffix}`, partitions })));
     return timedRun(context, {
@@ -203,7 +203,7 @@ export async function planUsageWorkload(context: BenchContext): Promise<BenchRes
   });
   await admin.disconnect();
 
-  return (['exactly_once', 'at_least_once'] as const).map((guarantee) =>
+  return context.guarantees.map((guarantee) =>
     comparisonRow(context, {
       workload: `plan-usage (table join + repartition by tier), ${guarantee}`,
       ours: { name: systemNames.sluice, runs: figures.get(`sluice ${guarantee}`) ?? [] },
