@@ -114,8 +114,11 @@ export async function apiUsageWorkload(context: BenchContext): Promise<BenchResu
   const outputs = graphOutputs(kafka, services.registryUrl);
   // the partition of every input record, for the no-repartition variant's per-partition windows
   const byPartition = new Map<number, RequestEvent[]>();
-  for (const { record, value } of await outputs.decoded<RequestEvent>(input))
-    byPartition.set(record.partition, [...(byPartition.get(record.partition) ?? []), value]);
+  for (const { record, value } of await outputs.decoded<RequestEvent>(input)) {
+    const part = byPartition.get(record.partition) ?? [];
+    part.push(value);
+    byPartition.set(record.partition, part);
+  }
   const expectedWithin = [...byPartition.values()].flatMap((part) => expectedUsage(part, closedAt));
   const alertsWanted = expectedAlerts(events, closedAt);
 
