@@ -20,6 +20,8 @@ export const commitInterval: Record<Guarantee, number> = { exactly_once: 100, at
 export interface Run extends ObservedRun {
   load: MachineLoad;
   verified: string;
+  /** The output was wrong: the run's figures are not used (a fast wrong answer counts for nothing). */
+  failed?: boolean;
 }
 
 /** One timed run: gate, spawn, observe to caught up, stop, then check the output. */
@@ -58,9 +60,16 @@ export async function timedRun(
     await process.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const verified = await options.verify();
-  context.log(`${options.what}: ${Math.round(observed.recordsPerSecond)} records/s; output ${verified}`);
-  return { ...observed, load, verified };
+  try {
+    const verified = await options.verify();
+    context.log(`${options.what}: ${Math.round(observed.recordsPerSecond)} records/s; output ${verified}`);
+    return { ...observed, load, verified };
+  } catch (error) {
+    // the other runs go on: one engine's wrong output says nothing about the next run's
+    const verified = `FAILED: ${(error as Error).message}`;
+    context.log(`${options.what}: ${verified}`);
+    return { ...observed, load, verified, failed: true };
+  }
 }
 
 /**
@@ -87,16 +96,18 @@ export async function alternatingRuns<S extends string>(
 }
 
 /** Median, spread and resources of one system's runs, with every run's figures. */
-export function describeRuns(runs: readonly Run[]) {
+export function describeRuns(all: readonly Run[]) {
+  const runs = all.filter((run) => !run.failed);
   const rate = summary(runs.map((run) => run.recordsPerSecond));
   const med = (field: keyof ObservedRun) => median(runs.map((run) => run[field]));
   return {
+    failedRuns: all.length - runs.length,
     recordsPerSecond: {
       median: Math.round(rate.median),
       min: Math.round(rate.min),
       max: Math.round(rate.max),
     },
-    perRun: runs.map((run) => ({
+    perRun: all.map((run) => ({
       recordsPerSecond: Math.round(run.recordsPerSecond),
       spanMs: Math.round(run.spanMs),
       startupMs: Math.round(run.startupMs),
@@ -118,7 +129,8 @@ export type RunsFigure = ReturnType<typeof describeRuns>;
 /** "N records/s (min–max), C CPU-s per M records, peak RSS R MB" */
 export function spreadLine(figure: RunsFigure): string {
   const { median, min, max } = figure.recordsPerSecond;
-  return `${median.toLocaleString('en')} records/s (${min.toLocaleString('en')}–${max.toLocaleString('en')}), ${figure.cpuSecondsPerMillion} CPU-s per M records, peak RSS ${figure.peakRssMb} MB`;
+  const failed = figure.failedRuns > 0 ? `; ${figure.failedRuns} run(s) with a wrong output not counted` : '';
+  return `${median.toLocaleString('en')} records/s (${min.toLocaleString('en')}–${max.toLocaleString('en')}), ${figure.cpuSecondsPerMillion} CPU-s per M records, peak RSS ${figure.peakRssMb} MB${failed}`;
 }
 
 /** One row of the table: `ours` against `theirs` (a peer, or sluice itself in another form). */
