@@ -16,6 +16,11 @@ export interface UsageSettings {
   burstWindow: { size: number };
   /** Throttled requests of one tenant on one API in one burst window that make an alert. */
   burstThreshold: number;
+  /**
+   * Count per API within each input partition instead of across tenants (one partial window per
+   * partition, no repartition): the benchmark's measure of what the repartition itself costs.
+   */
+  withinPartition?: boolean;
 }
 
 export const usageDefaults: UsageSettings = {
@@ -25,7 +30,12 @@ export const usageDefaults: UsageSettings = {
 };
 
 /** The app with other windows (tests use a long grace, so no record is ever late). */
-export const apiUsage = ({ usageWindow, burstWindow, burstThreshold }: UsageSettings = usageDefaults) =>
+export const apiUsage = ({
+  usageWindow,
+  burstWindow,
+  burstThreshold,
+  withinPartition,
+}: UsageSettings = usageDefaults) =>
   defineApp({
     id: 'api-usage',
     source: stream<Request>('Request'),
@@ -46,8 +56,10 @@ export const apiUsage = ({ usageWindow, burstWindow, burstThreshold }: UsageSett
         )
         .to(stream<ThrottleAlert>('ThrottleAlerts'));
 
-      requests
-        .groupBy('apiName')
+      (withinPartition
+        ? requests.groupBy((request) => ({ apiName: request.apiName }), { repartition: false })
+        : requests.groupBy('apiName')
+      )
         .window(tumbling(usageWindow))
         .aggregate(
           (agg) => ({

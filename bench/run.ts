@@ -16,14 +16,18 @@ import {
   writeResults,
 } from './lib/results.ts';
 import { aggregationWorkload } from './workloads/aggregation.ts';
+import { apiUsageWorkload } from './workloads/api-usage.ts';
 import { failoverWorkload } from './workloads/failover.ts';
 import { ingestWorkload } from './workloads/ingest.ts';
+import { planUsageWorkload } from './workloads/plan-usage.ts';
 import { recoveryWorkload } from './workloads/recovery.ts';
 import { restoreWorkload } from './workloads/restore.ts';
 
 const workloads: Record<string, (context: BenchContext) => Promise<BenchResult[]>> = {
   ingest: ingestWorkload,
   aggregation: aggregationWorkload,
+  'api-usage': apiUsageWorkload,
+  'plan-usage': planUsageWorkload,
   restore: restoreWorkload,
   recovery: recoveryWorkload,
   failover: failoverWorkload,
@@ -36,6 +40,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(availableParallelism()) },
     'without-dsl': { type: 'boolean', default: false },
     only: { type: 'string' },
+    // api-usage and plan-usage: exactly_once, at_least_once or both (the default)
+    guarantees: { type: 'string', default: 'exactly_once,at_least_once' },
     // the share of all cores other work may use when a timed run starts (idle dev services: ~5 %)
     'max-busy': { type: 'string', default: '0.25' },
     // how long a run waits for a quiet machine before it is refused
@@ -53,6 +59,11 @@ if (!(maxBusy > 0 && maxBusy <= 1) || !(busyWaitSeconds >= 0)) {
   process.stderr.write(
     '--max-busy must be a share of all cores in (0, 1]; --busy-wait-s a number of seconds ≥ 0\n',
   );
+  process.exit(2);
+}
+const guarantees = values.guarantees!.split(',') as BenchContext['guarantees'];
+if (guarantees.some((guarantee) => guarantee !== 'exactly_once' && guarantee !== 'at_least_once')) {
+  process.stderr.write('--guarantees takes exactly_once, at_least_once or both, comma-separated\n');
   process.exit(2);
 }
 const selected = values.only ? values.only.split(',') : Object.keys(workloads);
@@ -73,6 +84,7 @@ const context: BenchContext = {
   quick: values.quick ?? false,
   workers,
   withoutDsl: values['without-dsl'] ?? false,
+  guarantees,
   log,
   gate: (what) =>
     waitForQuietMachine(what, { maxBusy, giveUpAfterMs: busyWaitSeconds * 1000, sampleMs: 2000, log }),
@@ -98,7 +110,7 @@ const file = writeResults(results, facts, values.only || context.quick ? 'partia
 process.stdout.write(`\nwritten to ${file} after ${Math.round((Date.now() - started) / 1000)} s\n`);
 if (values.only && !context.quick) {
   process.stdout.write(
-    `${selected.join(', ')} rows replaced in ${mergeIntoLatest(results, selected, facts)}\n`,
+    `${selected.join(', ')} rows replaced in ${mergeIntoLatest(results, selected, facts, guarantees.length < 2 ? guarantees : undefined)}\n`,
   );
 }
 process.exit(0);

@@ -78,25 +78,48 @@ export async function observeToCaughtUp(options: {
    * records, so under exactly-once an internal partition counts as done one offset short of its end.
    */
   exactlyOnce?: boolean;
+  /**
+   * Topics the group must have committed to their end too, listed or not yet among its commits
+   * (a repartition topic: its downstream may not have committed once when the input is done).
+   */
+  internalTopics?: readonly string[];
   timeoutMs?: number;
 }): Promise<ObservedRun> {
   const { admin, group, input, process } = options;
   const deadline = performance.now() + (options.timeoutMs ?? 900_000);
   let first: { at: number; inputDone: number; cpuSeconds: number } | undefined;
   let stats = processStats(process.child.pid!);
+  const created = new Set<string>();
   for (;;) {
     if (process.exited()) throw new Error(`the process exited early:\n${process.output().slice(-2000)}`);
     if (performance.now() > deadline)
       throw new Error(`group ${group} did not commit all of ${input} in time`);
     stats = processStats(process.child.pid!) ?? stats;
-    const others = (await admin.committedTopics(group)).filter((topic) => topic !== input);
-    const [inputProgress, ...internal] = await Promise.all(
-      [input, ...others].map((topic) => topicProgress(admin, group, topic)),
+    // a named internal topic the engine has not created yet is not done
+    for (const topic of options.internalTopics ?? [])
+      if (!created.has(topic) && (await admin.partitionCount(topic)) !== undefined) created.add(topic);
+    const allCreated = created.size === new Set(options.internalTopics).size;
+    const others = [...new Set([...created, ...(await admin.committedTopics(group))])].filter(
+      (topic) => topic !== input,
     );
+    let progress: TopicProgress[];
+    try {
+      progress = await Promise.all([input, ...others].map((topic) => topicProgress(admin, group, topic)));
+    } catch (error) {
+      // a topic just created may have no leader yet: look again at the next poll
+      if (!(error as { retriable?: boolean }).retriable) throw error;
+      await sleep(100);
+      continue;
+    }
+    const [inputProgress, ...internal] = progress;
     const at = performance.now();
     const inputDone = committedProgress([inputProgress!]).done;
     if (!first && inputDone > 0) first = { at, inputDone, cpuSeconds: stats?.cpuSeconds ?? 0 };
-    if (first && committedProgress([inputProgress!, ...internal], options.exactlyOnce ? 1 : 0).caughtUp) {
+    if (
+      first &&
+      allCreated &&
+      committedProgress([inputProgress!, ...internal], options.exactlyOnce ? 1 : 0).caughtUp
+    ) {
       const spanMs = at - first.at;
       const records = inputDone - first.inputDone;
       stats = processStats(process.child.pid!) ?? stats;

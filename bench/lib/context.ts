@@ -16,6 +16,11 @@ export interface BenchContext {
   workers: number;
   /** Leave out the Kafka Streams DSL peer (aggregation): a shorter run when the bench lock is scarce. */
   withoutDsl: boolean;
+  /**
+   * The guarantees the operator-graph workloads run (`--guarantees`; both by default), so each
+   * half of a long workload fits in one hold of the bench lock.
+   */
+  guarantees: readonly ('exactly_once' | 'at_least_once')[];
   log(message: string): void;
   /**
    * Waits for a quiet machine before a timed run and returns the load it starts at (recorded

@@ -128,6 +128,8 @@ export function mergeIntoLatest(
   results: readonly BenchResult[],
   workloads: readonly string[],
   facts: Record<string, unknown>,
+  /** Only these guarantees were run: rows of the others (labels end with the guarantee) are kept. */
+  guarantees?: readonly string[],
 ): string {
   const path = join(import.meta.dirname, '..', 'results', 'latest.json');
   const latest = JSON.parse(readFileSync(path, 'utf8')) as {
@@ -135,7 +137,11 @@ export function mergeIntoLatest(
     results: BenchResult[];
   };
   // a row belongs to the workload its label starts with ("failover, ...", "ingest, broker limit: ...")
-  const kept = latest.results.filter((row) => !workloads.some((name) => row.workload.startsWith(name)));
+  const kept = latest.results.filter(
+    (row) =>
+      !workloads.some((name) => row.workload.startsWith(name)) ||
+      (guarantees !== undefined && !guarantees.some((guarantee) => row.workload.endsWith(guarantee))),
+  );
   const machine = {
     ...latest.machine,
     updates: [...(latest.machine.updates ?? []), { ...facts, workloads }],

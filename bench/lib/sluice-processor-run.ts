@@ -10,12 +10,37 @@ import type { BenchServices } from './env.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
+/** Each app's (first) sink stream, its schema and the field its records are keyed by. */
 export const apps = {
-  apiAnalytics: { module: join(repo, 'apps', 'api-analytics.ts'), sink: 'ApiStats', schema: 'ApiStats.avsc' },
+  apiAnalytics: {
+    module: join(repo, 'apps', 'api-analytics.ts'),
+    sink: 'ApiStats',
+    schema: 'ApiStats.avsc',
+    sinkKey: 'userTenantDomain',
+  },
   keyedCount: {
     module: join(repo, 'apps', 'keyed-count.ts'),
     sink: 'TenantCounts',
     schema: 'TenantCount.avsc',
+    sinkKey: 'userTenantDomain',
+  },
+  apiUsage: {
+    module: join(repo, 'apps', 'api-usage.ts'),
+    sink: 'ApiUsage',
+    schema: 'ApiUsage.avsc',
+    sinkKey: 'apiName',
+  },
+  apiUsageWithinPartition: {
+    module: join(repo, 'bench', 'apps', 'api-usage-within-partition.ts'),
+    sink: 'ApiUsage',
+    schema: 'ApiUsage.avsc',
+    sinkKey: 'apiName',
+  },
+  planUsage: {
+    module: join(repo, 'apps', 'plan-usage.ts'),
+    sink: 'PlanUsage',
+    schema: 'PlanUsage.avsc',
+    sinkKey: 'plan',
   },
 } as const;
 export type BenchApp = (typeof apps)[keyof typeof apps];
@@ -39,6 +64,11 @@ export function benchDeployment(
     outputTopic: string;
     partitions: number;
     cluster?: Record<string, unknown>;
+    /** More streams of the app (a second sink, a table), by name; schemas are files of schemas/. */
+    streams?: Record<
+      string,
+      { topic: string; schema: string; partitionKey: string } & Record<string, unknown>
+    >;
   },
 ): BenchDeployment {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
@@ -61,9 +91,15 @@ export function benchDeployment(
         [options.app.sink]: {
           topic: options.outputTopic,
           schema: join(repo, 'schemas', options.app.schema),
-          partitionKey: 'userTenantDomain',
+          partitionKey: options.app.sinkKey,
           partitions: options.partitions,
         },
+        ...Object.fromEntries(
+          Object.entries(options.streams ?? {}).map(([name, stream]) => [
+            name,
+            { partitions: options.partitions, ...stream, schema: join(repo, 'schemas', stream.schema) },
+          ]),
+        ),
       },
       processor: { http: { port: 0 } },
       ...(options.cluster ? { cluster: { enabled: true, ...options.cluster } } : {}),

@@ -15,8 +15,15 @@
 import type { IncomingRecord, OutgoingRecord } from '../../common/kafka/index.ts';
 import type { DeadLetterStage } from '../task/dead-letters.ts';
 
-/** What a dead letter keeps of an item that failed: the input record, or the emission that made it. */
-export type ItemOrigin = Pick<IncomingRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>;
+/**
+ * What a dead letter keeps of an item that failed: the input record, or the emission that made it
+ * (which has no record timestamp of its own).
+ */
+export type ItemOrigin = Pick<
+  IncomingRecord,
+  'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'
+> &
+  Partial<Pick<IncomingRecord, 'timestamp'>>;
 
 /** One event flowing between the operators of a task. */
 export interface Item {

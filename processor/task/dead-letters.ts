@@ -14,11 +14,19 @@ export const deadLetterHeaders = {
   stage: 'sluice.dlq.stage',
   errorClass: 'sluice.dlq.error-class',
   errorMessage: 'sluice.dlq.error-message',
+  /**
+   * The original record's timestamp (ms), when it had one: after a repartition it is the event
+   * time, which the value may no longer carry (a join's output), so a reader can tell which window
+   * a late record missed. A header, not the dead letter's own timestamp: an old event time there
+   * would let time-based retention delete dead letters early.
+   */
+  timestamp: 'sluice.dlq.timestamp',
 } as const;
 
 export function deadLetter(
   dlqTopic: string,
-  record: Pick<IncomingRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>,
+  record: Pick<IncomingRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'> &
+    Partial<Pick<IncomingRecord, 'timestamp'>>,
   stage: DeadLetterStage,
   error: { name: string; message: string },
 ): OutgoingRecord {
@@ -30,5 +38,6 @@ export function deadLetter(
   headers[deadLetterHeaders.stage] = stage;
   headers[deadLetterHeaders.errorClass] = error.name;
   headers[deadLetterHeaders.errorMessage] = error.message.slice(0, 2000);
+  if (record.timestamp !== undefined) headers[deadLetterHeaders.timestamp] = String(record.timestamp);
   return { topic: dlqTopic, partition: record.partition, key: record.key, value: record.value, headers };
 }

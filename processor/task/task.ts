@@ -22,7 +22,7 @@ import { decodeRepartitionValue } from '../app/repartition-codec.ts';
 import { type StorePlan, taskMetricLabel } from '../app/topology.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import type { StoredAggregate } from '../operators/aggregate-operator.ts';
-import type { Item } from '../operators/operator.ts';
+import type { Item, ItemOrigin } from '../operators/operator.ts';
 import { metaKey } from '../state/key-codec.ts';
 import type { KeyValueStore } from '../state/store.ts';
 import { type Change, jsonCodec, WriteCache } from '../state/write-cache.ts';
@@ -311,11 +311,7 @@ export class Task {
     if (items.length > 0) await this.runner.run(topic, items, this.streamTime);
   }
 
-  private deadLetter(
-    record: Pick<IncomingRecord, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>,
-    stage: DeadLetterStage,
-    error: unknown,
-  ): void {
+  private deadLetter(record: ItemOrigin, stage: DeadLetterStage, error: unknown): void {
     const described =
       error instanceof Error
         ? error

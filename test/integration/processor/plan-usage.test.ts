@@ -8,12 +8,13 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import planUsage, { noPlan, type PlanUsage, planWindow } from '../../../apps/plan-usage.ts';
+import planUsage, { noPlan, type PlanUsage } from '../../../apps/plan-usage.ts';
 import { createTestDriver } from '../../../lib/testing.ts';
 import { type RequestEvent, takeRequests, tenantName } from '../../../schemas/request-generator.ts';
 import { runSluice } from '../../env/sluice-process.ts';
 import { waitFor } from '../../env/wait.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
+import { byPlanAndWindow, expectedPlanUsage } from './plan-reference.ts';
 import { tenantPlanStream } from './tables.ts';
 import { ticks } from './usage-reference.ts';
 
@@ -27,30 +28,15 @@ const tiers: Record<string, string> = {
 };
 const closedAt = 10 * 60_000;
 
-function expectedUsage(events: readonly RequestEvent[]): PlanUsage[] {
-  const windows = new Map<string, RequestEvent[]>();
-  for (const event of events) {
-    const start = Math.floor(event.requestTimestamp / planWindow.size) * planWindow.size;
-    if (start + planWindow.size + planWindow.grace > closedAt) continue;
-    const id = JSON.stringify([tiers[event.userTenantDomain] ?? noPlan, start]);
-    windows.set(id, [...(windows.get(id) ?? []), event]);
-  }
-  return [...windows].map(([id, members]) => {
-    const [plan, windowStart] = JSON.parse(id) as [string, number];
-    const throttledRequests = members.filter((member) => member.throttledOut).length;
-    return {
-      plan,
-      windowStart,
-      windowEnd: windowStart + planWindow.size,
-      requests: members.length,
-      throttledRequests,
-      throttledShare: throttledRequests / members.length,
-    };
-  });
-}
-
-const byPlanAndWindow = (a: PlanUsage, b: PlanUsage) =>
-  a.plan.localeCompare(b.plan) || a.windowStart - b.windowStart;
+const expectedUsage = (events: readonly RequestEvent[]) =>
+  expectedPlanUsage(
+    events.map((event) => ({
+      plan: tiers[event.userTenantDomain] ?? noPlan,
+      time: event.requestTimestamp,
+      throttled: event.throttledOut,
+    })),
+    closedAt,
+  );
 
 describe('plan-usage: a left join with a global table feeding a repartitioned windowed aggregate', () => {
   let fixture: AnalyticsFixture;

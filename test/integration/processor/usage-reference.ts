@@ -14,7 +14,13 @@ const windowOf = (time: number, size: number) => Math.floor(time / size) * size;
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(keyOf(item), [...(groups.get(keyOf(item)) ?? []), item]);
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    // appended in place: a copy per item is quadratic on the benchmark's million requests
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
   return groups;
 }
 
@@ -43,7 +49,7 @@ export function expectedUsage(
       throttledRequests: members.filter((member) => member.throttledOut).length,
       tenants: new Set(members.map((member) => member.userTenantDomain)).size,
       avgResponseTime: times.reduce((a, b) => a + b, 0) / times.length,
-      maxResponseTime: Math.max(...times),
+      maxResponseTime: times.reduce((a, b) => Math.max(a, b)),
     };
   });
 }

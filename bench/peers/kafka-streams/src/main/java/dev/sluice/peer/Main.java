@@ -20,6 +20,8 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
  *   aggregate  the api-analytics windowed aggregation (Topologies.apiAnalytics, DSL, repartition)
  *   aggregate-local  the same without the repartition (Topologies.apiAnalyticsLocal, Processor API)
  *   count      a running count per key (Topologies.count), for restore and failover
+ *   api-usage  apps/api-usage.ts: per-API usage through a repartition, throttle alerts (GraphTopologies)
+ *   plan-usage apps/plan-usage.ts: a left join with a GlobalKTable of plans, then per tier (GraphTopologies)
  *   restore    the count topology over an existing changelog with empty local state: prints
  *              {"event":"restored",...} once every store is restored, and goes on counting
  * Every mode prints {"event":"restore","partition":P,"startedAt":T0,"endedAt":T1,"records":N}
@@ -29,7 +31,8 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
  *        (exactly_once_v2|at_least_once) --commit-interval-ms --threads --standby-replicas
  *        --schema-id --stop-after-idle-ms --session-timeout-ms --heartbeat-interval-ms
  *        --group-instance-id
- *        --transaction-timeout-ms. Stdout carries JSON lines only.
+ *        --transaction-timeout-ms; api-usage and plan-usage also --late (their late records' topic),
+ *        --alerts and --alert-schema-id (api-usage), --plans (plan-usage). Stdout carries JSON lines only.
  */
 public final class Main {
   private Main() {}
@@ -91,8 +94,11 @@ public final class Main {
               Integer.parseInt(flags.getOrDefault("schema-id", "0")), onRecord);
           case "aggregate-local" -> Topologies.apiAnalyticsLocal(flags.get("input"), flags.get("output"),
               Integer.parseInt(flags.getOrDefault("schema-id", "0")), onRecord);
+          case "api-usage" -> GraphTopologies.apiUsage(flags, onRecord);
+          case "plan-usage" -> GraphTopologies.planUsage(flags, onRecord);
           case "count", "restore" -> Topologies.count(flags.get("input"), flags.get("output"), onRecord);
-          default -> throw new IllegalArgumentException("mode must be aggregate, aggregate-local, count or restore");
+          default -> throw new IllegalArgumentException(
+              "mode must be aggregate, aggregate-local, api-usage, plan-usage, count or restore");
         };
 
     KafkaStreams streams = new KafkaStreams(topology, props);
