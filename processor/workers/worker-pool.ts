@@ -42,7 +42,8 @@ function workerEntry(): { url: URL; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   return {
     url: new URL(fromSource ? './worker-main.ts' : './worker-main.js', import.meta.url),
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    // tsx by its path: an app's directory (the image's /srv/app) does not have it to import
+    execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
   };
 }
 

@@ -71,7 +71,9 @@ describe('a task with two input streams', () => {
     fixture = undefined;
   });
 
-  it('merges both inputs with exact output (group mode); sluice reset rewinds both inputs', async () => {
+  it('merges both inputs with exact output (group mode); sluice reset rewinds both inputs', {
+    timeout: 180_000,
+  }, async () => {
     const f = await createAnalyticsFixture({ app, extraStreams: mobileStream });
     fixture = f;
     const { events, main, mobile } = load(31, 3000);
@@ -110,7 +112,7 @@ describe('a task with two input streams', () => {
     expect(counted - events.length + late.length).toBe(events.length);
   });
 
-  it('stays exact across a SIGKILL during the load (cluster mode)', async () => {
+  it('stays exact across a SIGKILL during the load (cluster mode)', { timeout: 180_000 }, async () => {
     const f = await createAnalyticsFixture({ app, extraStreams: mobileStream, slots: 1 });
     fixture = f;
     const { events, main, mobile } = load(32, 6000);

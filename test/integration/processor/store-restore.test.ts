@@ -152,69 +152,74 @@ describe('restore after SIGKILL, every store kind', () => {
     fixture = undefined;
   });
 
-  it.each(storeKinds)('%s: same disk, then an empty disk, output exact', async (kind) => {
-    const f = await createAnalyticsFixture({ app });
-    fixture = f;
-    const env = { SLUICE_TEST_STORE_KIND: kind };
-    const events = takeRequests(
-      { seed: 40 + storeKinds.indexOf(kind), tenants, apis, startTime: start, stepMs: 20 },
-      6000,
-    );
-    const feeder = f.feed(events, 400);
-    const committed = async () =>
-      (await f.admin.committedOffsets(f.appId, f.inputTopic)).reduce(
-        (sum, { offset }) => sum + Math.max(0, Number(offset)),
-        0,
+  // two starts (each with its worker threads) and kills must fit in the load: 30 s of it
+  it.each(storeKinds)(
+    '%s: same disk, then an empty disk, output exact',
+    { timeout: 180_000 },
+    async (kind) => {
+      const f = await createAnalyticsFixture({ app });
+      fixture = f;
+      const env = { SLUICE_TEST_STORE_KIND: kind };
+      const events = takeRequests(
+        { seed: 40 + storeKinds.indexOf(kind), tenants, apis, startTime: start, stepMs: 20 },
+        12_000,
       );
-    /** SIGKILL once the process has committed some input of its own, while the load goes on. */
-    const killAfterProgress = async (process: Awaited<ReturnType<AnalyticsFixture['startProcessor']>>) => {
-      const before = await committed();
-      await waitFor('the processor to commit more input', async () => (await committed()) >= before + 300, {
-        timeoutMs: 60_000,
-      });
-      process.signal('SIGKILL');
-      await process.exited;
-    };
+      const feeder = f.feed(events, 400);
+      const committed = async () =>
+        (await f.admin.committedOffsets(f.appId, f.inputTopic)).reduce(
+          (sum, { offset }) => sum + Math.max(0, Number(offset)),
+          0,
+        );
+      /** SIGKILL once the process has committed some input of its own, while the load goes on. */
+      const killAfterProgress = async (process: Awaited<ReturnType<AnalyticsFixture['startProcessor']>>) => {
+        const before = await committed();
+        await waitFor('the processor to commit more input', async () => (await committed()) >= before + 300, {
+          timeoutMs: 60_000,
+        });
+        process.signal('SIGKILL');
+        await process.exited;
+      };
 
-    await killAfterProgress(await f.startProcessor({ name: 'first', env }));
-    await killAfterProgress(await f.startProcessor({ name: 'same-disk', env }));
-    const killedAt = feeder.sent();
-    // an empty state directory: every store is rebuilt from its changelog
-    const emptyDisk = mkdtempSync(join(tmpdir(), 'sluice-restore-'));
-    const third = await f.startProcessor({ name: 'empty-disk', env, args: ['--state-dir', emptyDisk] });
-    await feeder.done;
-    expect(killedAt).toBeLessThan(events.length); // both kills came during the load
-    // one record per tenant far ahead closes every window of the load in every partition
-    const end = start + events.length * 20 + 3_600_000;
-    await f.produce(
-      Array.from({ length: tenants }, (_, index) => ({
-        ...events[0]!,
-        userTenantDomain: tenantName(index),
-        requestTimestamp: end,
-      })),
-    );
-    await f.waitCaughtUp();
+      await killAfterProgress(await f.startProcessor({ name: 'first', env }));
+      await killAfterProgress(await f.startProcessor({ name: 'same-disk', env }));
+      const killedAt = feeder.sent();
+      // an empty state directory: every store is rebuilt from its changelog
+      const emptyDisk = mkdtempSync(join(tmpdir(), 'sluice-restore-'));
+      const third = await f.startProcessor({ name: 'empty-disk', env, args: ['--state-dir', emptyDisk] });
+      await feeder.done;
+      expect(killedAt).toBeLessThan(events.length); // both kills came during the load
+      // one record per tenant far ahead closes every window of the load in every partition
+      const end = start + events.length * 20 + 3_600_000;
+      await f.produce(
+        Array.from({ length: tenants }, (_, index) => ({
+          ...events[0]!,
+          userTenantDomain: tenantName(index),
+          requestTimestamp: end,
+        })),
+      );
+      await f.waitCaughtUp();
 
-    const restored = [...restoredByPartition(third.output()).values()];
-    expect(restored.length).toBe(4);
-    expect(restored.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    const partitions = byPartition(await f.inputRecords());
-    const output = await f.outputStats();
-    // updates are emitted per key and commit; windows once each when they close
-    expect(output.length).toBeGreaterThan(kind === 'running' || kind === 'custom' ? tenants * apis : 100);
-    if (kind === 'running' || kind === 'custom') checkUpdates(partitions, output);
-    else {
-      const want = closedWindows(kind, partitions);
-      const got = output.map((row) => ({ ...row })).sort(order);
-      // the difference first, so a failure says which windows are wrong
-      const text = (rows: ApiStats[]) => new Set(rows.map((row) => JSON.stringify(row)));
-      const [wantText, gotText] = [text(want), text(got)];
-      expect({
-        missing: [...wantText].filter((row) => !gotText.has(row)),
-        extra: [...gotText].filter((row) => !wantText.has(row)),
-      }).toEqual({ missing: [], extra: [] });
-      expect(got).toEqual(want);
-    }
-    expect(await f.deadLetters()).toEqual([]);
-  });
+      const restored = [...restoredByPartition(third.output()).values()];
+      expect(restored.length).toBe(4);
+      expect(restored.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      const partitions = byPartition(await f.inputRecords());
+      const output = await f.outputStats();
+      // updates are emitted per key and commit; windows once each when they close
+      expect(output.length).toBeGreaterThan(kind === 'running' || kind === 'custom' ? tenants * apis : 100);
+      if (kind === 'running' || kind === 'custom') checkUpdates(partitions, output);
+      else {
+        const want = closedWindows(kind, partitions);
+        const got = output.map((row) => ({ ...row })).sort(order);
+        // the difference first, so a failure says which windows are wrong
+        const text = (rows: ApiStats[]) => new Set(rows.map((row) => JSON.stringify(row)));
+        const [wantText, gotText] = [text(want), text(got)];
+        expect({
+          missing: [...wantText].filter((row) => !gotText.has(row)),
+          extra: [...gotText].filter((row) => !wantText.has(row)),
+        }).toEqual({ missing: [], extra: [] });
+        expect(got).toEqual(want);
+      }
+      expect(await f.deadLetters()).toEqual([]);
+    },
+  );
 });

@@ -133,7 +133,9 @@ describe('stream–stream joins (cluster mode, exactly once)', () => {
     await fixture?.cleanup();
   });
 
-  it('gives exact inner, left and outer results across a SIGKILL, restoring the join stores on a fresh disk', async () => {
+  it('gives exact inner, left and outer results across a SIGKILL, restoring the join stores on a fresh disk', {
+    timeout: 180_000,
+  }, async () => {
     const web = generate(41, 3000, 200);
     const mobile = generate(42, 1500, 400);
     const active = await fixture.startProcessor({ name: 'active', slot: 0 });
@@ -166,7 +168,9 @@ describe('stream–stream joins (consumer-group mode, exactly once)', () => {
     await fixture?.cleanup();
   });
 
-  it('gives exact inner, left and outer results across a SIGKILL of the group member', async () => {
+  it('gives exact inner, left and outer results across a SIGKILL of the group member', {
+    timeout: 180_000,
+  }, async () => {
     const web = generate(43, 3000, 200);
     const mobile = generate(44, 1500, 400);
     const first = await fixture.startProcessor({ name: 'first' });
