@@ -70,6 +70,10 @@ export async function startSluice(args: string[], options: StartOptions): Promis
       ...process.env,
       ...serviceEnv(),
       SLUICE_LOG_LEVEL: 'info',
+      // one worker per instance unless a test asks for more (--workers, or its env): a test run
+      // starts dozens of instances on a few cores; the default (the cores) has its own tests
+      SLUICE_PROCESSOR_WORKERS: '1',
+      SLUICE_ROUTER_WORKERS: '1',
       // root's HOME is not writable by another user
       ...(user ? { HOME: dir } : {}),
       ...options.env,

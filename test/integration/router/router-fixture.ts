@@ -77,6 +77,8 @@ export async function createRouterFixture(
           // SCHEMA_REGISTRY_URL would override the config file's registry
           env: {
             KAFKA_BROKERS: kafkaBrokers,
+            // the test environment runs one worker unless the configuration asks for more
+            ...(options.router?.workers ? { SLUICE_ROUTER_WORKERS: String(options.router.workers) } : {}),
             ...(options.registryUrl ? { SCHEMA_REGISTRY_URL: options.registryUrl } : {}),
             ...env,
           },
