@@ -5,7 +5,7 @@
  */
 import type { KafkaClient } from '../../common/kafka/index.ts';
 import type { Logger } from '../../common/log.ts';
-import type { KeyValueStore, StoreChanges } from '../state/store.ts';
+import { type KeyValueStore, toStoreChanges } from '../state/store.ts';
 
 export interface RestoreProgress {
   partition: number;
@@ -69,15 +69,12 @@ export async function restoreFromChangelog(options: {
     },
     // keys and values only, undecoded beyond them (common/kafka/record-batch-decoder.ts)
     onKeyValues: async ({ keys, values }, _partition, next) => {
-      const changes: { puts: [Buffer, Buffer][]; deletes: Buffer[] } = { puts: [], deletes: [] };
-      for (let index = 0; index < keys.length; index++) {
-        // every changelog record has a key (the store key); a null value is a tombstone
-        const key = keys[index] as Buffer;
-        const value = values[index];
-        if (value === null || value === undefined) changes.deletes.push(key);
-        else changes.puts.push([key, value]);
-      }
-      await store.write(changes satisfies StoreChanges, next);
+      // every changelog record has a key (the store key); a null value is a tombstone. In
+      // changelog order: a key deleted and set again in one batch must end set (toStoreChanges)
+      const changes = toStoreChanges(
+        keys.map((key, index) => ({ key: key as Buffer, value: values[index] ?? null })),
+      );
+      await store.write(changes, next);
       position = next;
       done += keys.length;
       report();
