@@ -123,7 +123,10 @@ describe('your own app, with sluice installed from its package', () => {
     );
   });
 
-  it("type-checks the app against the package's types, and refuses it once the schema changes under it", async () => {
+  // two tsc runs over the installed package: a minute and more on a loaded 2-core machine
+  it("type-checks the app against the package's types, and refuses it once the schema changes under it", {
+    timeout: 150_000,
+  }, async () => {
     expect(await typecheck()).toBe('');
     const saved = readFileSync(join(dir, 'events.ts'), 'utf8');
     const renamed = {
