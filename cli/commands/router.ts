@@ -3,7 +3,6 @@
  * primary of `router.workers` worker processes (router/cluster/).
  */
 import cluster from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
 import { createLogger } from '../../common/log.ts';
@@ -43,7 +42,7 @@ export function routerCommand(): Command {
       ];
       const loaded = loadConfig({ file: flags.config, overrides });
       const logger = createLogger({ name: 'sluice-router', level: loaded.config.log.level });
-      const workers = loaded.config.router.workers ?? availableParallelism();
+      const workers = loaded.config.router.workers;
       if (cluster.isWorker) return runRouterWorker(loaded, logger);
       if (workers > 1) {
         const primary = await runRouterPrimary(loaded, logger, workers, {
