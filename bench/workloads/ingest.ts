@@ -1,6 +1,6 @@
 /**
  * W-ingest: events/s and request latency through one router (HTTP → validate → Avro → Kafka,
- * acks=all), as deployed (a worker process per core) and with one worker, against a plain kafkajs producer sending the same events, already encoded, straight
+ * acks=all), with a worker process per core and with one worker (the default), against a plain kafkajs producer sending the same events, already encoded, straight
  * to the broker: same concurrency, same events per request. The plain producer runs twice: stock
  * kafkajs 2.2.4 (what a user has without sluice), and kafkajs with sluice's patches (what the
  * router itself sends with, so that ratio is the router's own overhead). Both counts are checked from topic
@@ -260,7 +260,7 @@ export async function ingestWorkload(context: BenchContext): Promise<BenchResult
   }
 
   const stamp = Date.now().toString(36);
-  // the router as deployed (a worker per core), and with one worker: what it was before workers
+  // the router with a worker per core, and with one worker (the default, and what it was before workers)
   const workers = availableParallelism();
   const routers = { all: workers, one: 1 };
   context.log(`ingest: warm-up`);
