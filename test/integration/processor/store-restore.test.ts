@@ -16,7 +16,9 @@ import {
   hoppingWindows,
   type StoreKind,
   sessionGapMs,
+  stats,
   storeKinds,
+  type Totals,
   tumblingMs,
 } from './apps/store-kind-apps.ts';
 import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
@@ -30,7 +32,6 @@ const tenants = 6;
 const apis = 3;
 
 type Window = { start: number; end: number };
-type Totals = { requests: number; throttled: number; slowest: number };
 
 const add = (totals: Totals, event: RequestEvent): Totals => ({
   requests: totals.requests + 1,
@@ -38,18 +39,8 @@ const add = (totals: Totals, event: RequestEvent): Totals => ({
   slowest: Math.max(totals.slowest, event.responseTime),
 });
 const none: Totals = { requests: 0, throttled: 0, slowest: 0 };
-const row = (event: RequestEvent, window: Window, totals: Totals): ApiStats => ({
-  userTenantDomain: event.userTenantDomain,
-  apiName: event.apiName,
-  windowStart: window.start,
-  windowEnd: window.end,
-  requests: totals.requests,
-  throttledRequests: totals.throttled,
-  minResponseTime: 0,
-  avgResponseTime: 0,
-  maxResponseTime: totals.slowest,
-  avgBackendTime: 0,
-});
+const row = (event: RequestEvent, window: Window, totals: Totals): ApiStats =>
+  stats({ userTenantDomain: event.userTenantDomain, apiName: event.apiName }, window, totals);
 const keyOf = (event: RequestEvent) => JSON.stringify([event.userTenantDomain, event.apiName]);
 const order = (a: ApiStats, b: ApiStats) =>
   a.userTenantDomain.localeCompare(b.userTenantDomain) ||

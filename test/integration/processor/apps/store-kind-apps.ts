@@ -17,13 +17,15 @@ export const tumblingMs = seconds(10);
 export const hoppingWindows = { size: seconds(20), advance: seconds(10) };
 export const sessionGapMs = seconds(1);
 
-interface Totals {
+/** What every kind aggregates per tenant and API (the test's reference computes the same). */
+export interface Totals {
   requests: number;
   throttled: number;
   slowest: number;
 }
 
-const stats = (
+/** The ApiStats row of a window (or of a running aggregate: window 0..0) with these totals. */
+export const stats = (
   key: { userTenantDomain: string; apiName: string },
   window: { start: number; end: number },
   totals: Totals,
