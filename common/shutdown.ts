@@ -35,3 +35,17 @@ export function onShutdownSignal(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+/**
+ * Starts a service with the signals already handled: a SIGTERM while it is still starting (a
+ * worker thread joining the consumer group, a lease being taken) waits for the start and then
+ * stops it cleanly, instead of Node's default of dying by the signal (exit code 143).
+ */
+export async function startUntilSignal<Service extends { stop(): Promise<void> }>(
+  start: () => Promise<Service>,
+  options: { logger: Logger; forceAfterMs?: number },
+): Promise<Service> {
+  const starting = start();
+  onShutdownSignal(async () => (await starting).stop(), options);
+  return starting;
+}

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
 import { createLogger } from '../../common/log.ts';
-import { onShutdownSignal } from '../../common/shutdown.ts';
+import { startUntilSignal } from '../../common/shutdown.ts';
 import { startProcessor } from '../../processor/main.ts';
 
 interface ProcessorFlags {
@@ -66,12 +66,15 @@ export function processorCommand(): Command {
       ];
       const loaded = loadConfig({ file: flags.config, overrides });
       const logger = createLogger({ name: 'sluice-processor', level: loaded.config.log.level });
-      const processor = await startProcessor(loaded, logger, {
-        onFatalError(error) {
-          logger.fatal({ err: error }, 'reading stopped and will not recover: exiting');
-          process.exit(1);
-        },
-      });
-      onShutdownSignal(() => processor.stop(), { logger });
+      await startUntilSignal(
+        () =>
+          startProcessor(loaded, logger, {
+            onFatalError(error) {
+              logger.fatal({ err: error }, 'reading stopped and will not recover: exiting');
+              process.exit(1);
+            },
+          }),
+        { logger },
+      );
     });
 }

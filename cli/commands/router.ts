@@ -6,7 +6,7 @@ import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
 import { createLogger } from '../../common/log.ts';
-import { onShutdownSignal } from '../../common/shutdown.ts';
+import { startUntilSignal } from '../../common/shutdown.ts';
 import { runRouterPrimary } from '../../router/cluster/supervisor.ts';
 import { runRouterWorker } from '../../router/cluster/worker.ts';
 import { startRouter } from '../../router/main.ts';
@@ -45,20 +45,27 @@ export function routerCommand(): Command {
       const workers = loaded.config.router.workers;
       if (cluster.isWorker) return runRouterWorker(loaded, logger);
       if (workers > 1) {
-        const primary = await runRouterPrimary(loaded, logger, workers, {
-          onFatalError(error) {
-            logger.fatal({ err: error }, 'router stopped');
-            process.exit(1);
-          },
-        });
-        return onShutdownSignal(() => primary.stop(), { logger });
+        await startUntilSignal(
+          () =>
+            runRouterPrimary(loaded, logger, workers, {
+              onFatalError(error) {
+                logger.fatal({ err: error }, 'router stopped');
+                process.exit(1);
+              },
+            }),
+          { logger },
+        );
+        return;
       }
-      const router = await startRouter(loaded, logger, {
-        onFatalError(error) {
-          logger.fatal({ err: error }, 'the registry refused a stream schema: exiting');
-          process.exit(1);
-        },
-      });
-      onShutdownSignal(() => router.stop(), { logger });
+      await startUntilSignal(
+        () =>
+          startRouter(loaded, logger, {
+            onFatalError(error) {
+              logger.fatal({ err: error }, 'the registry refused a stream schema: exiting');
+              process.exit(1);
+            },
+          }),
+        { logger },
+      );
     });
 }

@@ -20,7 +20,7 @@ import {
   type TransactionalProducerOptions,
 } from './producer.ts';
 import { type ReadOptions, type ReadResult, readTopic } from './reader.ts';
-import type { Compression, KafkaConnection } from './types.ts';
+import type { KafkaConnection } from './types.ts';
 
 export type { KafkaAdmin, PartitionOffsets } from './admin.ts';
 export type {

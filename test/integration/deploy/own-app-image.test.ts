@@ -115,7 +115,10 @@ describe.skipIf(problem !== undefined)(
         },
       );
       podman(['stop', '--time', '30', name]);
-      expect(podman(['inspect', '--format', '{{.State.ExitCode}}', name]).trim()).toBe('0');
+      expect(
+        podman(['inspect', '--format', '{{.State.ExitCode}}', name]).trim(),
+        `${name}'s exit code after SIGTERM; its log ends with:\n${podmanStatus(['logs', '--tail', '30', name]).output}`,
+      ).toBe('0');
       return sortPageViews(views);
     }
 

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumedBatch, KafkaClient, PartitionReader } from '../../../common/kafka/index.ts';
 import { testKafka } from '../../env/clients.ts';
+import { freezeProcess } from '../../env/freeze.ts';
 import { uniqueName } from '../../env/names.ts';
 import { type PrivateKafka, startPrivateKafka } from '../../env/private-kafka.ts';
 import { waitFor } from '../../env/wait.ts';
@@ -143,13 +144,13 @@ describe('partition reader through broker outages', () => {
     // a fetch is waiting at the broker (maxWait) or about to be sent when the broker freezes
     const pid = (await broker.service.status()).pid as number;
     expect(pid).toBeTypeOf('number');
-    process.kill(pid, 'SIGSTOP');
+    const frozen = await freezeProcess(pid);
     try {
       await sleep(500);
       const took = await watched.stop();
       expect(took).toBeLessThan(stopBoundMs);
     } finally {
-      process.kill(pid, 'SIGCONT');
+      frozen.thaw();
     }
     await produce(topic, 5, 5, 'f');
     await sleep(quietAfterStopMs);

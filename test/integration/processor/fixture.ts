@@ -54,6 +54,8 @@ export interface AnalyticsFixture {
     env?: Record<string, string>;
     /** Run as this Unix user (see test/env/network-cut.ts), with a state directory it owns. */
     user?: CutUser;
+    /** Return once the output matches this (default: once /readyz answers 200). */
+    readyOutput?: RegExp;
   }): Promise<ProcessorProcess>;
   inputRecords(): Promise<InputRecord[]>;
   outputStats(): Promise<Stats[]>;
@@ -213,7 +215,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
         })),
       );
     },
-    async startProcessor({ name = 'processor', args = [], env, slot, user } = {}) {
+    async startProcessor({ name = 'processor', args = [], env, slot, user, readyOutput } = {}) {
       const port = await freePort();
       const ownStateDir = join(dir, `state-${name}`);
       if (user) {
@@ -249,7 +251,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
             SLUICE_ADVERTISED_ADDRESS: `http://127.0.0.1:${port}`,
             ...env,
           },
-          readyUrl: `http://127.0.0.1:${port}/readyz`,
+          ...(readyOutput ? { readyOutput } : { readyUrl: `http://127.0.0.1:${port}/readyz` }),
           user,
         },
       );

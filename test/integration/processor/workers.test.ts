@@ -99,6 +99,37 @@ describe('two worker threads, group mode (exactly once)', () => {
   });
 });
 
+describe('two worker threads: SIGTERM while the workers still join the group', () => {
+  let fixture: AnalyticsFixture;
+  beforeAll(async () => {
+    fixture = await createAnalyticsFixture({ partitions: 4 });
+  });
+  afterAll(async () => fixture?.cleanup());
+
+  it('stops cleanly (exit 0, not killed by the signal) and a restart finishes the output exactly', {
+    timeout: 180_000,
+  }, async () => {
+    await fixture.produce(steadyEvents(7, 3_000));
+    // the threads are up; joining the group and starting the tasks follow: the signal comes at a
+    // moment of the test's random choice in that span (or just after it)
+    const starting = await fixture.startProcessor({
+      name: 'starting',
+      args: twoWorkers,
+      readyOutput: /worker threads ready/,
+    });
+    const delayMs = Math.floor(Math.random() * 3_000);
+    console.log(`SIGTERM ${delayMs} ms after the worker threads were ready`);
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, delayMs));
+    expect(await starting.stop(40_000)).toBe(0);
+    expect(starting.output()).toMatch(/"msg":"stopped"/);
+
+    const restarted = await fixture.startProcessor({ name: 'restarted', args: twoWorkers });
+    await fixture.waitCaughtUp(90_000);
+    expect(await restarted.stop()).toBe(0);
+    expect(sortStats(await fixture.outputStats())).toEqual(expectedStats(await fixture.inputRecords()).stats);
+  });
+});
+
 describe('two worker threads, cluster mode: the active SIGKILLed under load', () => {
   let fixture: AnalyticsFixture;
   beforeAll(async () => {
