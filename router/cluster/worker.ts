@@ -3,12 +3,14 @@
  * publisher and HTTP server on the shared port) whose rate limits and /metrics belong to the
  * primary. It stops when the primary says so or on SIGTERM, draining like a lone router: the
  * server closes, every accepted request is answered after Kafka acknowledged it, then it exits 0.
+ * Ordered to stop while still starting, it exits at once (nothing accepted yet); failing to start
+ * (a broker refusing its credentials), it exits 1 and the primary stops the instance.
  * SIGINT is ignored: a Ctrl-C reaches the whole process group, and the primary's stop order covers it.
  */
 import { AggregatorRegistry } from 'prom-client';
 import type { LoadedConfig } from '../../common/config/load.ts';
 import type { Logger } from '../../common/log.ts';
-import { startRouter } from '../main.ts';
+import { type RunningRouter, startRouter } from '../main.ts';
 import { createRateLimiter, hasRateLimits } from '../rate-limit.ts';
 import { linkToPrimary } from './ipc.ts';
 import { createSharedRateLimiter } from './shared-rate-limit.ts';
@@ -25,28 +27,15 @@ export async function runRouterWorker(
   // prom-client answers the primary's metric requests only in a process that built an AggregatorRegistry
   new AggregatorRegistry();
   const settings = loaded.config.router.rateLimit;
-  const router = await startRouter(loaded, logger, {
-    onFatalError(error) {
-      logger.fatal({ err: error }, 'the registry refused a stream schema: exiting');
-      process.exit(fatalExitCode);
-    },
-    worker: {
-      // without limits there is nothing to share: no IPC round trip per request
-      rateLimiter: hasRateLimits(settings) ? createSharedRateLimiter(primary) : createRateLimiter(settings),
-      shareMetrics: (registry) => AggregatorRegistry.setRegistries([registry]),
-      metricsText: async () => (await primary.ask({ sluice: 'metrics' })).text ?? '',
-    },
-  });
+  let router: RunningRouter | undefined;
   let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
+  const drain = (running: RunningRouter) => {
     logger.info('worker draining');
     setTimeout(() => {
       logger.error('worker drain took too long: exiting now');
       process.exit(1);
     }, forceAfterMs).unref();
-    router.stop().then(
+    running.stop().then(
       () => process.exit(0),
       (error) => {
         logger.error({ err: error }, 'worker stop failed');
@@ -54,8 +43,34 @@ export async function runRouterWorker(
       },
     );
   };
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    if (router) return drain(router);
+    // still starting (a broker refusing our credentials makes that last): nothing was accepted yet
+    logger.info('stop ordered while starting: exiting');
+    process.exit(0);
+  };
   primary.onStop(stop);
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => undefined);
+  try {
+    router = await startRouter(loaded, logger, {
+      onFatalError(error) {
+        logger.fatal({ err: error }, 'the registry refused a stream schema: exiting');
+        process.exit(fatalExitCode);
+      },
+      worker: {
+        // without limits there is nothing to share: no IPC round trip per request
+        rateLimiter: hasRateLimits(settings) ? createSharedRateLimiter(primary) : createRateLimiter(settings),
+        shareMetrics: (registry) => AggregatorRegistry.setRegistries([registry]),
+        metricsText: async () => (await primary.ask({ sluice: 'metrics' })).text ?? '',
+      },
+    });
+  } catch (error) {
+    // the caller reports the error; the IPC channel to the primary would keep this process alive
+    process.disconnect?.();
+    throw error;
+  }
   primary.send({ sluice: 'ready', address: router.address });
 }

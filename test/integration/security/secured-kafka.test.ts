@@ -137,6 +137,16 @@ describe('a start with bad credentials or certificates fails at once, saying wha
     expect(code).toBe(1);
   }, 90_000);
 
+  it('a wrong SCRAM password, on a router of two workers: the instance exits too', async () => {
+    const { code, stderr } = await startRouter({
+      ...saslEnv(),
+      SLUICE_KAFKA_SASL_PASSWORD_FILE: kafka.certificates.caCert,
+      SLUICE_ROUTER_WORKERS: '2',
+    });
+    expect(stderr).toMatch(/refused our SASL credentials.*check kafka\.sasl\.username and the password/);
+    expect(code).toBe(1);
+  }, 90_000);
+
   it('a broker certificate signed by a CA we do not trust', async () => {
     const { code, stderr } = await startRouter({
       ...saslEnv(),
