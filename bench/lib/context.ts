@@ -17,7 +17,7 @@ export interface BenchContext {
   /** Leave out the Kafka Streams DSL peer (aggregation): a shorter run when the bench lock is scarce. */
   withoutDsl: boolean;
   /**
-   * The guarantees the operator-graph workloads run (`--guarantees`; both by default), so each
+   * The guarantees the drain workloads run (`--guarantees`; both by default), so each
    * half of a long workload fits in one hold of the bench lock.
    */
   guarantees: readonly ('exactly_once' | 'at_least_once')[];

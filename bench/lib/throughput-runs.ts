@@ -1,21 +1,69 @@
 /**
- * Throughput runs of the operator-graph workloads (api-usage, plan-usage), the method of
+ * Throughput runs of the drain workloads (aggregation, api-usage, plan-usage), the method of
  * bench/README.md: each system drains the same pre-filled input under both guarantees, timed by
  * the committed-offset observer, the machine's load gated and recorded, the output checked against
  * the independent computation after every run, 3 rounds with the order alternated.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { KafkaAdmin } from '../../common/kafka/index.ts';
 import { type ObservedRun, observeToCaughtUp } from './committed-observer.ts';
 import type { BenchContext } from './context.ts';
+import type { BenchServices } from './env.ts';
 import type { MachineLoad } from './load-gate.ts';
+import { spawnPeer } from './peer.ts';
 import { type BenchResult, comparableRatio } from './results.ts';
-import type { RunningProcess } from './sluice-processor-run.ts';
+import { benchDeployment, type RunningProcess, spawnSluiceProcessor } from './sluice-processor-run.ts';
 import { median, summary } from './stats.ts';
 
 export type Guarantee = 'exactly_once' | 'at_least_once';
 /** sluice's defaults, given to the peer too. */
 export const commitInterval: Record<Guarantee, number> = { exactly_once: 100, at_least_once: 1000 };
+
+/** A system's process in one run and the directory of its state (removed after the run). */
+export interface SpawnedRun {
+  process: RunningProcess;
+  dir: string;
+}
+
+/** A sluice processor of a deployment of its own, under the run's guarantee and commit interval. */
+export function spawnSluiceRun(
+  services: BenchServices,
+  deployment: Parameters<typeof benchDeployment>[1],
+  options: { guarantee: Guarantee; workers?: number },
+): SpawnedRun {
+  const written = benchDeployment(services, deployment);
+  const process = spawnSluiceProcessor(written, {
+    stateDir: `${written.dir}/state`,
+    guarantee: options.guarantee,
+    commitIntervalMs: commitInterval[options.guarantee],
+    workers: options.workers,
+  });
+  return { process, dir: written.dir };
+}
+
+/**
+ * The Kafka Streams peer in `mode` as application `id`, under the same guarantee and commit
+ * interval as sluice, with a state directory of its own; `flags` are the workload's own.
+ */
+export function spawnPeerRun(
+  services: BenchServices,
+  mode: string,
+  options: { id: string; input: string; guarantee: Guarantee; flags: Record<string, string | number> },
+): SpawnedRun {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-ks-'));
+  const process = spawnPeer(mode, {
+    bootstrap: services.brokers,
+    'application-id': options.id,
+    input: options.input,
+    'state-dir': dir,
+    guarantee: options.guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once',
+    'commit-interval-ms': commitInterval[options.guarantee],
+    ...options.flags,
+  });
+  return { process, dir };
+}
 
 export interface Run extends ObservedRun {
   load: MachineLoad;
@@ -36,7 +84,7 @@ export async function timedRun(
     /** The repartition topic, which must be committed to its end too. */
     internalTopics: readonly string[];
     guarantee: Guarantee;
-    spawn(): { process: RunningProcess; dir: string };
+    spawn(): SpawnedRun;
     /** Throws when the output is wrong; says what was compared. */
     verify(): Promise<string>;
   },

@@ -14,9 +14,6 @@
  * The input ends with one request per tenant and API at a time that closes every window.
  */
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ApiUsage, ThrottleAlert } from '../../apps/api-usage.ts';
 import { createKafkaClient } from '../../common/kafka/index.ts';
 import { silentLogger } from '../../common/log.ts';
@@ -27,15 +24,17 @@ import type { BenchContext } from '../lib/context.ts';
 import { graphOutputs, type LateRecord, PeerBytes } from '../lib/graph-outputs.ts';
 import { closingTime, contentIdentity, withoutEach } from '../lib/late-records.ts';
 import { describeDiff, diffOutputs } from '../lib/output-diff.ts';
-import { ensurePeerJar, spawnPeer } from '../lib/peer.ts';
+import { ensurePeerJar } from '../lib/peer.ts';
 import { prefillRequests, readSchema } from '../lib/prefill.ts';
 import type { BenchResult } from '../lib/results.ts';
-import { apps, benchDeployment, spawnSluiceProcessor } from '../lib/sluice-processor-run.ts';
+import { apps } from '../lib/sluice-processor-run.ts';
 import {
   alternatingRuns,
   commitInterval,
   comparisonRow,
   type Guarantee,
+  spawnPeerRun,
+  spawnSluiceRun,
   timedRun,
 } from '../lib/throughput-runs.ts';
 
@@ -155,45 +154,38 @@ export async function apiUsageWorkload(context: BenchContext): Promise<BenchResu
     return `usage ${verdict} (${late.length} late after the repartition, excluded); alerts ${alertsVerdict}`;
   };
 
-  const spawn = (system: System, guarantee: Guarantee, id: string) => {
-    if (system !== 'kafka-streams') {
-      const deployment = benchDeployment(services, {
-        app: system === 'sluice' ? apps.apiUsage : apps.apiUsageWithinPartition,
-        appId: id,
-        inputTopic: input,
-        outputTopic: `${id}-usage`,
-        partitions,
-        streams: {
-          ThrottleAlerts: {
-            topic: `${id}-alerts`,
-            schema: 'ThrottleAlert.avsc',
-            partitionKey: 'userTenantDomain',
+  const spawn = (system: System, guarantee: Guarantee, id: string) =>
+    system === 'kafka-streams'
+      ? spawnPeerRun(services, 'api-usage', {
+          id,
+          input,
+          guarantee,
+          flags: {
+            output: `${id}-usage`,
+            alerts: `${id}-alerts`,
+            late: `${id}-late`,
+            'schema-id': usageSchemaId,
+            'alert-schema-id': alertSchemaId,
           },
-        },
-      });
-      const process = spawnSluiceProcessor(deployment, {
-        stateDir: `${deployment.dir}/state`,
-        guarantee,
-        commitIntervalMs: commitInterval[guarantee],
-      });
-      return { process, dir: deployment.dir };
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-ks-'));
-    const process = spawnPeer('api-usage', {
-      bootstrap: services.brokers,
-      'application-id': id,
-      input,
-      output: `${id}-usage`,
-      alerts: `${id}-alerts`,
-      late: `${id}-late`,
-      'state-dir': dir,
-      guarantee: guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once',
-      'commit-interval-ms': commitInterval[guarantee],
-      'schema-id': usageSchemaId,
-      'alert-schema-id': alertSchemaId,
-    });
-    return { process, dir };
-  };
+        })
+      : spawnSluiceRun(
+          services,
+          {
+            app: system === 'sluice' ? apps.apiUsage : apps.apiUsageWithinPartition,
+            appId: id,
+            inputTopic: input,
+            outputTopic: `${id}-usage`,
+            partitions,
+            streams: {
+              ThrottleAlerts: {
+                topic: `${id}-alerts`,
+                schema: 'ThrottleAlert.avsc',
+                partitionKey: 'userTenantDomain',
+              },
+            },
+          },
+          { guarantee },
+        );
 
   const figures = await alternatingRuns(systems, runs, context.guarantees, async (system, guarantee, run) => {
     const id = `bench-usage-${stamp}-${run}-${guarantee === 'exactly_once' ? 'eos' : 'alo'}-${system}`;

@@ -13,9 +13,6 @@
  * with one request per tenant at a time that closes every window.
  */
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import avro from 'avsc';
 import { noPlan, type PlanUsage, type TenantPlan } from '../../apps/plan-usage.ts';
 import { createKafkaClient, type KafkaClient } from '../../common/kafka/index.ts';
@@ -29,15 +26,17 @@ import type { BenchContext } from '../lib/context.ts';
 import { graphOutputs, type LateRecord, PeerBytes } from '../lib/graph-outputs.ts';
 import { closingTime, withoutEach } from '../lib/late-records.ts';
 import { describeDiff, diffOutputs } from '../lib/output-diff.ts';
-import { ensurePeerJar, spawnPeer } from '../lib/peer.ts';
+import { ensurePeerJar } from '../lib/peer.ts';
 import { prefillRequests, readSchema } from '../lib/prefill.ts';
 import type { BenchResult } from '../lib/results.ts';
-import { apps, benchDeployment, spawnSluiceProcessor } from '../lib/sluice-processor-run.ts';
+import { apps } from '../lib/sluice-processor-run.ts';
 import {
   alternatingRuns,
   commitInterval,
   comparisonRow,
   type Guarantee,
+  spawnPeerRun,
+  spawnSluiceRun,
   timedRun,
 } from '../lib/throughput-runs.ts';
 
@@ -145,46 +144,34 @@ export async function planUsageWorkload(context: BenchContext): Promise<BenchRes
     return `${describeDiff(diff)} (${late.length} late after the repartition, excluded)`;
   };
 
-  const spawn = (system: System, guarantee: Guarantee, id: string) => {
-    if (system === 'sluice') {
-      const deployment = benchDeployment(services, {
-        app: apps.planUsage,
-        appId: id,
-        inputTopic: input,
-        outputTopic: `${id}-usage`,
-        partitions,
-        streams: {
-          TenantPlan: {
-            topic: plansTopic,
-            schema: 'TenantPlan.avsc',
-            partitionKey: 'tenant',
-            eventTime: 'updatedAt',
-            table: true,
+  const spawn = (system: System, guarantee: Guarantee, id: string) =>
+    system === 'sluice'
+      ? spawnSluiceRun(
+          services,
+          {
+            app: apps.planUsage,
+            appId: id,
+            inputTopic: input,
+            outputTopic: `${id}-usage`,
+            partitions,
+            streams: {
+              TenantPlan: {
+                topic: plansTopic,
+                schema: 'TenantPlan.avsc',
+                partitionKey: 'tenant',
+                eventTime: 'updatedAt',
+                table: true,
+              },
+            },
           },
-        },
-      });
-      const process = spawnSluiceProcessor(deployment, {
-        stateDir: `${deployment.dir}/state`,
-        guarantee,
-        commitIntervalMs: commitInterval[guarantee],
-      });
-      return { process, dir: deployment.dir };
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-ks-'));
-    const process = spawnPeer('plan-usage', {
-      bootstrap: services.brokers,
-      'application-id': id,
-      input,
-      plans: plansTopic,
-      output: `${id}-usage`,
-      late: `${id}-late`,
-      'state-dir': dir,
-      guarantee: guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once',
-      'commit-interval-ms': commitInterval[guarantee],
-      'schema-id': usageSchemaId,
-    });
-    return { process, dir };
-  };
+          { guarantee },
+        )
+      : spawnPeerRun(services, 'plan-usage', {
+          id,
+          input,
+          guarantee,
+          flags: { plans: plansTopic, output: `${id}-usage`, late: `${id}-late`, 'schema-id': usageSchemaId },
+        });
 
   const figures = await alternatingRuns(systems, runs, context.guarantees, async (system, guarantee, run) => {
     const id = `bench-plans-${stamp}-${run}-${guarantee === 'exactly_once' ? 'eos' : 'alo'}-${system}`;

@@ -13,14 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../../common/kafka/index.ts';
-import { silentLogger } from '../../common/log.ts';
+import type { KafkaAdmin, KafkaClient } from '../../common/kafka/index.ts';
 import { observeToCaughtUp } from '../lib/committed-observer.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { type CountEngine, probeKeys, sendProbe, verifyProbe } from '../lib/count-output.ts';
+import { keyedCountStart } from '../lib/keyed-count-start.ts';
 import type { MachineLoad } from '../lib/load-gate.ts';
-import { ensurePeerJar, peerEvents, peerSessionFlags, spawnPeer } from '../lib/peer.ts';
-import { prefillDistinctTenantsTopic } from '../lib/prefill.ts';
+import { peerEvents, peerSessionFlags, spawnPeer } from '../lib/peer.ts';
 import { processStats } from '../lib/process-stats.ts';
 import { type PartitionRestore, peerRestores, restoreSpan, sluiceRestores } from '../lib/restore-span.ts';
 import { type BenchResult, comparableRatio } from '../lib/results.ts';
@@ -147,22 +146,7 @@ async function restoreOnce(
 
 export async function restoreWorkload(context: BenchContext): Promise<BenchResult[]> {
   const { services } = context;
-  const keys = context.quick ? 50_000 : 1_000_000;
-  const runs = context.quick ? 1 : 3;
-  const kafka = createKafkaClient(
-    { brokers: services.brokers.split(','), clientId: 'bench-restore' },
-    silentLogger(),
-  );
-  const admin = await kafka.connectAdmin();
-  const input = await prefillDistinctTenantsTopic({
-    kafka,
-    registryUrl: services.registryUrl,
-    workload: 'restore',
-    keys,
-    partitions,
-    log: context.log,
-  });
-  await ensurePeerJar(context.log);
+  const { kafka, admin, input, keys, runs } = await keyedCountStart(context, 'restore', partitions);
 
   const id = input;
   const deployment = benchDeployment(services, {

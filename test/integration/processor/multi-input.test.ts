@@ -64,6 +64,21 @@ async function waitBothCaughtUp(fixture: AnalyticsFixture) {
   );
 }
 
+/**
+ * Once both inputs are committed, closes every window with ticks and checks the output: each
+ * window once with exactly its records of both inputs, nothing dead-lettered.
+ */
+async function expectExactOnceClosed(f: AnalyticsFixture, events: readonly RequestEvent[]): Promise<void> {
+  await waitBothCaughtUp(f);
+  const closing = ticks(events);
+  await f.produce(closing);
+  await waitBothCaughtUp(f);
+  const want = expected([...events, ...closing]);
+  expect(want.length).toBeGreaterThan(100);
+  expect(sortStats(await f.outputStats())).toEqual(want);
+  expect(await f.deadLetters()).toEqual([]);
+}
+
 describe('a task with two input streams', () => {
   let fixture: AnalyticsFixture | undefined;
   afterEach(async () => {
@@ -81,15 +96,7 @@ describe('a task with two input streams', () => {
     await f.produce(main);
     await f.produce(mobile, f.topicOf('Mobile'));
     const first = await f.startProcessor({ name: 'first' });
-    await waitBothCaughtUp(f);
-    const closing = ticks(events);
-    await f.produce(closing);
-    await waitBothCaughtUp(f);
-
-    const want = expected([...events, ...closing]);
-    expect(want.length).toBeGreaterThan(100);
-    expect(sortStats(await f.outputStats())).toEqual(want);
-    expect(await f.deadLetters()).toEqual([]);
+    await expectExactOnceClosed(f, events);
 
     // both inputs go back to their start (the state is wiped with them)
     expect(await first.stop()).toBe(0);
@@ -136,16 +143,8 @@ describe('a task with two input streams', () => {
     await first.exited;
     await f.startProcessor({ name: 'second', slot: 0 });
     await Promise.all(feeders.map((feeder) => feeder.done));
-    await waitBothCaughtUp(f);
-    const closing = ticks(events);
-    await f.produce(closing);
-    await waitBothCaughtUp(f);
-
-    const want = expected([...events, ...closing]);
-    expect(want.length).toBeGreaterThan(100);
     // each window once, with every record of both inputs counted once
-    expect(sortStats(await f.outputStats())).toEqual(want);
-    expect(await f.deadLetters()).toEqual([]);
+    await expectExactOnceClosed(f, events);
   });
 
   it('refuses to start when the inputs are not co-partitioned, saying what to change', async () => {
