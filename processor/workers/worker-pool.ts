@@ -37,13 +37,16 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
-/** A source file runs through tsx in the worker as in the main thread; the built package runs JavaScript. */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
+/**
+ * A source file runs through tsx in the worker as in the main thread (worker-from-source.js
+ * registers it, then imports worker-main.ts); the built package runs JavaScript.
+ */
+function workerEntry(): { url: URL; argv: string[] } {
+  if (!import.meta.url.endsWith('.ts'))
+    return { url: new URL('./worker-main.js', import.meta.url), argv: [] };
   return {
-    url: new URL(fromSource ? './worker-main.ts' : './worker-main.js', import.meta.url),
-    // tsx by its path: an app's directory (the image's /srv/app) does not have it to import
-    execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
+    url: new URL('./worker-from-source.js', import.meta.url),
+    argv: [new URL('./worker-main.ts', import.meta.url).href],
   };
 }
 
@@ -71,7 +74,7 @@ export async function startWorkerPool(options: {
         logLevel: options.logLevel,
         leaseCells: leaseBuffer,
       };
-      const thread = new Worker(entry.url, { workerData: init, execArgv: entry.execArgv });
+      const thread = new Worker(entry.url, { workerData: init, argv: entry.argv });
       const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
       let nextId = 0;
       let latest: ReceivedSnapshot | undefined;

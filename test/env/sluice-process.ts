@@ -46,6 +46,8 @@ export interface StartOptions {
    * handed to it; directories it writes elsewhere must be handed to it by the caller.
    */
   user?: { uid: number; gid: number };
+  /** The Node.js binary to run it with (default: the one running the tests). */
+  node?: string;
 }
 
 /** The environment pointing a sluice process at the test services. */
@@ -64,7 +66,7 @@ export async function startSluice(args: string[], options: StartOptions): Promis
   const log = createWriteStream(logFile);
   const { user } = options;
   if (user) chownSync(dir, user.uid, user.gid);
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
+  const child = spawn(options.node ?? process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
     cwd: options.cwd ?? repoRoot,
     env: {
       ...process.env,
@@ -116,12 +118,11 @@ export async function startSluice(args: string[], options: StartOptions): Promis
   };
   running.add(handle);
 
-  await waitFor(
+  const readiness = await waitFor(
     `${options.name} to be ready`,
     async () => {
-      if (exitedAlready) {
-        throw new Error(`${options.name} exited before it was ready:\n${output().slice(-3000)}`);
-      }
+      // an exit ends the wait at once (a thrown error would only be retried until the deadline)
+      if (exitedAlready) return 'exited';
       if (options.readyOutput?.test(output())) return true;
       if (options.readyUrl) {
         const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) }).catch(
@@ -136,6 +137,9 @@ export async function startSluice(args: string[], options: StartOptions): Promis
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n--- ${options.name} output ---\n${output().slice(-3000)}`);
   });
+  if (readiness === 'exited') {
+    throw new Error(`${options.name} exited before it was ready:\n${output().slice(-3000)}`);
+  }
   return handle;
 }
 

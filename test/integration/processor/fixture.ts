@@ -56,6 +56,8 @@ export interface AnalyticsFixture {
     user?: CutUser;
     /** Return once the output matches this (default: once /readyz answers 200). */
     readyOutput?: RegExp;
+    /** The Node.js binary (default: the one running the tests). */
+    node?: string;
   }): Promise<ProcessorProcess>;
   inputRecords(): Promise<InputRecord[]>;
   outputStats(): Promise<Stats[]>;
@@ -215,7 +217,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
         })),
       );
     },
-    async startProcessor({ name = 'processor', args = [], env, slot, user, readyOutput } = {}) {
+    async startProcessor({ name = 'processor', args = [], env, slot, user, readyOutput, node } = {}) {
       const port = await freePort();
       const ownStateDir = join(dir, `state-${name}`);
       if (user) {
@@ -253,6 +255,7 @@ export async function createAnalyticsFixture(options: FixtureOptions = {}): Prom
           },
           ...(readyOutput ? { readyOutput } : { readyUrl: `http://127.0.0.1:${port}/readyz` }),
           user,
+          node,
         },
       );
       started.push(process);

@@ -5,6 +5,7 @@
  * SIGKILLed cluster-mode active replaced by its standby, and a crashing worker stopping the
  * instance.
  */
+import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeRequests } from '../../../schemas/request-generator.ts';
@@ -129,6 +130,41 @@ describe('two worker threads: SIGTERM while the workers still join the group', (
     expect(sortStats(await fixture.outputStats())).toEqual(expectedStats(await fixture.inputRecords()).stats);
   });
 });
+
+/** A Node.js 20 on the PATH (package.json's engines accepts it; the tests themselves run on 24). */
+function node20(): string | undefined {
+  const found = execFileSync('sh', ['-c', 'which -a node || true'], { encoding: 'utf8' }).split('\n');
+  return found
+    .filter(Boolean)
+    .find((binary) =>
+      execFileSync(binary, ['-p', 'process.versions.node'], { encoding: 'utf8' }).startsWith('20.'),
+    );
+}
+const oldNode = node20();
+
+describe.skipIf(oldNode === undefined)(
+  `two worker threads on Node.js 20, from the sources${oldNode ? '' : ' (skipped: no Node.js 20 on the PATH)'}`,
+  () => {
+    let fixture: AnalyticsFixture;
+    beforeAll(async () => {
+      fixture = await createAnalyticsFixture({ partitions: 4 });
+    });
+    afterAll(async () => fixture?.cleanup());
+
+    it('start their tasks (tsx registered in each thread) and compute the exact output', {
+      timeout: 180_000,
+    }, async () => {
+      await fixture.produce(steadyEvents(9, 3_000));
+      const processor = await fixture.startProcessor({ name: 'node-20', args: twoWorkers, node: oldNode });
+      await fixture.waitCaughtUp(90_000);
+      expect(new Set(workerByPartition(processor.output()).values())).toEqual(new Set([0, 1]));
+      expect(await processor.stop()).toBe(0);
+      expect(sortStats(await fixture.outputStats())).toEqual(
+        expectedStats(await fixture.inputRecords()).stats,
+      );
+    });
+  },
+);
 
 describe('two worker threads, cluster mode: the active SIGKILLed under load', () => {
   let fixture: AnalyticsFixture;
