@@ -39,6 +39,8 @@ const { values } = parseArgs({
     // sluice's worker threads, and the Kafka Streams peers' stream threads (the same number)
     workers: { type: 'string', default: String(availableParallelism()) },
     'without-dsl': { type: 'boolean', default: false },
+    // aggregation: this tree against another checkout (an older commit), one thread each
+    baseline: { type: 'string' },
     only: { type: 'string' },
     // api-usage and plan-usage: exactly_once, at_least_once or both (the default)
     guarantees: { type: 'string', default: 'exactly_once,at_least_once' },
@@ -85,6 +87,7 @@ const context: BenchContext = {
   workers,
   withoutDsl: values['without-dsl'] ?? false,
   guarantees,
+  baseline: values.baseline,
   log,
   gate: (what) =>
     waitForQuietMachine(what, { maxBusy, giveUpAfterMs: busyWaitSeconds * 1000, sampleMs: 2000, log }),
@@ -106,9 +109,11 @@ const facts = {
   maxBusy,
   seconds: Math.round((Date.now() - started) / 1000),
 };
-const file = writeResults(results, facts, values.only || context.quick ? 'partial.json' : 'latest.json');
+// a run against a baseline checkout is a before/after, not a row of the benchmark table
+const partial = values.only || context.quick || values.baseline;
+const file = writeResults(results, facts, partial ? 'partial.json' : 'latest.json');
 process.stdout.write(`\nwritten to ${file} after ${Math.round((Date.now() - started) / 1000)} s\n`);
-if (values.only && !context.quick) {
+if (values.only && !context.quick && !values.baseline) {
   process.stdout.write(
     `${selected.join(', ')} rows replaced in ${mergeIntoLatest(results, selected, facts, guarantees.length < 2 ? guarantees : undefined)}\n`,
   );

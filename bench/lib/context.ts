@@ -21,6 +21,12 @@ export interface BenchContext {
    * half of a long workload fits in one hold of the bench lock.
    */
   guarantees: readonly ('exactly_once' | 'at_least_once')[];
+  /**
+   * Another sluice checkout (`--baseline DIR`, e.g. a worktree at an older commit): the
+   * aggregation workload then runs this tree's processor against that one, both on one thread,
+   * instead of against the peers — a before/after of the task loop in one run.
+   */
+  baseline?: string;
   log(message: string): void;
   /**
    * Waits for a quiet machine before a timed run and returns the load it starts at (recorded

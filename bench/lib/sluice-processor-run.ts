@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { BenchServices } from './env.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -169,15 +169,18 @@ export function spawnSluiceProcessor(
     port?: number;
     /** processor.workers; the processor's default (the cores available) when not given */
     workers?: number;
+    /** Another sluice checkout to run, with its own copy of the app (default: this one). */
+    checkout?: string;
   },
 ): RunningProcess {
+  const checkout = options.checkout ?? repo;
   const args = [
-    join(repo, 'bin', 'sluice.js'),
+    join(checkout, 'bin', 'sluice.js'),
     'processor',
     '--config',
     deployment.config,
     '--app',
-    deployment.app.module,
+    join(checkout, relative(repo, deployment.app.module)),
     '--app-id',
     deployment.appId,
     '--state-dir',

@@ -31,7 +31,7 @@ export interface SpawnedRun {
 export function spawnSluiceRun(
   services: BenchServices,
   deployment: Parameters<typeof benchDeployment>[1],
-  options: { guarantee: Guarantee; workers?: number },
+  options: { guarantee: Guarantee; workers?: number; checkout?: string },
 ): SpawnedRun {
   const written = benchDeployment(services, deployment);
   const process = spawnSluiceProcessor(written, {
@@ -39,6 +39,7 @@ export function spawnSluiceRun(
     guarantee: options.guarantee,
     commitIntervalMs: commitInterval[options.guarantee],
     workers: options.workers,
+    checkout: options.checkout,
   });
   return { process, dir: written.dir };
 }

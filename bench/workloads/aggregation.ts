@@ -13,6 +13,7 @@
  * Processor API peer compared exactly with an independent computation (a wrong one fails the run).
  */
 
+import { execFileSync } from 'node:child_process';
 import { createKafkaClient } from '../../common/kafka/index.ts';
 import { silentLogger } from '../../common/log.ts';
 import { createSchemaRegistryClient } from '../../schemas/registry.ts';
@@ -38,15 +39,16 @@ import {
 
 const partitions = 6;
 
-type System = 'sluice' | 'sluice-1-worker' | 'aggregate-local' | 'aggregate';
+type System = 'sluice' | 'sluice-1-worker' | 'aggregate-local' | 'aggregate' | 'baseline';
 const systems: System[] = ['sluice', 'sluice-1-worker', 'aggregate-local', 'aggregate'];
-const systemNamesFor = (workers: number): Record<System, string> => {
+const systemNamesFor = (workers: number, baseline = ''): Record<System, string> => {
   const threads = `${workers} stream thread${workers === 1 ? '' : 's'}`;
   return {
     sluice: `sluice (${workers} worker${workers === 1 ? '' : 's'})`,
     'sluice-1-worker': 'sluice (1 worker)',
     'aggregate-local': `Kafka Streams 4.3.1 (Processor API, no repartition, ${threads})`,
     aggregate: `Kafka Streams 4.3.1 (DSL, repartition, ${threads})`,
+    baseline: `sluice at ${baseline} (one thread)`,
   };
 };
 
@@ -56,8 +58,17 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
   const { services } = context;
   const count = context.quick ? 100_000 : 1_000_000;
   const runs = context.quick ? 1 : 3;
-  const systemNames = systemNamesFor(context.workers);
-  const timed = systems.filter((system) => !(context.withoutDsl && system === 'aggregate'));
+  const baseline = context.baseline && {
+    dir: context.baseline,
+    commit: execFileSync('git', ['-C', context.baseline, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim(),
+  };
+  const systemNames = systemNamesFor(context.workers, baseline ? baseline.commit : '');
+  // against a baseline checkout: this tree and that one on one thread each, no peers
+  const timed: System[] = baseline
+    ? ['sluice-1-worker', 'baseline']
+    : systems.filter((system) => !(context.withoutDsl && system === 'aggregate'));
   const kafka = createKafkaClient(
     { brokers: services.brokers.split(','), clientId: 'bench-aggregation' },
     silentLogger(),
@@ -113,11 +124,13 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
   };
 
   const spawn = (system: System, guarantee: Guarantee, id: string) =>
-    system === 'sluice' || system === 'sluice-1-worker'
+    system === 'sluice' || system === 'sluice-1-worker' || system === 'baseline'
       ? spawnSluiceRun(
           services,
           { app: apps.apiAnalytics, appId: id, inputTopic: input, outputTopic: `${id}-out`, partitions },
-          { guarantee, workers: system === 'sluice' ? context.workers : 1 },
+          system === 'baseline' && baseline
+            ? { guarantee, checkout: baseline.dir } // before worker threads: no --workers
+            : { guarantee, workers: system === 'sluice' ? context.workers : 1 },
         )
       : spawnPeerRun(services, system, {
           id,
@@ -153,20 +166,21 @@ export async function aggregationWorkload(context: BenchContext): Promise<BenchR
         .runs.filter((run) => !run.failed)
         .map((run) => run.recordsPerSecond),
     );
+  const ours: System = baseline ? 'sluice-1-worker' : 'sluice';
   return context.guarantees.flatMap((guarantee) =>
-    (['aggregate-local', 'aggregate', 'sluice-1-worker'] as const)
-      .filter((peer) => of(peer, guarantee).runs.length > 0) // left out of this run
+    (['aggregate-local', 'aggregate', 'sluice-1-worker', 'baseline'] as const)
+      .filter((peer) => peer !== ours && of(peer, guarantee).runs.length > 0) // left out of this run
       .map((peer) =>
         comparisonRow(context, {
           workload: `aggregation (api-analytics), ${guarantee}`,
-          ours: of('sluice', guarantee),
+          ours: of(ours, guarantee),
           theirs: of(peer, guarantee),
           details: {
             events: count,
             commitIntervalMs: commitInterval[guarantee],
             exactlyOnceOverAtLeastOnce:
               context.guarantees.length === 2
-                ? rate('sluice', 'exactly_once') / rate('sluice', 'at_least_once')
+                ? rate(ours, 'exactly_once') / rate(ours, 'at_least_once')
                 : undefined,
           },
         }),
