@@ -12,6 +12,7 @@ import type { RequestEvent } from '../../schemas/request-generator.ts';
 import { createSerde } from '../../schemas/serde.ts';
 import { describeDiff, diffOutputs } from './output-diff.ts';
 import { distinctTenants, prefillRequests } from './prefill.ts';
+import { readAll } from './read-all.ts';
 import type { CountOutput } from './running-count-check.ts';
 
 export type CountEngine = 'sluice' | 'kafka-streams';
@@ -95,13 +96,7 @@ export async function verifyProbe(options: {
   engine: CountEngine;
   probe: Probe;
 }): Promise<string> {
-  const records: IncomingRecord[] = [];
-  await options.kafka.readTopic({
-    topic: options.output,
-    from: options.probe.marks,
-    until: 'end',
-    onBatch: (batch) => void records.push(...batch),
-  });
+  const records = await readAll(options.kafka, options.output, options.probe.marks);
   const outputs = await decodeCountOutputs(options.registryUrl, records, options.engine);
   const { finals, problems } = lastCounts(outputs);
   if (problems.length > 0) {

@@ -165,7 +165,8 @@ export function createSubtopologyRunner(options: SubtopologyRunnerOptions): Subt
         if (operator.onStreamTime) {
           if (operator.dueKeys && cache) await cache.load(operator.dueKeys(streamTime));
           if (operator.loadDue) await operator.loadDue(streamTime);
-          out.push(...operator.onStreamTime(streamTime, batchEnd));
+          // one by one: a stream-time step can close more windows than a call takes arguments
+          for (const emitted of operator.onStreamTime(streamTime, batchEnd)) out.push(emitted);
         }
         produced.set(id, out);
       }

@@ -174,4 +174,25 @@ describe('sub-topology runner', () => {
       { stage: 'process', message: 'userTenantDomain "moved" differs from the record key "t2"', offset: '1' },
     ]);
   });
+  it('closes more windows at one stream-time step than a call may take arguments (200 000 at once)', async () => {
+    const app = defineApp({
+      id: 'wide',
+      source: requests,
+      pipeline: (events) =>
+        events
+          .groupBy('userTenantDomain')
+          .window(tumbling({ size: 10 }))
+          .aggregate((agg) => ({ n: agg.count() }))
+          .map(({ key, value }) => ({ apiName: key.userTenantDomain, n: value.n }))
+          .to(stream('Out')),
+    });
+    const tenants = 200_000;
+    const events = Array.from({ length: tenants }, (_, i) => event(`t${i}`, 'a', 1));
+    // one later record moves stream time past every window at once
+    const { sent, deadLetters } = await run(app, 0, [...events, event('t0', 'a', 25)]);
+    expect(deadLetters).toEqual([]);
+    const closed = sent('out');
+    expect(closed).toHaveLength(tenants);
+    expect(closed.every((window) => window.n === 1)).toBe(true);
+  }, 60_000);
 });
