@@ -42,6 +42,8 @@ const waitTimeoutMs = 120_000;
 interface Instance {
   slot: number;
   stateDir: string;
+  /** The address it advertises (SLUICE_ADVERTISED_ADDRESS), as the lease and members tables show it. */
+  address: string;
   process: RunningProcess;
 }
 
@@ -71,8 +73,6 @@ function stepsAfterKill(steps: readonly TakeoverStep[], killedAt: number): Recor
   for (const { step, time } of steps) first[`kill -> ${step}`] ??= time - killedAt;
   return first;
 }
-
-const pidOf = (instanceId: string | null | undefined) => /-(\d+)-[0-9a-f]{8}$/.exec(instanceId ?? '')?.[1];
 
 async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + waitTimeoutMs;
@@ -124,7 +124,12 @@ export async function sluiceFailoverRun(
   const feed = await prepareFailoverTopics(context, kafka, id, partitions);
   const spawn = (slot: number, stateDir: string): Instance => {
     const port = 40_000 + Math.floor(Math.random() * 20_000);
-    return { slot, stateDir, process: spawnSluiceProcessor(deployment, { stateDir, slot, port }) };
+    return {
+      slot,
+      stateDir,
+      address: `http://127.0.0.1:${port}`,
+      process: spawnSluiceProcessor(deployment, { stateDir, slot, port }),
+    };
   };
   // warm standby: both of slot 0; no standby: one per slot
   const instances = [0, 1].map((i) => spawn(shape === 'standby' ? 0 : i, `${deployment.dir}/state-${i}`));
@@ -132,15 +137,17 @@ export async function sluiceFailoverRun(
   const repository = createLeaseRepository(pool, 'sluice');
   const watch = await watchOutput(kafka, deployment.outputTopic, watched);
   const tally = createProcessTally();
-  const holderOf = async (slot: number) =>
-    pidOf((await repository.leases(id)).find((lease) => lease.slot === slot)?.holder);
-  const byPid = (pid: string | undefined) =>
-    instances.find((entry) => String(entry.process.child.pid) === pid);
+  // instances are told apart by the address each advertises: an instance id is the state
+  // directory's identity, the same for a process restarted on it
+  const holderOf = async (slot: number) => {
+    const address = (await repository.leases(id)).find((lease) => lease.slot === slot)?.holderAddress;
+    return instances.find((entry) => entry.address === address);
+  };
   try {
     for (let kill = 0; kill < kills; kill++) {
       // steady state: the victim slot's own instance active and running every task
       const victim = await until("the victim slot's own active", async () => {
-        const holder = byPid(await holderOf(victimSlot));
+        const holder = await holderOf(victimSlot);
         return holder?.slot === victimSlot &&
           takeoverSteps(holder.process.output()).some((s) => s.step === 'every task restored and running')
           ? holder
@@ -151,9 +158,7 @@ export async function sluiceFailoverRun(
         // a warm standby: following the changelog, caught up (lag below a second of input)
         await until('a caught-up standby', async () => {
           const members = await repository.members(id);
-          const member = members.find(
-            (entry) => pidOf(entry.instanceId) === String(successor.process.child.pid),
-          );
+          const member = members.find((entry) => entry.address === successor.address);
           return member?.role === 'standby' && member.kafkaOk && (member.changelogLag ?? Infinity) < 2000
             ? true
             : undefined;
