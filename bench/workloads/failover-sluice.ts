@@ -74,12 +74,20 @@ function stepsAfterKill(steps: readonly TakeoverStep[], killedAt: number): Recor
   return first;
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+/** Polls `check` until it finds something; on timeout, says what was awaited and `describe()`'s state. */
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  describe?: () => Promise<string>,
+): Promise<T> {
   const deadline = Date.now() + waitTimeoutMs;
   for (;;) {
     const found = await check().catch(() => undefined);
     if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`failover (sluice): ${what} did not happen within 120 s`);
+    if (Date.now() > deadline) {
+      const state = describe ? `; ${await describe().catch((error) => String(error))}` : '';
+      throw new Error(`failover (sluice): ${what} did not happen within 120 s${state}`);
+    }
     await sleep(100);
   }
 }
@@ -156,13 +164,19 @@ export async function sluiceFailoverRun(
       const successor = instances.find((entry) => entry !== victim)!;
       if (shape === 'standby') {
         // a warm standby: following the changelog, caught up (lag below a second of input)
-        await until('a caught-up standby', async () => {
-          const members = await repository.members(id);
-          const member = members.find((entry) => entry.address === successor.address);
-          return member?.role === 'standby' && member.kafkaOk && (member.changelogLag ?? Infinity) < 2000
-            ? true
-            : undefined;
-        });
+        await until(
+          'a caught-up standby',
+          async () => {
+            const members = await repository.members(id);
+            const member = members.find((entry) => entry.address === successor.address);
+            return member?.role === 'standby' && member.kafkaOk && (member.changelogLag ?? Infinity) < 2000
+              ? true
+              : undefined;
+          },
+          // the members table and the standby's last log lines: why it never counted as caught up
+          async () =>
+            `members: ${JSON.stringify(await repository.members(id))}; ${successor.address} (exited: ${successor.process.exited()}) last logged:\n${successor.process.output().split('\n').slice(-15).join('\n')}`,
+        );
       }
       await sleep(3000);
       const load = loadNow();
