@@ -76,10 +76,26 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
     allowAutoTopicCreation: false,
   });
   const { topic } = options;
+  // stop() keeps the membership (kafkajs' own stop leaves the group): batches and assignments
+  // that arrive after it are dropped, and it waits for the batches already running
+  let stopping = false;
+  let running = 0;
+  const idle: (() => void)[] = [];
+  const handleBatch = async (work: () => Promise<void>) => {
+    if (stopping) return; // not processed, not committed: fetched again by the partition's next owner
+    running++;
+    try {
+      await work();
+    } finally {
+      running--;
+      if (running === 0) for (const wake of idle.splice(0)) wake();
+    }
+  };
 
   return {
     async start(handlers) {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        if (stopping) return;
         handlers.onAssignment([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -88,7 +104,7 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
       // batches holding only markers or aborted records never reach eachBatch; tell the task,
       // with their first offset (the fetch offset when the log is not compacted)
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        if (payload.batchSize === 0 && payload.topic === topic) {
+        if (payload.batchSize === 0 && payload.topic === topic && !stopping) {
           void handlers.onBatch({
             topic,
             partition: payload.partition,
@@ -108,18 +124,19 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
         autoCommit: false,
         eachBatchAutoResolve: true,
         partitionsConsumedConcurrently: options.partitionsInParallel,
-        eachBatch: async ({ batch, heartbeat }) => {
-          await handlers.onBatch({
-            topic: batch.topic,
-            partition: batch.partition,
-            // set by kafkajs on every Batch, though missing from its typings
-            fetchedOffset: (batch as unknown as { fetchedOffset: string }).fetchedOffset,
-            nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
-            records: batch.messages.map((message) => toIncoming(batch.topic, batch.partition, message)),
-            highWatermark: batch.highWatermark,
-            heartbeat,
-          });
-        },
+        eachBatch: ({ batch, heartbeat }) =>
+          handleBatch(() =>
+            handlers.onBatch({
+              topic: batch.topic,
+              partition: batch.partition,
+              // set by kafkajs on every Batch, though missing from its typings
+              fetchedOffset: (batch as unknown as { fetchedOffset: string }).fetchedOffset,
+              nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
+              records: batch.messages.map((message) => toIncoming(batch.topic, batch.partition, message)),
+              highWatermark: batch.highWatermark,
+              heartbeat,
+            }),
+          ),
       });
     },
     seek(partition, offset) {
@@ -136,7 +153,17 @@ export function createGroupConsumer(handle: KafkaHandle, options: GroupConsumerO
         ),
       );
     },
-    stop: () => consumer.stop(),
+    async stop() {
+      // still a member while the caller commits: leaving first would hand this member's
+      // partitions to another, whose tasks fence the transactions still to be committed here
+      stopping = true;
+      try {
+        consumer.pause([{ topic }]);
+      } catch {
+        // not running (never started, or crashed): nothing fetches
+      }
+      if (running > 0) await new Promise<void>((resolve) => idle.push(resolve));
+    },
     disconnect: () => consumer.disconnect(),
   };
 }
