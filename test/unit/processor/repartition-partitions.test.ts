@@ -10,7 +10,7 @@ import { compileTopology } from '../../../processor/app/topology.ts';
 import { describeTopology } from '../../../processor/app/topology-description.ts';
 import { appPartitions, groupPartitions, slotPartitions } from '../../../processor/app-partitions.ts';
 import type { Request } from '../../../schemas/event-types.ts';
-import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
+import { fakeStream, refusal, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(
   fakeStream('Request', requestFields, {
@@ -40,15 +40,6 @@ const app = (byApiPartitions?: number) =>
         .map(({ key, value }): Count => ({ apiName: key.apiName, n: value.n }))
         .to(stream<Count>('Out')),
   });
-
-const refusal = (build: () => unknown) => {
-  try {
-    build();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the app compiled');
-};
 
 describe('repartition partition counts', () => {
   it('takes the count from the DSL, else leaves the input’s; the configuration overrides both', () => {

@@ -43,3 +43,13 @@ export const requestFields = [
 export function streamsOf(...streams: Stream[]): Map<string, Stream> {
   return new Map(streams.map((stream) => [stream.name, stream]));
 }
+
+/** The message a compilation (or build) step throws; fails the test when it does not throw. */
+export function refusal(compile: () => unknown): string {
+  try {
+    compile();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the app compiled');
+}

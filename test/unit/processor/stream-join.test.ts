@@ -20,7 +20,7 @@ import {
 import { createMemoryStore } from '../../../processor/state/memory-store.ts';
 import { jsonCodec, WriteCache } from '../../../processor/state/write-cache.ts';
 import type { Request } from '../../../schemas/event-types.ts';
-import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
+import { fakeStream, refusal, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const within = 100;
 const grace = 50;
@@ -246,15 +246,6 @@ const streams = streamsOf(
 const requests = stream<Request>('Request');
 const mobile = stream<Request>('Mobile');
 type Pair = { userTenantDomain: string; web: string; mobile: string | null };
-
-const refusal = (compile: () => unknown) => {
-  try {
-    compile();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the app compiled');
-};
 
 /** What a JavaScript app (no type checks) could pass: a join without within. */
 const withoutWithin = {

@@ -16,7 +16,7 @@ import {
   versionValue,
 } from '../../../processor/tables/versioned-rows.ts';
 import type { Request } from '../../../schemas/event-types.ts';
-import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
+import { fakeStream, refusal, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(
   fakeStream('Request', requestFields, { partitionKey: 'userTenantDomain', eventTime: 'requestTimestamp' }),
@@ -31,15 +31,6 @@ const streams = streamsOf(
 const requests = stream<Request>('Request');
 type Plan = { tenant: string; plan: string };
 const plans = table<Plan>('TenantPlan');
-
-const refusal = (compile: () => unknown) => {
-  try {
-    compile();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the app compiled');
-};
 
 const joining = (pipeline: Parameters<typeof defineApp<Request>>[0]['pipeline']): App =>
   defineApp({ id: 'joins', source: requests, pipeline });

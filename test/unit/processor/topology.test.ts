@@ -6,7 +6,7 @@ import { groupOf, keyObject } from '../../../processor/app/group-key.ts';
 import { compileTopology, taskId } from '../../../processor/app/topology.ts';
 import { describeTopology } from '../../../processor/app/topology-description.ts';
 import type { Request } from '../../../schemas/event-types.ts';
-import { fakeStream, requestFields, streamsOf } from './stream-fixtures.ts';
+import { fakeStream, refusal, requestFields, streamsOf } from './stream-fixtures.ts';
 
 const streams = streamsOf(
   fakeStream('Request', requestFields, { partitionKey: 'userTenantDomain', eventTime: 'requestTimestamp' }),
@@ -19,14 +19,7 @@ const streams = streamsOf(
 );
 const requests = stream<Request>('Request');
 const compile = (app: App) => compileTopology(app, streams);
-const refusal = (app: App) => {
-  try {
-    compile(app);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the app compiled');
-};
+const refusalOf = (app: App) => refusal(() => compile(app));
 
 type ApiCount = { apiName: string; n: number };
 
@@ -176,7 +169,7 @@ describe('graph compilation', () => {
   });
 
   it('refuses, all at once: unknown streams, missing event time, a merge of unlike partitionings', () => {
-    const message = refusal(
+    const message = refusalOf(
       defineApp({
         id: 'bad-streams',
         source: requests,
@@ -196,7 +189,7 @@ describe('graph compilation', () => {
   });
 
   it('refuses duplicate store names, a key function without a decision, an unknown field and an app without sink', () => {
-    const duplicate = refusal(
+    const duplicate = refusalOf(
       defineApp({
         id: 'dup',
         source: requests,
@@ -210,7 +203,7 @@ describe('graph compilation', () => {
       'nodes 1, 2 all use the store name "aggregates": give each aggregation its own with aggregate(..., { store: \'<name>\' })',
     );
     expect(duplicate).toContain('the app writes nowhere');
-    const undecided = refusal(
+    const undecided = refusalOf(
       defineApp({
         id: 'undecided',
         source: requests,
@@ -224,7 +217,7 @@ describe('graph compilation', () => {
       }),
     );
     expect(undecided).toContain('sluice cannot tell whether a key function keeps the partitioning');
-    const unknownField = refusal(
+    const unknownField = refusalOf(
       defineApp({
         id: 'unknown-field',
         source: requests,
@@ -249,7 +242,7 @@ describe('graph compilation', () => {
       { id: 2, kind: 'peek', fn: () => {}, inputs: [1] },
     );
     graph.add({ kind: 'sink', stream: 'Alerts' }, [2]);
-    expect(refusal({ id: 'loop', source: 'Request', graph })).toContain(
+    expect(refusalOf({ id: 'loop', source: 'Request', graph })).toContain(
       'the graph has a cycle through nodes 1, 2, 3: a stream cannot feed itself',
     );
   });
