@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { KafkaClient } from '../../../common/kafka/index.ts';
 import { testKafka } from '../../env/clients.ts';
 import { uniqueName } from '../../env/names.ts';
+import { endsWithMarkers } from '../../env/transaction-markers.ts';
 
 type Pair = [string | null, string | null];
 const text = (buffer: Buffer | null) => (buffer === null ? null : buffer.toString('latin1'));
@@ -110,6 +111,9 @@ describe('key/value fetch decoding equals kafkajs', () => {
     await abortedAgain.abort();
     await plain.send(records('tail', 5));
     for (const producer of [plain, gzip, a, b]) await producer.disconnect();
+    // 132 records and 5 transaction markers: both reads below must see the same, finished log
+    const markersIn = await kafka.connectAdmin();
+    await endsWithMarkers(markersIn, topic, new Map([[0, '137']])).finally(() => markersIn.disconnect());
 
     const { viaKafkajs } = await readBoth(kafka, topic, new Map(), 4 * 1024 * 1024);
     // what kafkajs sees is the reference: nothing of the aborted transactions, everything else
