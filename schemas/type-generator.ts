@@ -114,13 +114,13 @@ class Generator {
       case 'error':
         return this.record(object, namespace);
       case 'enum':
-        return this.declare(object, namespace, (name) => {
+        return this.declareOnce(object, namespace, (name) => {
           const symbols = object.symbols as string[];
           if (!Array.isArray(symbols) || symbols.length === 0) this.fail(`enum ${name} needs symbols`);
           return `export type ${name} = ${symbols.map((symbol) => `'${symbol}'`).join(' | ')};\n`;
         });
       case 'fixed':
-        return this.declare(object, namespace, (name) => `export type ${name} = Buffer;\n`);
+        return this.declareOnce(object, namespace, (name) => `export type ${name} = Buffer;\n`);
       case 'array':
         return `${this.parenthesized(this.typeOf(object.items, namespace))}[]`;
       case 'map':
@@ -136,7 +136,7 @@ class Generator {
   }
 
   private record(schema: Json, namespace: string): string {
-    return this.declare(schema, namespace, (name, fullName) => {
+    return this.declareOnce(schema, namespace, (name, fullName) => {
       const inner = fullName.includes('.') ? fullName.slice(0, fullName.lastIndexOf('.')) : '';
       const fields = schema.fields as Json[];
       if (!Array.isArray(fields)) this.fail(`record ${name} needs fields`);
@@ -156,7 +156,7 @@ class Generator {
   }
 
   /** Declares a named type once; a second, different definition of the same name is an error. */
-  private declare(
+  private declareOnce(
     schema: Json,
     namespace: string,
     render: (name: string, fullName: string) => string,
