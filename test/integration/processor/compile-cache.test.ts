@@ -1,0 +1,36 @@
+/**
+ * V8's compile cache survives a SIGKILL: a started processor (main thread and worker threads)
+ * writes it once it is up, so the restart after a crash does not compile every module again.
+ */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AnalyticsFixture, createAnalyticsFixture } from './fixture.ts';
+
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+
+describe('the compile cache of a processor that is SIGKILLed', () => {
+  let fixture: AnalyticsFixture;
+  beforeAll(async () => {
+    fixture = await createAnalyticsFixture({ partitions: 2 });
+  });
+  afterAll(async () => fixture?.cleanup());
+
+  it('is on disk once the processor is ready, with or without worker threads', async () => {
+    for (const workers of ['1', '2']) {
+      const cache = mkdtempSync(join(tmpdir(), 'sluice-compile-cache-'));
+      const processor = await fixture.startProcessor({
+        name: `cached-${workers}`,
+        env: { NODE_COMPILE_CACHE: cache, SLUICE_PROCESSOR_WORKERS: workers },
+      });
+      processor.signal('SIGKILL');
+      expect(await processor.exited).toBe('SIGKILL');
+      // sluice's own modules and its dependencies' (kafkajs, fastify, pg, ...): hundreds
+      expect(filesUnder(cache).length, `workers: ${workers}`).toBeGreaterThan(100);
+    }
+  });
+});
