@@ -1,6 +1,6 @@
 /** `sluice processor`: runs one processor instance of an app. */
 import { Command, Option } from 'commander';
-import { saveCompileCache } from '../../common/compile-cache.ts';
+import { saveCompileCacheSoon } from '../../common/compile-cache.ts';
 import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
 import { createLogger } from '../../common/log.ts';
 import { startUntilSignal } from '../../common/shutdown.ts';
@@ -77,6 +77,6 @@ export function processorCommand(): Command {
           }),
         { logger },
       );
-      saveCompileCache();
+      saveCompileCacheSoon();
     });
 }

@@ -4,7 +4,7 @@
  */
 import cluster from 'node:cluster';
 import { Command } from 'commander';
-import { saveCompileCache } from '../../common/compile-cache.ts';
+import { saveCompileCacheSoon } from '../../common/compile-cache.ts';
 import { type ConfigOverride, loadConfig } from '../../common/config/load.ts';
 import { createLogger } from '../../common/log.ts';
 import { startUntilSignal } from '../../common/shutdown.ts';
@@ -68,6 +68,6 @@ export function routerCommand(): Command {
           }),
         { logger },
       );
-      saveCompileCache();
+      saveCompileCacheSoon();
     });
 }

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../common/clock.ts';
-import { saveCompileCache } from '../../common/compile-cache.ts';
+import { saveCompileCacheSoon } from '../../common/compile-cache.ts';
 import { createLogger } from '../../common/log.ts';
 import { type ActiveProcessing, startAssignedProcessing, startGroupProcessing } from '../active.ts';
 import { prepareRuntime } from '../runtime.ts';
@@ -138,4 +138,4 @@ port.on('message', (message: WorkerRequestMessage) => {
   );
 });
 send({ type: 'ready' });
-saveCompileCache();
+saveCompileCacheSoon();

@@ -8,7 +8,7 @@
  * SIGINT is ignored: a Ctrl-C reaches the whole process group, and the primary's stop order covers it.
  */
 import { AggregatorRegistry } from 'prom-client';
-import { saveCompileCache } from '../../common/compile-cache.ts';
+import { saveCompileCacheSoon } from '../../common/compile-cache.ts';
 import type { LoadedConfig } from '../../common/config/load.ts';
 import type { Logger } from '../../common/log.ts';
 import { type RunningRouter, startRouter } from '../main.ts';
@@ -74,5 +74,5 @@ export async function runRouterWorker(
     throw error;
   }
   primary.send({ sluice: 'ready', address: router.address });
-  saveCompileCache();
+  saveCompileCacheSoon();
 }
