@@ -33,11 +33,10 @@ describe('the compile cache of a processor that is SIGKILLed', () => {
         env: { NODE_COMPILE_CACHE: cache, SLUICE_PROCESSOR_WORKERS: workers },
       });
       // sluice's own modules and its dependencies' (kafkajs, fastify, pg, ...): hundreds
-      await waitFor(
-        `the compile cache (workers: ${workers})`,
-        () => filesUnder(cache).length > 100,
-        { timeoutMs: compileCacheDelayMs + 20_000, describe: () => filesUnder(cache).length },
-      );
+      await waitFor(`the compile cache (workers: ${workers})`, () => filesUnder(cache).length > 100, {
+        timeoutMs: compileCacheDelayMs + 20_000,
+        describe: () => filesUnder(cache).length,
+      });
       processor.signal('SIGKILL');
       expect(await processor.exited).toBe('SIGKILL');
       expect(filesUnder(cache).length).toBeGreaterThan(100);
