@@ -133,7 +133,22 @@ async function committedOffsets(fixture: AnalyticsFixture): Promise<Map<number, 
   return new Map(partitions.map((p) => [p, BigInt(committed.find((e) => e.partition === p)?.offset ?? -1)]));
 }
 
-/** Starts the slot's two members, each as a user of its own; `active()` says which one is active now. */
+/** The role an instance reports on /v1/status (undefined when it does not answer). */
+async function roleOf(address: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${address}/v1/status`, { signal: AbortSignal.timeout(3000) });
+    return ((await response.json()) as { instance: { role?: string } }).instance.role;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the slot's two members, each as a user of its own; `active()` says which one is the
+ * settled active now: it holds the lease, says it is active (not still taking over), and is still
+ * both a second later. (Under load an active may hand its slot to the standby right after a
+ * takeover; a cut that came in the middle of that hand-over would test another case.)
+ */
 async function startSlot(fixture: AnalyticsFixture) {
   const cluster = slotCluster(fixture, 1, partitions.length);
   // users 2 and 3: the mechanism test cuts users 0 and 1, and a cut applies to all of a user's processes
@@ -142,14 +157,26 @@ async function startSlot(fixture: AnalyticsFixture) {
     users.set((await cluster.start(0, { user })).name, user);
     await cluster.waitForActives();
   }
+  const holder = async () => {
+    const member = await cluster.activeOf(0);
+    const lease = (await fixture.leases.leases(fixture.appId))[0];
+    // the same epoch in both reads: holder and member belong together
+    if (!member || lease?.epoch !== member.epoch || !lease.holder) return undefined;
+    if ((await roleOf(member.process.address)) !== 'active') return undefined;
+    return { ...member, holder: lease.holder, user: users.get(member.process.name)! };
+  };
   const active = () =>
-    waitFor('the slot to have an active', async () => {
-      const member = await cluster.activeOf(0);
-      const lease = (await fixture.leases.leases(fixture.appId))[0];
-      // the same epoch in both reads: holder and member belong together
-      if (!member || lease?.epoch !== member.epoch || !lease.holder) return undefined;
-      return { ...member, holder: lease.holder, user: users.get(member.process.name)! };
-    });
+    waitFor(
+      'the slot to have a settled active',
+      async () => {
+        const first = await holder();
+        if (!first) return undefined;
+        await sleep(1000);
+        const again = await holder();
+        return again?.epoch === first.epoch ? again : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
   return { cluster, active };
 }
 
@@ -157,10 +184,7 @@ async function startSlot(fixture: AnalyticsFixture) {
 async function assertSteppedDown(victim: ProcessorProcess): Promise<boolean> {
   const steppedDown = await softly(
     'the cut instance to report itself a standby (/v1/status)',
-    async () => {
-      const response = await fetch(`${victim.address}/v1/status`, { signal: AbortSignal.timeout(3000) });
-      return ((await response.json()) as { instance: { role?: string } }).instance.role === 'standby';
-    },
+    async () => (await roleOf(victim.address)) === 'standby',
     30_000,
   );
   if (!steppedDown) return false;
@@ -242,7 +266,7 @@ describe.skipIf(unavailable)(
         const ports = cut.from.map((service) =>
           portOf(service === 'kafka' ? services.kafkaBrokers : services.databaseUrl),
         );
-        const victim = await slot.active(); // just before the cut: whoever holds the lease now
+        const victim = await slot.active(); // just before the cut: the settled active now
         const before = await committedOffsets(fixture);
         const cutAt = Date.now();
         const network = cutOff(victim.user, ports, cut.mode);
