@@ -38,16 +38,13 @@ export interface WorkerPool {
 }
 
 /**
- * A worker runs its entry as the main thread runs its own: the built package JavaScript, a
- * source file as TypeScript that Node strips itself, or through tsx where Node does not
- * (worker-from-source.js registers it, then imports worker-main.ts).
+ * A source file runs in the worker as in the main thread (worker-from-source.js loads
+ * worker-main.ts as bin/sluice.js loads the CLI: stripped by Node, or through tsx); the built
+ * package runs JavaScript.
  */
 function workerEntry(): { url: URL; argv: string[] } {
   if (!import.meta.url.endsWith('.ts'))
     return { url: new URL('./worker-main.js', import.meta.url), argv: [] };
-  // process.features.typescript: 'strip' on Node 22.18 and later (missing from @types/node 20)
-  if ((process.features as { typescript?: string | false }).typescript)
-    return { url: new URL('./worker-main.ts', import.meta.url), argv: [] };
   return {
     url: new URL('./worker-from-source.js', import.meta.url),
     argv: [new URL('./worker-main.ts', import.meta.url).href],
